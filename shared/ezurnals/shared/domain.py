@@ -1,0 +1,106 @@
+"""Pure building blocks for each service's ``domain/``: commands, aggregates and domain errors.
+
+No I/O and no framework here. A handler loads an aggregate by folding its past events, asks it to
+``decide`` on a command (which returns new events or raises a DomainError), and appends them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import ClassVar, Generic, Self, TypeVar
+
+from ezurnals.shared.contracts.base import IntegrationEvent
+from pydantic import BaseModel, ConfigDict
+
+
+class Command(BaseModel):
+    """An imperative request (RecordLesson, ExcuseAbsence …); immutable once made."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DomainError(Exception):
+    """A rule of the school said no. ``code`` is stable for clients; ``field`` names the input."""
+
+    status: ClassVar[int] = 422
+    code: ClassVar[str] = "rule_violated"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        code: str | None = None,
+        details: dict[str, object] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.details = details or {}
+        if code is not None:
+            self.code = code  # type: ignore[misc]
+
+
+class Invalid(DomainError):
+    """The command breaks a rule (answered with 422)."""
+
+
+class NotFound(DomainError):
+    """The thing does not exist — or the caller may not know that it does (answered with 404)."""
+
+    status = 404
+    code = "not_found"
+
+
+class Forbidden(DomainError):
+    """The caller is known but may not do this (answered with 403)."""
+
+    status = 403
+    code = "forbidden"
+
+
+class Conflict(DomainError):
+    """The command conflicts with the current state, e.g. a decided request (answered with 409)."""
+
+    status = 409
+    code = "conflict"
+
+
+Ev = TypeVar("Ev", bound=IntegrationEvent)
+
+
+class Aggregate(Generic[Ev]):
+    """Folds events into state through ``when_<EventType>`` methods (or an overridden ``when``).
+
+    ``version`` is the number of events applied, i.e. the expected version for the next append.
+    """
+
+    def __init__(self, stream_id: str) -> None:
+        self.stream_id = stream_id
+        self.version = 0
+
+    @classmethod
+    def rehydrate(cls, stream_id: str, events: Iterable[IntegrationEvent]) -> Self:
+        agg = cls(stream_id)
+        for event in events:
+            agg.apply(event)
+        return agg
+
+    def apply(self, event: IntegrationEvent) -> None:
+        self.when(event)
+        self.version += 1
+
+    def when(self, event: IntegrationEvent) -> None:
+        handler = getattr(self, f"when_{event.event_type}", None)
+        if handler is not None:
+            handler(event)
+
+    @property
+    def exists(self) -> bool:
+        return self.version > 0
+
+    def applied(self, events: Sequence[IntegrationEvent]) -> Self:
+        """Apply freshly decided events and return self (handy in given–when–then tests)."""
+        for event in events:
+            self.apply(event)
+        return self

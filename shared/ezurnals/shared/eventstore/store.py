@@ -1,0 +1,337 @@
+"""Append and load event streams; events, outbox rows and the command's result in one transaction.
+
+Optimistic concurrency comes from the ``(stream_id, stream_version)`` key: an append with a stale
+expected version collides with the row another writer committed and raises ConcurrencyConflict.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+from ezurnals.shared.contracts.base import SYSTEM, Actor, EventEnvelope, IntegrationEvent, utcnow
+from ezurnals.shared.db import Database
+
+
+class ConcurrencyConflict(Exception):
+    """Another writer appended to the stream first (answered with 409)."""
+
+    def __init__(self, stream_id: str, expected_version: int) -> None:
+        super().__init__(
+            f"stream {stream_id!r} changed since version {expected_version}; reload and retry"
+        )
+        self.stream_id = stream_id
+        self.expected_version = expected_version
+
+
+class DuplicateCommand(Exception):
+    """A command with this idempotency key was already carried out; its result is attached."""
+
+    def __init__(self, result: CommandResult) -> None:
+        super().__init__("command already carried out")
+        self.result = result
+
+
+class IdempotencyKeyReused(Exception):
+    """The same Idempotency-Key came with a different request (answered with 422)."""
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    status: int
+    body: Any
+
+
+@dataclass(frozen=True)
+class CommandContext:
+    """Who asks, in which school, and how to recognise a retry of the same command."""
+
+    actor: Actor = SYSTEM
+    school_id: UUID | None = None
+    correlation_id: UUID | None = None
+    causation_id: UUID | None = None
+    idempotency_key: str | None = None
+    request_hash: str = ""
+    now: datetime = field(default_factory=utcnow)
+
+    @staticmethod
+    def hash_request(*parts: Any) -> str:
+        return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+InlineProjection = Callable[[asyncpg.Connection, Sequence[EventEnvelope]], Awaitable[None]]
+
+_APPEND = """
+WITH new_events AS (
+    INSERT INTO events (event_id, stream_id, stream_version, event_type, schema_version, school_id,
+                        occurred_at, recorded_at, actor, correlation_id, causation_id, payload)
+    SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::int[], $6::uuid[],
+                         $7::timestamptz[], $8::timestamptz[], $9::jsonb[], $10::uuid[],
+                         $11::uuid[], $12::jsonb[])
+    RETURNING event_id
+), new_outbox AS (
+    INSERT INTO outbox (event_id, topic, key, value, headers)
+    SELECT * FROM unnest($13::uuid[], $14::text[], $15::text[], $16::bytea[], $17::jsonb[])
+)
+SELECT count(*) FROM new_events
+"""
+
+_APPEND_WITH_RESULT = _APPEND.replace(
+    "SELECT count(*) FROM new_events",
+    """, result AS (
+    INSERT INTO command_results (key, request_hash, status, body) VALUES ($18, $19, $20, $21)
+)
+SELECT count(*) FROM new_events""",
+)
+
+_RESULT_ONLY = (
+    "INSERT INTO command_results (key, request_hash, status, body) VALUES ($1, $2, $3, $4)"
+)
+
+
+def _record(row: asyncpg.Record) -> EventEnvelope:
+    return EventEnvelope(
+        event_id=row["event_id"],
+        event_type=row["event_type"],
+        schema_version=row["schema_version"],
+        stream_id=row["stream_id"],
+        stream_version=row["stream_version"],
+        school_id=row["school_id"],
+        occurred_at=row["occurred_at"],
+        recorded_at=row["recorded_at"],
+        actor=Actor.model_validate(row["actor"]),
+        correlation_id=row["correlation_id"],
+        causation_id=row["causation_id"],
+        payload=row["payload"],
+    )
+
+
+_COLUMNS = (
+    "event_id, event_type, schema_version, stream_id, stream_version, school_id, occurred_at, "
+    "recorded_at, actor, correlation_id, causation_id, payload"
+)
+
+
+class EventStore:
+    """The event store of one service; ``topic`` is where its outbox relay publishes."""
+
+    def __init__(self, db: Database, *, topic: str, publish: bool = True) -> None:
+        self.db = db
+        self.topic = topic
+        self.publish = publish
+
+    def envelopes(
+        self,
+        stream_id: str,
+        expected_version: int,
+        events: Sequence[IntegrationEvent],
+        ctx: CommandContext,
+    ) -> list[EventEnvelope]:
+        """Wrap decided events in envelopes numbered after ``expected_version``."""
+        now = utcnow()
+        return [
+            EventEnvelope(
+                event_type=e.event_type,
+                schema_version=e.schema_version,
+                stream_id=stream_id,
+                stream_version=expected_version + i,
+                school_id=ctx.school_id,
+                occurred_at=ctx.now,
+                recorded_at=now,
+                actor=ctx.actor,
+                correlation_id=ctx.correlation_id,
+                causation_id=ctx.causation_id,
+                payload=e.model_dump(mode="json"),
+            )
+            for i, e in enumerate(events, start=1)
+        ]
+
+    async def append(
+        self,
+        stream_id: str,
+        expected_version: int,
+        events: Sequence[IntegrationEvent],
+        ctx: CommandContext | None = None,
+        *,
+        result: CommandResult | None = None,
+        inline: InlineProjection | None = None,
+    ) -> list[EventEnvelope]:
+        """Append ``events`` after ``expected_version``, atomically with their outbox rows and the
+        command's ``result`` (stored under ``ctx.idempotency_key``).
+
+        Raises ConcurrencyConflict for a stale version and DuplicateCommand for a repeated key.
+        """
+        ctx = ctx or CommandContext()
+        envs = self.envelopes(stream_id, expected_version, events, ctx)
+        return await self.append_envelopes(envs, ctx, result=result, inline=inline)
+
+    async def append_envelopes(
+        self,
+        envs: Sequence[EventEnvelope],
+        ctx: CommandContext,
+        *,
+        result: CommandResult | None = None,
+        inline: InlineProjection | None = None,
+    ) -> list[EventEnvelope]:
+        args = self._append_args(envs)
+        keyed = ctx.idempotency_key is not None and result is not None
+        async with self.db.raw() as conn:
+            try:
+                async with conn.transaction():
+                    if keyed:
+                        assert result is not None
+                        if envs:
+                            await conn.fetchval(
+                                _APPEND_WITH_RESULT,
+                                *args,
+                                ctx.idempotency_key,
+                                ctx.request_hash,
+                                result.status,
+                                json.dumps(result.body),
+                            )
+                        else:
+                            await conn.execute(
+                                _RESULT_ONLY,
+                                ctx.idempotency_key,
+                                ctx.request_hash,
+                                result.status,
+                                json.dumps(result.body),
+                            )
+                    elif envs:
+                        await conn.fetchval(_APPEND, *args)
+                    if inline is not None and envs:
+                        await inline(conn, envs)
+                    if envs and self.publish:
+                        await conn.execute("SELECT pg_notify('outbox', '')")
+            except asyncpg.UniqueViolationError as exc:
+                if exc.constraint_name == "command_results_pkey" and ctx.idempotency_key:
+                    previous = await self._recall(conn, ctx.idempotency_key)
+                    if previous is not None:
+                        raise DuplicateCommand(previous[1]) from None
+                if exc.constraint_name == "events_stream_version_key" and envs:
+                    raise ConcurrencyConflict(
+                        envs[0].stream_id, envs[0].stream_version - 1
+                    ) from None
+                raise
+        return list(envs)
+
+    def _append_args(self, envs: Sequence[EventEnvelope]) -> list[Any]:
+        values = [e.model_dump_json().encode() for e in envs]
+        headers = [
+            {
+                "event_type": e.event_type,
+                "schema_version": str(e.schema_version),
+                "correlation_id": str(e.correlation_id or ""),
+            }
+            for e in envs
+        ]
+        out_ids = [e.event_id for e in envs] if self.publish else []
+        return [
+            [e.event_id for e in envs],
+            [e.stream_id for e in envs],
+            [e.stream_version for e in envs],
+            [e.event_type for e in envs],
+            [e.schema_version for e in envs],
+            [e.school_id for e in envs],
+            [e.occurred_at for e in envs],
+            [e.recorded_at for e in envs],
+            [e.actor.model_dump_json() for e in envs],
+            [e.correlation_id for e in envs],
+            [e.causation_id for e in envs],
+            [json.dumps(e.payload) for e in envs],
+            out_ids,
+            [self.topic for _ in out_ids],
+            [e.stream_id for e in envs] if self.publish else [],
+            values if self.publish else [],
+            [json.dumps(h) for h in headers] if self.publish else [],
+        ]
+
+    async def recall(self, key: str, request_hash: str) -> CommandResult | None:
+        """The stored result of an earlier command with this key, if any."""
+        async with self.db.raw() as conn:
+            found = await self._recall(conn, key)
+        if found is None:
+            return None
+        stored_hash, stored = found
+        if stored_hash != request_hash:
+            raise IdempotencyKeyReused(
+                "this Idempotency-Key was already used for a different request"
+            )
+        return stored
+
+    @staticmethod
+    async def _recall(conn: asyncpg.Connection, key: str) -> tuple[str, CommandResult] | None:
+        row = await conn.fetchrow(
+            "SELECT request_hash, status, body FROM command_results WHERE key = $1", key
+        )
+        if row is None:
+            return None
+        return row["request_hash"], CommandResult(row["status"], row["body"])
+
+    async def load(self, stream_id: str, after_version: int = 0) -> list[EventEnvelope]:
+        async with self.db.raw() as conn:
+            rows = await conn.fetch(
+                f"SELECT {_COLUMNS} FROM events WHERE stream_id = $1 AND stream_version > $2 "
+                "ORDER BY stream_version",
+                stream_id,
+                after_version,
+            )
+        return [_record(r) for r in rows]
+
+    async def read_all(
+        self, after: tuple[int, int] = (0, 0), limit: int = 1000
+    ) -> list[tuple[tuple[int, int], EventEnvelope]]:
+        """Every event in a stable commit-safe order, paged by a ``(tx_id, position)`` cursor.
+
+        Only transactions older than the snapshot's xmin are read, so no event can later appear
+        before the cursor (a reader that tracked ``max(position)`` would skip late commits).
+        """
+        async with self.db.raw() as conn:
+            rows = await conn.fetch(
+                f"""SELECT tx_id::text::bigint AS tx, position, {_COLUMNS} FROM events
+                    WHERE (tx_id::text::bigint, position) > ($1, $2)
+                      AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+                    ORDER BY tx_id, position LIMIT $3""",
+                after[0],
+                after[1],
+                limit,
+            )
+        return [((r["tx"], r["position"]), _record(r)) for r in rows]
+
+    async def requeue_all(self) -> int:
+        """Put every stored event back into the outbox (a broker that lost its memory)."""
+        async with self.db.raw() as conn, conn.transaction():
+            status = await conn.execute(
+                """INSERT INTO outbox (event_id, topic, key, value, headers)
+                   SELECT event_id, $1, stream_id,
+                          convert_to(json_build_object(
+                              'event_id', event_id, 'event_type', event_type,
+                              'schema_version', schema_version, 'stream_id', stream_id,
+                              'stream_version', stream_version, 'school_id', school_id,
+                              'occurred_at', occurred_at, 'recorded_at', recorded_at,
+                              'actor', actor, 'correlation_id', correlation_id,
+                              'causation_id', causation_id, 'payload', payload)::text, 'UTF8'),
+                          jsonb_build_object('event_type', event_type,
+                                             'schema_version', schema_version::text,
+                                             'correlation_id', coalesce(correlation_id::text, ''))
+                   FROM events ORDER BY tx_id, position""",
+                self.topic,
+            )
+            await conn.execute("SELECT pg_notify('outbox', '')")
+        return int(status.split()[-1])
+
+    async def outbox_status(self) -> tuple[int, float]:
+        """(rows waiting, age in seconds of the oldest) — the relay's lag."""
+        async with self.db.raw() as conn:
+            row = await conn.fetchrow(
+                "SELECT count(*) AS n, coalesce(extract(epoch FROM now() - min(created_at)), 0) "
+                "AS age FROM outbox"
+            )
+        assert row is not None
+        return int(row["n"]), float(row["age"])

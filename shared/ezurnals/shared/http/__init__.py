@@ -1,0 +1,1 @@
+"""The HTTP side shared by every service API: app factory, errors, command context."""

@@ -1,0 +1,67 @@
+"""From an HTTP request to a CommandContext, and running a command idempotently."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from ezurnals.shared.contracts.base import SYSTEM, Actor, IntegrationEvent
+from ezurnals.shared.eventstore import CommandContext, CommandResult, DuplicateCommand, EventStore
+from ezurnals.shared.eventstore.store import InlineProjection
+from fastapi import Request
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What a handler decided: the events for one stream and the answer to give."""
+
+    stream_id: str
+    expected_version: int
+    events: Sequence[IntegrationEvent]
+    result: CommandResult
+
+
+async def command_context(
+    request: Request, *, actor: Actor = SYSTEM, school_id: uuid.UUID | None = None
+) -> CommandContext:
+    """Idempotency keys are scoped by caller, so two users' keys never collide."""
+    key = request.headers.get("idempotency-key")
+    body = await request.body()
+    correlation = getattr(request.state, "correlation_id", None)
+    return CommandContext(
+        actor=actor,
+        school_id=school_id,
+        correlation_id=uuid.UUID(correlation) if correlation else None,
+        idempotency_key=f"{actor.id or 'anon'}:{request.method}:{key}" if key else None,
+        request_hash=CommandContext.hash_request(
+            request.method, request.url.path, body.decode("utf-8", "replace")
+        ),
+    )
+
+
+async def execute(
+    store: EventStore,
+    ctx: CommandContext,
+    decide: Callable[[], Awaitable[Decision]],
+    *,
+    inline: InlineProjection | None = None,
+) -> CommandResult:
+    """Run a command once per Idempotency-Key: a retry gets the first answer and no new effect."""
+    if ctx.idempotency_key:
+        previous = await store.recall(ctx.idempotency_key, ctx.request_hash)
+        if previous is not None:
+            return previous
+    decision = await decide()
+    try:
+        await store.append(
+            decision.stream_id,
+            decision.expected_version,
+            decision.events,
+            ctx,
+            result=decision.result,
+            inline=inline,
+        )
+    except DuplicateCommand as duplicate:
+        return duplicate.result
+    return decision.result

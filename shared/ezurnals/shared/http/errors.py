@@ -1,0 +1,120 @@
+"""Every failure becomes a clear JSON answer: 4xx naming the field and the reason, 503 for outages.
+
+Shape: ``{"error": code, "message": text, "field": name|null, "details": {...}}``; validation
+errors add ``"errors": [{"field", "reason"}]`` for every bad field.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import structlog
+from ezurnals.shared.domain import DomainError
+from ezurnals.shared.eventstore import ConcurrencyConflict, IdempotencyKeyReused
+from ezurnals.shared.messaging.consumer import INFRA_ERRORS
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = structlog.get_logger(__name__)
+
+
+def error_body(
+    code: str, message: str, *, field: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    return {"error": code, "message": message, "field": field, **extra}
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body",)]
+    return ".".join(parts) or "body"
+
+
+async def _validation(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"field": _field_name(tuple(e.get("loc", ()))), "reason": e.get("msg", "invalid")}
+        for e in exc.errors()
+    ]
+    first = errors[0] if errors else {"field": "body", "reason": "invalid request"}
+    return JSONResponse(
+        status_code=422,
+        content=error_body(
+            "invalid_request",
+            f"{first['field']}: {first['reason']}",
+            field=first["field"],
+            errors=errors,
+        ),
+    )
+
+
+async def _domain(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    return JSONResponse(
+        status_code=exc.status,
+        content=error_body(exc.code, exc.message, field=exc.field, details=exc.details),
+    )
+
+
+async def _conflict(_: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse(status_code=409, content=error_body("version_conflict", str(exc)))
+
+
+async def _key_reused(_: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse(
+        status_code=422,
+        content=error_body("idempotency_key_reused", str(exc), field="Idempotency-Key"),
+    )
+
+
+async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("http.dependency_unavailable", path=request.url.path, error=repr(exc))
+    return JSONResponse(
+        status_code=503,
+        content=error_body("unavailable", "a dependency is unavailable; retry shortly"),
+        headers={"Retry-After": "2"},
+    )
+
+
+async def _http(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+    return JSONResponse(
+        status_code=exc.status_code,
+        content=error_body(code.get(exc.status_code, "http_error"), str(exc.detail)),
+        headers=getattr(exc, "headers", None),
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, (DBAPIError, *INFRA_ERRORS)) and _is_outage(exc):
+        return await _unavailable(request, exc)
+    log.exception("http.unhandled", path=request.url.path)
+    return JSONResponse(status_code=500, content=error_body("internal", "internal error"))
+
+
+def _is_outage(exc: BaseException) -> bool:
+    if isinstance(exc, (OperationalError, InterfaceError, *INFRA_ERRORS)):
+        return True
+    orig = getattr(exc, "orig", None)
+    return isinstance(orig, INFRA_ERRORS) if orig is not None else False
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(DomainError, _domain)
+    app.add_exception_handler(ConcurrencyConflict, _conflict)
+    app.add_exception_handler(IdempotencyKeyReused, _key_reused)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    for outage in (
+        *INFRA_ERRORS,
+        OperationalError,
+        InterfaceError,
+        asyncpg.PostgresConnectionError,
+    ):
+        app.add_exception_handler(outage, _unavailable)
+    app.add_exception_handler(DBAPIError, _unexpected)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,1 @@
+"""Kafka: topics, the outbox relay (write side) and projection consumers (read side)."""

@@ -1,0 +1,136 @@
+"""The outbox relay: publishes committed events to Kafka, in order, never skipping one.
+
+One relay per service database is active at a time — it holds a PostgreSQL advisory lock on the
+connection it publishes through, so a second worker replica waits as a hot standby. Each batch
+claims the oldest outbox rows (``FOR UPDATE SKIP LOCKED``), sends them, waits for acks=all and only
+then deletes them by committing; a crash or broker outage rolls the claim back and the rows are sent
+again (at-least-once; consumers dedupe by event id). A row whose transaction commits late is still
+in the table for a later batch — unlike a "max id seen" cursor, which would skip it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import asyncpg
+import structlog
+from aiokafka import AIOKafkaProducer
+from ezurnals.shared.db import Database
+from ezurnals.shared.observability.metrics import RELAY_LAG, RELAY_PUBLISHED
+
+log = structlog.get_logger(__name__)
+
+_RELAY_LOCK = 7_215_002
+
+_CLAIM = """
+DELETE FROM outbox WHERE id IN (
+    SELECT id FROM outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
+) RETURNING id, event_id, topic, key, value, headers
+"""
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        db: Database,
+        producer: AIOKafkaProducer,
+        *,
+        service: str,
+        batch_size: int = 2000,
+        idle_poll_s: float = 1.0,
+    ) -> None:
+        self.db = db
+        self.producer = producer
+        self.service = service
+        self.batch_size = batch_size
+        self.idle_poll_s = idle_poll_s
+        self.is_leader = False
+        self._wakeup = asyncio.Event()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Relay until ``stop`` is set; survives database and broker outages."""
+        backoff = 0.2
+        while not stop.is_set():
+            try:
+                await self._lead(stop)
+                backoff = 0.2
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("relay.database_unavailable", error=str(exc))
+            except Exception as exc:  # a broker error must not end the relay
+                log.warning("relay.publish_failed", error=repr(exc))
+            self.is_leader = False
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), backoff)
+            backoff = min(backoff * 2, 5.0)
+
+    async def _lead(self, stop: asyncio.Event) -> None:
+        async with self.db.raw() as conn:
+            while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _RELAY_LOCK):
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 2.0)
+                if stop.is_set():
+                    return
+            self.is_leader = True
+            log.info("relay.leading", service=self.service)
+
+            def notified(*_: Any) -> None:
+                self._wakeup.set()
+
+            await conn.add_listener("outbox", notified)
+            try:
+                while not stop.is_set():
+                    sent = await self.publish_batch(conn)
+                    if sent:
+                        continue
+                    self._wakeup.clear()
+                    await self._update_lag(conn)
+                    waiter = asyncio.ensure_future(self._wakeup.wait())
+                    stopper = asyncio.ensure_future(stop.wait())
+                    await asyncio.wait(
+                        {waiter, stopper},
+                        timeout=self.idle_poll_s,
+                        return_when=asyncio.FIRST_COMPLETED,
+                    )
+                    waiter.cancel()
+                    stopper.cancel()
+            finally:
+                with contextlib.suppress(Exception):
+                    await conn.remove_listener("outbox", notified)
+                with contextlib.suppress(Exception):
+                    await conn.execute("SELECT pg_advisory_unlock($1)", _RELAY_LOCK)
+
+    async def publish_batch(self, conn: asyncpg.Connection) -> int:
+        """Send one batch; the rows are deleted only if every message was acknowledged."""
+        async with conn.transaction():
+            rows = await conn.fetch(_CLAIM, self.batch_size)
+            if not rows:
+                return 0
+            rows = sorted(rows, key=lambda r: r["id"])
+            pending = []
+            for row in rows:
+                headers = [(k, str(v).encode()) for k, v in (row["headers"] or {}).items()]
+                pending.append(
+                    await self.producer.send(
+                        row["topic"],
+                        value=bytes(row["value"]),
+                        key=row["key"].encode(),
+                        headers=headers,
+                    )
+                )
+            await asyncio.gather(*pending)
+            await conn.execute(
+                "UPDATE relay_state SET published_total = published_total + $1, "
+                "last_event_id = $2, last_published_at = now() WHERE id = 1",
+                len(rows),
+                rows[-1]["event_id"],
+            )
+        RELAY_PUBLISHED.labels(self.service).inc(len(rows))
+        return len(rows)
+
+    async def _update_lag(self, conn: asyncpg.Connection) -> None:
+        age = await conn.fetchval(
+            "SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM outbox"
+        )
+        RELAY_LAG.labels(self.service).set(float(age or 0))

@@ -1,0 +1,1 @@
+"""Logs (structlog JSON with the correlation id) and Prometheus metrics."""

@@ -1,0 +1,1 @@
+"""Running ezurnals on one machine: embedded PostgreSQL and Kafka, and the process supervisor."""

@@ -1,0 +1,48 @@
+"""Settings of one service process, from the environment (pydantic-settings).
+
+``DATABASE_URL`` is that service's own database; ``KAFKA_BOOTSTRAP_SERVERS`` the broker. Everything
+else is prefixed ``EZURNALS_``.
+"""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SERVICES: tuple[str, ...] = ("identity", "lessons", "attendance", "grading", "reporting")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="EZURNALS_", extra="ignore", frozen=True)
+
+    service: str = "identity"
+    database_url: str = Field(
+        default="postgresql://postgres@127.0.0.1:5432/postgres",
+        validation_alias=AliasChoices("DATABASE_URL", "EZURNALS_DATABASE_URL"),
+    )
+    kafka_bootstrap_servers: str = Field(
+        default="127.0.0.1:9092",
+        validation_alias=AliasChoices(
+            "KAFKA_BOOTSTRAP_SERVERS", "EZURNALS_KAFKA_BOOTSTRAP_SERVERS"
+        ),
+    )
+    topic_prefix: str = "ezurnals."
+    topic_partitions: int = 6
+    #: Apache Kafka: on. Tansu (the embedded broker) has no idempotent producer.
+    kafka_idempotence: bool = False
+    log_level: str = "INFO"
+    log_json: bool = True
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+    #: identity's JWKS, for services that verify tokens.
+    jwks_url: str | None = None
+    #: How often a failing event is retried before it goes to the dead-letter topic.
+    consumer_max_attempts: int = 3
+    #: Schema holding the read models that consumers build.
+    read_model_schema: str = "rm"
+
+    def topic(self, service: str) -> str:
+        return f"{self.topic_prefix}{service}.events"
+
+    def dead_letter_topic(self, service: str) -> str:
+        return f"{self.topic(service)}.DLT"

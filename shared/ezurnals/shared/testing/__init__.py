@@ -1,0 +1,1 @@
+"""Test support shared by every service: infrastructure fixtures (PostgreSQL, Kafka) and helpers."""

