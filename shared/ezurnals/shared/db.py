@@ -17,6 +17,14 @@ from sqlalchemy import make_url
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+_BROKEN = (
+    OSError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CannotConnectNowError,
+)
+
 
 def sqlalchemy_url(url: str) -> URL:
     """Accept ``postgresql://`` or ``postgres://`` URLs and use the asyncpg driver."""
@@ -41,7 +49,6 @@ class Database:
             sqlalchemy_url(url),
             pool_size=pool_size,
             max_overflow=max_overflow,
-            pool_pre_ping=True,
             pool_recycle=1800,
         )
 
@@ -54,7 +61,12 @@ class Database:
         """
         async with self.engine.connect() as sa_conn:
             fairy = await sa_conn.get_raw_connection()
-            yield cast(asyncpg.Connection, fairy.driver_connection)
+            try:
+                yield cast(asyncpg.Connection, fairy.driver_connection)
+            except _BROKEN:
+                # The server went away under us: drop this connection instead of pooling it.
+                await sa_conn.invalidate()
+                raise
 
     async def ping(self) -> None:
         async with self.raw() as conn:

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import ClassVar, Generic, Self, TypeVar
 
-from ezurnals.shared.contracts.base import IntegrationEvent
 from pydantic import BaseModel, ConfigDict
+
+from ezurnals.shared.contracts.base import IntegrationEvent
 
 
 class Command(BaseModel):

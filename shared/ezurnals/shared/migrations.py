@@ -13,6 +13,7 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 
 import asyncpg
+
 from ezurnals.shared.db import plain_url
 
 _LOCK_KEY = 7_215_001

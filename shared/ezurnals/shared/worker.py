@@ -11,13 +11,14 @@ import signal
 
 import structlog
 import uvicorn
+from fastapi import FastAPI, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
 from ezurnals.shared.messaging import kafka
 from ezurnals.shared.messaging.consumer import ProjectionRunner
 from ezurnals.shared.messaging.relay import OutboxRelay
 from ezurnals.shared.service import Runtime, ServiceDefinition
 from ezurnals.shared.settings import Settings
-from fastapi import FastAPI, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 log = structlog.get_logger(__name__)
 

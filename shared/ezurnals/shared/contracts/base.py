@@ -47,6 +47,8 @@ class IntegrationEvent(BaseModel):
     schema_version: ClassVar[int] = 1
     #: The topic family of the producing service (e.g. "identity"); set by each contract module.
     service: ClassVar[str]
+    #: False for events that stay inside their service (secrets, sign-in noise): never relayed.
+    published: ClassVar[bool] = True
 
 
 class EventEnvelope(BaseModel):
@@ -113,6 +115,13 @@ class Registry:
             return self._models[(event_type, version)]
         except KeyError:
             raise UnknownEventType(f"unknown event {event_type!r} v{version}") from None
+
+    def is_published(self, event_type: str, version: int) -> bool:
+        model = self._models.get((event_type, version))
+        return model.published if model is not None else True
+
+    def unpublished(self) -> list[str]:
+        return sorted({m.event_type for m in self._models.values() if not m.published})
 
     def upcast(self, event_type: str, version: int, payload: JsonDict) -> tuple[int, JsonDict]:
         latest = self.latest_version(event_type)

@@ -6,6 +6,7 @@ expected version collides with the row another writer committed and raises Concu
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections.abc import Awaitable, Callable, Sequence
@@ -15,7 +16,15 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-from ezurnals.shared.contracts.base import SYSTEM, Actor, EventEnvelope, IntegrationEvent, utcnow
+
+from ezurnals.shared.contracts.base import (
+    SYSTEM,
+    Actor,
+    EventEnvelope,
+    IntegrationEvent,
+    registry,
+    utcnow,
+)
 from ezurnals.shared.db import Database
 
 
@@ -67,7 +76,7 @@ class CommandContext:
 
 InlineProjection = Callable[[asyncpg.Connection, Sequence[EventEnvelope]], Awaitable[None]]
 
-_APPEND = """
+_WRITE_EVENTS = """
 WITH new_events AS (
     INSERT INTO events (event_id, stream_id, stream_version, event_type, schema_version, school_id,
                         occurred_at, recorded_at, actor, correlation_id, causation_id, payload)
@@ -78,17 +87,18 @@ WITH new_events AS (
 ), new_outbox AS (
     INSERT INTO outbox (event_id, topic, key, value, headers)
     SELECT * FROM unnest($13::uuid[], $14::text[], $15::text[], $16::bytea[], $17::jsonb[])
-)
-SELECT count(*) FROM new_events
-"""
-
-_APPEND_WITH_RESULT = _APPEND.replace(
-    "SELECT count(*) FROM new_events",
-    """, result AS (
+    RETURNING id
+)"""
+_WRITE_RESULT = """, result AS (
     INSERT INTO command_results (key, request_hash, status, body) VALUES ($18, $19, $20, $21)
-)
-SELECT count(*) FROM new_events""",
-)
+)"""
+# No NOTIFY here: it takes a server-wide lock at commit that serialises every appending
+# transaction (measured: a sixth of append throughput); the relay polls an empty outbox instead.
+_FINISH = """
+SELECT count(*) FROM new_events"""
+
+_APPEND = _WRITE_EVENTS + _FINISH
+_APPEND_WITH_RESULT = _WRITE_EVENTS + _WRITE_RESULT + _FINISH
 
 _RESULT_ONLY = (
     "INSERT INTO command_results (key, request_hash, status, body) VALUES ($1, $2, $3, $4)"
@@ -183,7 +193,10 @@ class EventStore:
         keyed = ctx.idempotency_key is not None and result is not None
         async with self.db.raw() as conn:
             try:
-                async with conn.transaction():
+                # One statement is atomic by itself: without an inline projection the append is a
+                # single round trip, which is what sets the write path's throughput.
+                tx = conn.transaction() if inline is not None else contextlib.nullcontext()
+                async with tx:
                     if keyed:
                         assert result is not None
                         if envs:
@@ -207,8 +220,6 @@ class EventStore:
                         await conn.fetchval(_APPEND, *args)
                     if inline is not None and envs:
                         await inline(conn, envs)
-                    if envs and self.publish:
-                        await conn.execute("SELECT pg_notify('outbox', '')")
             except asyncpg.UniqueViolationError as exc:
                 if exc.constraint_name == "command_results_pkey" and ctx.idempotency_key:
                     previous = await self._recall(conn, ctx.idempotency_key)
@@ -222,16 +233,19 @@ class EventStore:
         return list(envs)
 
     def _append_args(self, envs: Sequence[EventEnvelope]) -> list[Any]:
-        values = [e.model_dump_json().encode() for e in envs]
+        out = [
+            e
+            for e in envs
+            if self.publish and registry.is_published(e.event_type, e.schema_version)
+        ]
         headers = [
             {
                 "event_type": e.event_type,
                 "schema_version": str(e.schema_version),
                 "correlation_id": str(e.correlation_id or ""),
             }
-            for e in envs
+            for e in out
         ]
-        out_ids = [e.event_id for e in envs] if self.publish else []
         return [
             [e.event_id for e in envs],
             [e.stream_id for e in envs],
@@ -245,11 +259,11 @@ class EventStore:
             [e.correlation_id for e in envs],
             [e.causation_id for e in envs],
             [json.dumps(e.payload) for e in envs],
-            out_ids,
-            [self.topic for _ in out_ids],
-            [e.stream_id for e in envs] if self.publish else [],
-            values if self.publish else [],
-            [json.dumps(h) for h in headers] if self.publish else [],
+            [e.event_id for e in out],
+            [self.topic for _ in out],
+            [e.stream_id for e in out],
+            [e.model_dump_json().encode() for e in out],
+            [json.dumps(h) for h in headers],
         ]
 
     async def recall(self, key: str, request_hash: str) -> CommandResult | None:
@@ -320,10 +334,10 @@ class EventStore:
                           jsonb_build_object('event_type', event_type,
                                              'schema_version', schema_version::text,
                                              'correlation_id', coalesce(correlation_id::text, ''))
-                   FROM events ORDER BY tx_id, position""",
+                   FROM events WHERE event_type <> ALL($2::text[]) ORDER BY tx_id, position""",
                 self.topic,
+                registry.unpublished(),
             )
-            await conn.execute("SELECT pg_notify('outbox', '')")
         return int(status.split()[-1])
 
     async def outbox_status(self) -> tuple[int, float]:

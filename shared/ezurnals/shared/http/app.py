@@ -13,6 +13,10 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import structlog
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
 from ezurnals.shared.http.errors import install_error_handlers
 from ezurnals.shared.messaging.kafka import broker_reachable
 from ezurnals.shared.observability.metrics import (
@@ -23,9 +27,6 @@ from ezurnals.shared.observability.metrics import (
 )
 from ezurnals.shared.service import Runtime, ServiceDefinition
 from ezurnals.shared.settings import Settings
-from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 log = structlog.get_logger(__name__)
 

@@ -6,10 +6,11 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from fastapi import Request
+
 from ezurnals.shared.contracts.base import SYSTEM, Actor, IntegrationEvent
 from ezurnals.shared.eventstore import CommandContext, CommandResult, DuplicateCommand, EventStore
 from ezurnals.shared.eventstore.store import InlineProjection
-from fastapi import Request
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,15 @@ from typing import Any
 
 import asyncpg
 import structlog
-from ezurnals.shared.domain import DomainError
-from ezurnals.shared.eventstore import ConcurrencyConflict, IdempotencyKeyReused
-from ezurnals.shared.messaging.consumer import INFRA_ERRORS
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ezurnals.shared.domain import DomainError
+from ezurnals.shared.eventstore import ConcurrencyConflict, IdempotencyKeyReused
+from ezurnals.shared.messaging.consumer import INFRA_ERRORS
 
 log = structlog.get_logger(__name__)
 

@@ -22,6 +22,7 @@ import asyncpg
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
+
 from ezurnals.shared.contracts.base import EventEnvelope, IntegrationEvent
 from ezurnals.shared.db import Database
 from ezurnals.shared.messaging.projection import Projection, apply_events, install
@@ -206,6 +207,9 @@ class ProjectionRunner:
             auto_offset_reset="earliest",
             max_poll_records=self.max_records,
             metadata_max_age_ms=5000,
+            # A fetch returns at once when data is there; this bounds the wait when it is not,
+            # and so the latency of the first event after a quiet spell.
+            fetch_max_wait_ms=50,
         )
         while not stop.is_set():
             try:

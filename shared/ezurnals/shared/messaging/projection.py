@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 import asyncpg
+
 from ezurnals.shared.contracts.base import EventEnvelope, IntegrationEvent
 
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -50,6 +51,14 @@ class Projection(ABC):
         self, conn: asyncpg.Connection, envelope: EventEnvelope, event: IntegrationEvent
     ) -> None:
         """Apply one event. Runs inside the claim's transaction; raise to refuse it."""
+
+    async def apply_batch(
+        self, conn: asyncpg.Connection, items: Sequence[tuple[EventEnvelope, IntegrationEvent]]
+    ) -> None:
+        """Apply events in order. Override to pipeline writes (``executemany``) for throughput;
+        a failure anywhere falls back to applying one event at a time."""
+        for envelope, event in items:
+            await self.apply(conn, envelope, event)
 
 
 async def install(conn: asyncpg.Connection, schema: str, projections: Sequence[Projection]) -> None:
@@ -87,11 +96,13 @@ async def apply_events(
             )
         }
         new = len(claimed)
+        fresh = []
         for env, event in items:
-            if env.event_id not in claimed:
-                continue
-            claimed.discard(env.event_id)  # a duplicate inside one batch applies once
-            for projection in projections:
-                if projection.wants(env.event_type):
-                    await projection.apply(conn, env, event)
+            if env.event_id in claimed:
+                claimed.discard(env.event_id)  # a duplicate inside one batch applies once
+                fresh.append((env, event))
+        for projection in projections:
+            wanted = [(env, ev) for env, ev in fresh if projection.wants(env.event_type)]
+            if wanted:
+                await projection.apply_batch(conn, wanted)
     return new

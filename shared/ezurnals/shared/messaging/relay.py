@@ -6,17 +6,21 @@ claims the oldest outbox rows (``FOR UPDATE SKIP LOCKED``), sends them, waits fo
 then deletes them by committing; a crash or broker outage rolls the claim back and the rows are sent
 again (at-least-once; consumers dedupe by event id). A row whose transaction commits late is still
 in the table for a later batch — unlike a "max id seen" cursor, which would skip it.
+
+An empty outbox is polled every ``idle_poll_s`` (20 ms) rather than woken by NOTIFY: a NOTIFY in
+every append serialises all appending commits on one server-wide lock.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
+import time
 
 import asyncpg
 import structlog
 from aiokafka import AIOKafkaProducer
+
 from ezurnals.shared.db import Database
 from ezurnals.shared.observability.metrics import RELAY_LAG, RELAY_PUBLISHED
 
@@ -39,7 +43,7 @@ class OutboxRelay:
         *,
         service: str,
         batch_size: int = 2000,
-        idle_poll_s: float = 1.0,
+        idle_poll_s: float = 0.02,
     ) -> None:
         self.db = db
         self.producer = producer
@@ -47,7 +51,6 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.idle_poll_s = idle_poll_s
         self.is_leader = False
-        self._wakeup = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Relay until ``stop`` is set; survives database and broker outages."""
@@ -74,30 +77,18 @@ class OutboxRelay:
                     return
             self.is_leader = True
             log.info("relay.leading", service=self.service)
-
-            def notified(*_: Any) -> None:
-                self._wakeup.set()
-
-            await conn.add_listener("outbox", notified)
+            idle_since = time.monotonic()
             try:
                 while not stop.is_set():
-                    sent = await self.publish_batch(conn)
-                    if sent:
+                    if await self.publish_batch(conn):
+                        idle_since = time.monotonic()
                         continue
-                    self._wakeup.clear()
-                    await self._update_lag(conn)
-                    waiter = asyncio.ensure_future(self._wakeup.wait())
-                    stopper = asyncio.ensure_future(stop.wait())
-                    await asyncio.wait(
-                        {waiter, stopper},
-                        timeout=self.idle_poll_s,
-                        return_when=asyncio.FIRST_COMPLETED,
-                    )
-                    waiter.cancel()
-                    stopper.cancel()
+                    if time.monotonic() - idle_since > 1.0:
+                        await self._update_lag(conn)
+                        idle_since = time.monotonic()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), self.idle_poll_s)
             finally:
-                with contextlib.suppress(Exception):
-                    await conn.remove_listener("outbox", notified)
                 with contextlib.suppress(Exception):
                     await conn.execute("SELECT pg_advisory_unlock($1)", _RELAY_LOCK)
 

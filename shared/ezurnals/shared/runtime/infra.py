@@ -64,15 +64,19 @@ class EmbeddedPostgres:
 class EmbeddedKafka:
     """The Tansu broker on a local port, memory storage."""
 
-    def __init__(self, log_path: Path, port: int | None = None) -> None:
+    def __init__(
+        self, log_path: Path, port: int | None = None, *, advertised_port: int | None = None
+    ) -> None:
         self.log_path = log_path
         self.port = port or free_port()
+        #: Clients are told to connect here (a proxy in fault tests); defaults to ``port``.
+        self.advertised_port = advertised_port or self.port
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 
     @property
     def bootstrap(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"127.0.0.1:{self.advertised_port}"
 
     @staticmethod
     def binary() -> str:
@@ -91,7 +95,7 @@ class EmbeddedKafka:
                 "--listener-url",
                 url,
                 "--advertised-listener-url",
-                url,
+                f"tcp://127.0.0.1:{self.advertised_port}",
                 "--storage-engine",
                 "memory://tansu/",
             ],

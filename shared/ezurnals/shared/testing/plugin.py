@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+
 from ezurnals.shared.runtime.infra import Infrastructure, provide
 from ezurnals.shared.testing.stack import TestStack
 

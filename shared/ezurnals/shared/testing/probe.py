@@ -5,9 +5,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar
 
 import asyncpg
+
 from ezurnals.shared.contracts.base import EventEnvelope, IntegrationEvent, contract
 from ezurnals.shared.messaging.projection import Projection
 from ezurnals.shared.service import ServiceDefinition
@@ -28,6 +30,12 @@ class PoisonedEvent(RuntimeError):
 
 
 class ProbeTotals(Projection):
+    """Per stream: how many events were applied, their sum, and whether versions came in order.
+
+    ``pipelined`` applies a batch with one ``executemany`` (asyncpg pipelines it); without it each
+    event is its own statement, like a projection that must read before it writes.
+    """
+
     sources = ("probe",)
     ddl = (
         """CREATE TABLE IF NOT EXISTS probe_totals (
@@ -35,24 +43,35 @@ class ProbeTotals(Projection):
                last_version INTEGER NOT NULL, in_order BOOLEAN NOT NULL)""",
     )
     event_types = frozenset({"ProbeRecorded"})
-
-    async def apply(
-        self, conn: asyncpg.Connection, envelope: EventEnvelope, event: IntegrationEvent
-    ) -> None:
-        assert isinstance(event, ProbeRecorded)
-        if event.text == "poison":
-            raise PoisonedEvent(f"probe event {envelope.event_id} is poison")
-        await conn.execute(
-            """INSERT INTO probe_totals AS t (stream_id, applied, sum_n, last_version, in_order)
+    UPSERT = """INSERT INTO probe_totals AS t (stream_id, applied, sum_n, last_version, in_order)
                VALUES ($1, 1, $2, $3, $3 = 1)
                ON CONFLICT (stream_id) DO UPDATE SET
                    applied = t.applied + 1, sum_n = t.sum_n + excluded.sum_n,
                    in_order = t.in_order AND excluded.last_version = t.last_version + 1,
-                   last_version = excluded.last_version""",
-            envelope.stream_id,
-            event.n,
-            envelope.stream_version,
-        )
+                   last_version = excluded.last_version"""
+
+    def __init__(self, *, pipelined: bool = True) -> None:
+        self.pipelined = pipelined
+
+    async def apply(
+        self, conn: asyncpg.Connection, envelope: EventEnvelope, event: IntegrationEvent
+    ) -> None:
+        await conn.execute(self.UPSERT, *self._row(envelope, event))
+
+    async def apply_batch(
+        self, conn: asyncpg.Connection, items: Sequence[tuple[EventEnvelope, IntegrationEvent]]
+    ) -> None:
+        if not self.pipelined:
+            await super().apply_batch(conn, items)
+            return
+        await conn.executemany(self.UPSERT, [self._row(env, ev) for env, ev in items])
+
+    @staticmethod
+    def _row(envelope: EventEnvelope, event: IntegrationEvent) -> tuple[str, int, int]:
+        assert isinstance(event, ProbeRecorded)
+        if event.text == "poison":
+            raise PoisonedEvent(f"probe event {envelope.event_id} is poison")
+        return envelope.stream_id, event.n, envelope.stream_version
 
 
 def _projections(_: Settings) -> list[Projection]:
@@ -60,3 +79,24 @@ def _projections(_: Settings) -> list[Projection]:
 
 
 PROBE = ServiceDefinition(name="probe", title="probe", projections=_projections)
+
+
+class ProbeLatency(Projection):
+    """Records when each event was applied, to measure append-to-read-model lag."""
+
+    sources = ("probe",)
+    ddl = (
+        """CREATE TABLE IF NOT EXISTS probe_latency (
+               event_id UUID PRIMARY KEY, recorded_at TIMESTAMPTZ NOT NULL,
+               applied_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp())""",
+    )
+    event_types = frozenset({"ProbeRecorded"})
+
+    async def apply(
+        self, conn: asyncpg.Connection, envelope: EventEnvelope, event: IntegrationEvent
+    ) -> None:
+        await conn.execute(
+            "INSERT INTO probe_latency (event_id, recorded_at) VALUES ($1, $2)",
+            envelope.event_id,
+            envelope.recorded_at,
+        )

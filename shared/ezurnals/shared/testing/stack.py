@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import httpx
+
 from ezurnals.shared.db import drop_database, ensure_database, plain_url
 from ezurnals.shared.http.app import create_app
 from ezurnals.shared.messaging.kafka import all_topics, ensure_topics

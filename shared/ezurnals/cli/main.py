@@ -1,0 +1,182 @@
+"""The ``ezurnals`` command: run the system, serve one service, migrate, rebuild, benchmark."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ezurnals.shared.settings import SERVICES
+
+app = typer.Typer(
+    name="ezurnals",
+    help="ezurnals — an open-source electronic school journal (e-žurnāls).",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+serve_app = typer.Typer(help="Run one process of one service (as Kubernetes does).")
+app.add_typer(serve_app, name="serve")
+console = Console()
+
+ServiceOpt = Annotated[
+    str, typer.Option("--service", "-s", help="identity, lessons, attendance, grading or reporting")
+]
+
+
+def _check_service(name: str) -> str:
+    if name not in SERVICES:
+        raise typer.BadParameter(f"unknown service {name!r}; one of {', '.join(SERVICES)}")
+    return name
+
+
+@app.command()
+def up(
+    demo: Annotated[
+        bool, typer.Option(help="Register a demo school and print how to sign in")
+    ] = False,
+    data_dir: Annotated[
+        Path, typer.Option(help="Where PostgreSQL data, logs and stack.json live")
+    ] = Path(".ezurnals"),
+    host: Annotated[str, typer.Option(help="Address the APIs listen on")] = "127.0.0.1",
+) -> None:
+    """Run the whole system on this machine until Ctrl-C."""
+    from ezurnals.cli.up import run_up
+
+    raise typer.Exit(asyncio.run(run_up(data_dir, demo=demo, host=host, console=console)))
+
+
+@serve_app.command("api")
+def serve_api(
+    service: ServiceOpt,
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+) -> None:
+    """The HTTP API of one service (uvicorn)."""
+    import uvicorn
+
+    from ezurnals.shared.http.app import create_app
+    from ezurnals.shared.observability.logging import configure_logging
+    from ezurnals.shared.service import load_service
+    from ezurnals.shared.settings import Settings
+
+    settings = Settings(service=_check_service(service))
+    configure_logging(settings.log_level, json=settings.log_json, service=service)
+    uvicorn.run(
+        create_app(load_service(service), settings),
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
+
+
+@serve_app.command("worker")
+def serve_worker(
+    service: ServiceOpt,
+    port: Annotated[int, typer.Option(help="Port for /healthz and /metrics (0: none)")] = 9000,
+) -> None:
+    """The worker of one service: outbox relay, projections, scheduled jobs."""
+    from ezurnals.shared.observability.logging import configure_logging
+    from ezurnals.shared.service import load_service
+    from ezurnals.shared.settings import Settings
+    from ezurnals.shared.worker import serve_worker as run
+
+    settings = Settings(service=_check_service(service))
+    configure_logging(settings.log_level, json=settings.log_json, service=f"{service}-worker")
+    asyncio.run(run(load_service(service), settings, port or None))
+
+
+@app.command()
+def migrate(service: ServiceOpt) -> None:
+    """Apply a service's migrations to its DATABASE_URL (idempotent; safe to run concurrently)."""
+    from ezurnals.shared.service import load_service
+    from ezurnals.shared.settings import Settings
+
+    settings = Settings(service=_check_service(service))
+    applied = asyncio.run(load_service(service).migrate(settings.database_url))
+    console.print(
+        f"{service}: {len(applied)} migration(s) applied"
+        + (f": {', '.join(applied)}" if applied else " (up to date)")
+    )
+
+
+@app.command()
+def rebuild(
+    service: Annotated[str, typer.Argument(help="The service whose read models to rebuild")],
+    data_dir: Annotated[Path, typer.Option(help="Of a running `ezurnals up`")] = Path(".ezurnals"),
+) -> None:
+    """Replay every event into fresh read models and swap them in, with a progress bar."""
+    from ezurnals.cli.ops import run_rebuild
+
+    asyncio.run(run_rebuild(_check_service(service), data_dir, console))
+
+
+@app.command()
+def contracts(
+    check: Annotated[
+        bool, typer.Option("--check", help="Fail if the committed schemas are stale")
+    ] = False,
+) -> None:
+    """Write the JSON Schema of every event contract into contracts/schemas/."""
+    from ezurnals.shared.contracts.schemas import export_schemas
+
+    try:
+        changed = export_schemas(write=not check)
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/]\nAdd a new schema_version with an upcaster instead.")
+        raise typer.Exit(1) from None
+    if check and changed:
+        console.print(f"[red]stale schemas:[/] {', '.join(changed)}")
+        raise typer.Exit(1)
+    console.print(f"{len(changed)} schema file(s) {'would change' if check else 'written'}")
+
+
+bench_app = typer.Typer(help="Benchmarks that print and save their figures beside a reference.")
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("spine")
+def bench_spine(
+    json_path: Annotated[Path, typer.Option("--json", help="Where to write the figures")] = Path(
+        "bench-results/spine.json"
+    ),
+    events: Annotated[int, typer.Option(help="Events per throughput measurement")] = 20_000,
+    writers: Annotated[int, typer.Option(help="Concurrent writers")] = 50,
+    lag_seconds: Annotated[
+        float, typer.Option(help="Duration of the steady 1,000 events/s lag run")
+    ] = 10.0,
+) -> None:
+    """Event store append vs raw asyncpg vs the eventsourcing library; relay; projection; lag."""
+    from ezurnals.cli.bench_spine import run_bench_spine
+
+    figures = asyncio.run(
+        run_bench_spine(events=events, writers=writers, lag_seconds=lag_seconds, console=console)
+    )
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(figures, indent=2))
+    console.print(f"saved {json_path}")
+
+
+def print_table(title: str, rows: list[tuple[str, ...]], headers: tuple[str, ...]) -> None:
+    table = Table(title=title)
+    for h in headers:
+        table.add_column(h)
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+
+
+def main() -> None:
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    app()
+
+
+if __name__ == "__main__":
+    main()
