@@ -1,0 +1,74 @@
+"""A school's entry-deadline policy: versions with an effective date (rules 11–12).
+
+The seed rules hold until a school's first version. A version never starts before today, so
+lessons already judged stay judged by the rules that were in force on their day.
+"""
+
+from __future__ import annotations
+
+from datetime import date, time
+from uuid import UUID
+
+from pydantic import ValidationError
+
+from ezurnals.lessons.domain.deadlines import DEFAULT_SCHEDULE, DeadlineRules, DeadlineSchedule
+from ezurnals.shared.contracts.lessons import (
+    EntryDeadlinePolicySet,
+    GradeBandDeadline,
+    LessonsEvent,
+)
+from ezurnals.shared.domain import Aggregate, Command, Invalid
+
+
+class SetEntryDeadlinePolicy(Command):
+    school_id: UUID
+    effective_from: date
+    deadlines: tuple[GradeBandDeadline, ...]
+    consultation_cutoff: time
+
+
+class DeadlinePolicy(Aggregate[LessonsEvent]):
+    """One stream per school."""
+
+    def __init__(self, stream_id: str) -> None:
+        super().__init__(stream_id)
+        self._versions: list[DeadlineRules] = []
+
+    @property
+    def schedule(self) -> DeadlineSchedule:
+        """The school's versions over the seed rules."""
+        return DeadlineSchedule.of([*DEFAULT_SCHEDULE.versions, *self._versions])
+
+    def set(self, cmd: SetEntryDeadlinePolicy, today: date) -> list[LessonsEvent]:
+        """``today`` is the school's local date: a new version may not start before it."""
+        try:
+            rules = DeadlineRules(
+                effective_from=cmd.effective_from,
+                deadlines=cmd.deadlines,
+                consultation_cutoff=cmd.consultation_cutoff,
+            )
+        except ValidationError as err:
+            raise Invalid(
+                "the grade bands must cover grades 1–12, each exactly once",
+                field="deadlines",
+                details={"errors": [e["msg"] for e in err.errors()]},
+            ) from None
+        if cmd.effective_from < today:
+            raise Invalid(
+                "a policy change cannot start in the past",
+                field="effective_from",
+                details={"today": today.isoformat()},
+            )
+        if rules in self.schedule.versions:
+            return []
+        return [
+            EntryDeadlinePolicySet(
+                school_id=cmd.school_id,
+                effective_from=rules.effective_from,
+                deadlines=rules.deadlines,
+                consultation_cutoff=rules.consultation_cutoff,
+            )
+        ]
+
+    def when_EntryDeadlinePolicySet(self, event: EntryDeadlinePolicySet) -> None:
+        self._versions.append(DeadlineRules.from_event(event))
