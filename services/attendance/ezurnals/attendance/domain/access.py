@@ -1,0 +1,117 @@
+"""Who may do what in attendance, decided over a snapshot of the caller's relationships.
+
+The handler builds a :class:`Relationships` from the access token and the service's local copy of
+identity's facts (teaching assignments, class-teacher assignments, guardianships, restrictions).
+Families are answered "not found" for children that are not theirs, so nothing about another
+family's child leaks; staff are answered "forbidden" because they know the student exists.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
+
+from ezurnals.shared.domain import Forbidden, NotFound
+
+AGE_OF_MAJORITY = 18
+
+
+class Relationships(BaseModel):
+    """The caller and the people, classes and lessons they stand in a relation to."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    person_id: UUID
+    administration: bool = False
+    taught_lessons: frozenset[UUID] = frozenset()
+    homeroom_classes: frozenset[UUID] = frozenset()
+    homeroom_students: frozenset[UUID] = frozenset()
+    children: frozenset[UUID] = frozenset()
+    restricted_children: frozenset[UUID] = frozenset()
+    birth_date: dt.date | None = None
+
+
+def age_on(birth_date: dt.date, day: dt.date) -> int:
+    had_birthday = (day.month, day.day) >= (birth_date.month, birth_date.day)
+    return day.year - birth_date.year - (0 if had_birthday else 1)
+
+
+def is_own_child(rel: Relationships, student_id: UUID) -> bool:
+    """A guardian's own child, unless a court restriction on this guardian is recorded."""
+    return student_id in rel.children and student_id not in rel.restricted_children
+
+
+def is_adult_student_self(rel: Relationships, student_id: UUID, today: dt.date) -> bool:
+    return (
+        rel.person_id == student_id
+        and rel.birth_date is not None
+        and age_on(rel.birth_date, today) >= AGE_OF_MAJORITY
+    )
+
+
+def may_take_attendance(rel: Relationships, lesson_id: UUID) -> bool:
+    return lesson_id in rel.taught_lessons
+
+
+def may_excuse(rel: Relationships, student_id: UUID) -> bool:
+    return student_id in rel.homeroom_students
+
+
+def may_submit_excuse(rel: Relationships, student_id: UUID, today: dt.date) -> bool:
+    return is_own_child(rel, student_id) or is_adult_student_self(rel, student_id, today)
+
+
+def may_read_student(rel: Relationships, student_id: UUID) -> bool:
+    return (
+        rel.administration
+        or rel.person_id == student_id
+        or is_own_child(rel, student_id)
+        or student_id in rel.homeroom_students
+    )
+
+
+def may_read_class(rel: Relationships, class_id: UUID) -> bool:
+    return rel.administration or class_id in rel.homeroom_classes
+
+
+def may_read_lesson(rel: Relationships, lesson_id: UUID, class_id: UUID) -> bool:
+    return may_take_attendance(rel, lesson_id) or may_read_class(rel, class_id)
+
+
+def require_take_attendance(rel: Relationships, lesson_id: UUID) -> None:
+    if not may_take_attendance(rel, lesson_id):
+        raise Forbidden("only the teacher of this lesson may take its attendance")
+
+
+def require_excuse(rel: Relationships, student_id: UUID) -> None:
+    if not may_excuse(rel, student_id):
+        raise Forbidden("only the student's class teacher may excuse absences")
+
+
+def require_submit_excuse(rel: Relationships, student_id: UUID, today: dt.date) -> None:
+    if not may_submit_excuse(rel, student_id, today):
+        raise NotFound("no such student", field="student_id")
+
+
+def require_read_student(rel: Relationships, student_id: UUID) -> None:
+    if not may_read_student(rel, student_id):
+        raise NotFound("no such student", field="student_id")
+
+
+def require_read_class(rel: Relationships, class_id: UUID) -> None:
+    if not may_read_class(rel, class_id):
+        raise Forbidden("only the class teacher and the administration see a class's absences")
+
+
+def require_read_lesson(rel: Relationships, lesson_id: UUID, class_id: UUID) -> None:
+    if not may_read_lesson(rel, lesson_id, class_id):
+        raise Forbidden(
+            "only the lesson's teacher, the class teacher and the administration see it"
+        )
+
+
+def require_administration(rel: Relationships) -> None:
+    if not rel.administration:
+        raise Forbidden("only the school administration sets attendance policies")
