@@ -1,0 +1,181 @@
+"""A school's grading policy: the scale of each grade band or subject, and period-grade deadlines.
+
+One stream per school. Where the school has defined nothing, the defaults apply: learning levels
+for grades 1–3 and the 10-point scale from grade 4 on.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from uuid import UUID
+
+from pydantic import Field
+
+from ezurnals.grading.domain.scales import (
+    DEFAULT_LEVEL_BANDS,
+    DEFAULT_PERCENT_TABLE,
+    LEARNING_LEVELS,
+    LOWEST_PASS,
+    TEN_POINT,
+    GradeScale,
+    check_level_bands,
+    check_percent_table,
+)
+from ezurnals.shared.contracts.base import IntegrationEvent
+from ezurnals.shared.contracts.grading import (
+    GradeBand,
+    GradeScaleDefined,
+    LevelBand,
+    PercentBand,
+    PeriodGradeDeadlineSet,
+    PeriodKind,
+    ScaleKind,
+    SchoolYear,
+)
+from ezurnals.shared.domain import Aggregate, Command, Invalid
+
+#: Scales a school uses until it defines its own: (band, scale).
+DEFAULT_SCALES: tuple[tuple[GradeBand, GradeScale], ...] = (
+    (GradeBand(first=1, last=3), LEARNING_LEVELS),
+    (GradeBand(first=4, last=12), TEN_POINT),
+)
+
+
+_STREAM_PREFIX = "grading-policy:"
+
+
+def policy_stream_id(school_id: UUID) -> str:
+    return f"{_STREAM_PREFIX}{school_id}"
+
+
+class DefineGradeScale(Command):
+    scale_id: UUID
+    kind: ScaleKind
+    band: GradeBand
+    subject_id: UUID | None = None
+    lowest_pass: int = Field(default=LOWEST_PASS, ge=1, le=10)
+    percent_table: tuple[PercentBand, ...] = DEFAULT_PERCENT_TABLE
+    level_bands: tuple[LevelBand, ...] = DEFAULT_LEVEL_BANDS
+
+
+class SetPeriodGradeDeadline(Command):
+    school_year: SchoolYear
+    period: PeriodKind
+    due_on: date
+    band: GradeBand | None = None
+
+
+def scale_of(event: GradeScaleDefined) -> GradeScale:
+    """The value object a definition describes; tables the kind does not use keep their defaults."""
+    return GradeScale(
+        event.kind,
+        lowest_pass=event.lowest_pass,
+        percent_table=event.percent_table or DEFAULT_PERCENT_TABLE,
+        level_bands=event.level_bands or DEFAULT_LEVEL_BANDS,
+    )
+
+
+class SchoolGradingPolicy(Aggregate[IntegrationEvent]):
+    """One school's scales and deadlines; the school is read from the stream id."""
+
+    def __init__(self, stream_id: str) -> None:
+        if not stream_id.startswith(_STREAM_PREFIX):
+            raise ValueError(f"not a grading-policy stream: {stream_id!r}")
+        super().__init__(stream_id)
+        self.school_id = UUID(stream_id.removeprefix(_STREAM_PREFIX))
+        self.scales: dict[UUID, GradeScaleDefined] = {}
+        self.deadlines: dict[tuple[str, PeriodKind, GradeBand | None], date] = {}
+
+    @classmethod
+    def for_school(cls, school_id: UUID) -> SchoolGradingPolicy:
+        return cls(policy_stream_id(school_id))
+
+    def define_scale(
+        self, cmd: DefineGradeScale, *, by: UUID, now: datetime
+    ) -> list[IntegrationEvent]:
+        """Define or redefine a scale; two scales may not claim the same grade and subject."""
+        if cmd.kind is ScaleKind.PERCENT:
+            check_percent_table(cmd.percent_table)
+        if cmd.kind is ScaleKind.LEVELS:
+            check_level_bands(cmd.level_bands)
+        for other in self.scales.values():
+            if (
+                other.scale_id != cmd.scale_id
+                and other.subject_id == cmd.subject_id
+                and other.band.overlaps(cmd.band)
+            ):
+                raise Invalid(
+                    f"grades {other.band.first}–{other.band.last} already have a scale",
+                    field="band",
+                    details={"scale_id": str(other.scale_id)},
+                )
+        return [
+            GradeScaleDefined(
+                scale_id=cmd.scale_id,
+                school_id=self.school_id,
+                kind=cmd.kind,
+                band=cmd.band,
+                subject_id=cmd.subject_id,
+                lowest_pass=cmd.lowest_pass,
+                percent_table=cmd.percent_table if cmd.kind is ScaleKind.PERCENT else (),
+                level_bands=cmd.level_bands if cmd.kind is ScaleKind.LEVELS else (),
+                defined_by=by,
+                defined_at=now,
+            )
+        ]
+
+    def set_deadline(
+        self, cmd: SetPeriodGradeDeadline, *, by: UUID, now: datetime
+    ) -> list[IntegrationEvent]:
+        """Set or move a deadline; band-specific deadlines of one period may not overlap."""
+        for year, period, band in self.deadlines:
+            if (
+                year == cmd.school_year
+                and period is cmd.period
+                and band is not None
+                and cmd.band is not None
+                and band != cmd.band
+                and band.overlaps(cmd.band)
+            ):
+                raise Invalid(
+                    f"grades {band.first}–{band.last} already have a deadline for this period",
+                    field="band",
+                )
+        return [
+            PeriodGradeDeadlineSet(
+                school_id=self.school_id,
+                school_year=cmd.school_year,
+                period=cmd.period,
+                due_on=cmd.due_on,
+                band=cmd.band,
+                set_by=by,
+                set_at=now,
+            )
+        ]
+
+    def scale_for(self, grade_level: int, subject_id: UUID) -> GradeScale:
+        """A subject's own scale beats the band's general one, which beats the defaults."""
+        covering = [s for s in self.scales.values() if s.band.covers(grade_level)]
+        for wanted in (subject_id, None):
+            for definition in covering:
+                if definition.subject_id == wanted:
+                    return scale_of(definition)
+        return next(scale for band, scale in DEFAULT_SCALES if band.covers(grade_level))
+
+    def deadline_for(self, school_year: str, period: PeriodKind, grade_level: int) -> date | None:
+        """A grade band's own deadline beats the school-wide one."""
+        for (year, kind, band), due_on in self.deadlines.items():
+            if (
+                year == school_year
+                and kind is period
+                and band is not None
+                and band.covers(grade_level)
+            ):
+                return due_on
+        return self.deadlines.get((school_year, period, None))
+
+    def when_GradeScaleDefined(self, event: GradeScaleDefined) -> None:
+        self.scales[event.scale_id] = event
+
+    def when_PeriodGradeDeadlineSet(self, event: PeriodGradeDeadlineSet) -> None:
+        self.deadlines[(event.school_year, event.period, event.band)] = event.due_on
