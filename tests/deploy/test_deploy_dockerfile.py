@@ -1,0 +1,110 @@
+"""Static checks of ``deploy/Dockerfile``: no Docker engine runs here, so it is read, not built."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import tomllib
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+DOCKERFILE = REPO / "deploy" / "Dockerfile"
+APP_UID = 10001  # the runAsUser of every pod in deploy/k8s
+
+
+def instructions(text: str) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, with continuation lines joined and comments dropped."""
+    joined = re.sub(
+        r"\\\n",
+        " ",
+        "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#")),
+    )
+    parsed = []
+    for line in joined.splitlines():
+        if line.strip():
+            keyword, _, rest = line.strip().partition(" ")
+            parsed.append((keyword.upper(), rest.strip()))
+    return parsed
+
+
+def stages(text: str) -> dict[str, list[tuple[str, str]]]:
+    by_stage: dict[str, list[tuple[str, str]]] = {}
+    current = ""
+    for keyword, rest in instructions(text):
+        if keyword == "FROM":
+            current = rest.split(" AS ")[-1].strip() if " AS " in rest else rest
+            by_stage[current] = []
+        elif current:
+            by_stage[current].append((keyword, rest))
+    return by_stage
+
+
+@pytest.fixture(scope="module")
+def dockerfile() -> dict[str, list[tuple[str, str]]]:
+    return stages(DOCKERFILE.read_text(encoding="utf-8"))
+
+
+def test_parser_sees_continuations_and_stages() -> None:
+    parsed = stages("FROM a AS one\nRUN x \\\n  y\n# note\nFROM b AS two\nUSER 1\n")
+    assert parsed == {"one": [("RUN", "x    y")], "two": [("USER", "1")]}
+
+
+def test_build_installs_only_the_chosen_service_from_the_lock_file(
+    dockerfile: dict[str, list[tuple[str, str]]],
+) -> None:
+    build = dockerfile["build"]
+    assert ("ARG", "SERVICE") in build
+    syncs = [rest for keyword, rest in build if keyword == "RUN" and "uv sync" in rest]
+    assert len(syncs) == 2
+    for command in syncs:
+        assert "--frozen" in command and "--no-dev" in command
+        assert '--package "ezurnals-${SERVICE}"' in command
+    assert "--no-editable" in syncs[-1]
+
+
+@pytest.mark.parametrize(
+    "service", sorted(p.parent.name for p in (REPO / "services").glob("*/pyproject.toml"))
+)
+def test_every_service_is_a_workspace_package_the_build_arg_can_name(service: str) -> None:
+    project = tomllib.loads((REPO / "services" / service / "pyproject.toml").read_text("utf-8"))
+    assert project["project"]["name"] == f"ezurnals-{service}"
+    assert f'name = "ezurnals-{service}"' in (REPO / "uv.lock").read_text("utf-8")
+
+
+def test_runtime_runs_as_the_unprivileged_user_the_pods_expect(
+    dockerfile: dict[str, list[tuple[str, str]]],
+) -> None:
+    runtime = dockerfile["runtime"]
+    users = [rest for keyword, rest in runtime if keyword == "USER"]
+    assert users == [f"{APP_UID}:{APP_UID}"]
+    copies = [rest for keyword, rest in runtime if keyword == "COPY"]
+    assert copies == ["--from=build --chown=root:root /app/.venv /app/.venv"]
+
+
+def test_healthcheck_probes_both_api_and_worker_ports(
+    dockerfile: dict[str, list[tuple[str, str]]],
+) -> None:
+    (check,) = [rest for keyword, rest in dockerfile["runtime"] if keyword == "HEALTHCHECK"]
+    options, _, command = check.partition("CMD ")
+    assert "--interval" in options
+    argv = json.loads(command)
+    assert argv[:2] == ["python", "-c"]
+    compile(argv[2], "<healthcheck>", "exec")
+    assert "(8000, 9000)" in argv[2] and "/healthz" in argv[2]
+
+
+def test_default_command_serves_the_api_of_the_built_service(
+    dockerfile: dict[str, list[tuple[str, str]]],
+) -> None:
+    (cmd,) = [rest for keyword, rest in dockerfile["runtime"] if keyword == "CMD"]
+    script = json.loads(cmd)[2]
+    assert shlex.split(script)[:4] == ["exec", "ezurnals", "serve", "api"]
+    assert "$EZURNALS_SERVICE" in script
+
+
+def test_build_context_leaves_out_local_state() -> None:
+    ignored = (REPO / "deploy" / "Dockerfile.dockerignore").read_text("utf-8").split()
+    assert {".git", ".venv", "**/__pycache__"} <= set(ignored)
