@@ -33,7 +33,7 @@ def stack_settings(service: str, data_dir: Path) -> Settings:
 
 async def run_rebuild(service: str, data_dir: Path, console: Console) -> None:
     settings = stack_settings(service, data_dir)
-    projections = list(load_service(service).projections(settings))
+    projections = load_service(service).all_projections(settings)
     if not projections:
         console.print(f"{service} has no read models fed by events; nothing to rebuild")
         return

@@ -60,6 +60,12 @@ class ServiceDefinition:
     def package(self) -> str:
         return f"ezurnals.{self.name}"
 
+    def all_projections(self, settings: Settings) -> list[Projection]:
+        """The service's read models plus the access revocations every service keeps."""
+        from ezurnals.shared.auth.revocations import AccessRevocations
+
+        return [*self.projections(settings), AccessRevocations()]
+
     def migrations(self) -> list[Migration]:
         return migrations_in("ezurnals.shared.eventstore", "spine") + migrations_in(
             self.package, self.name

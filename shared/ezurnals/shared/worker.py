@@ -45,7 +45,7 @@ class Worker:
                     await asyncio.wait_for(self.stop.wait(), 1.0)
         self.relay = OutboxRelay(runtime.db, producer, service=self.definition.name)
         tasks = [asyncio.create_task(self.relay.run(self.stop), name="relay")]
-        projections = list(self.definition.projections(self.settings))
+        projections = self.definition.all_projections(self.settings)
         if projections:
             self.runner = ProjectionRunner(runtime.db, self.settings, projections)
             tasks.append(asyncio.create_task(self.runner.run(self.stop, producer), name="consumer"))

@@ -221,7 +221,8 @@ class EventStore:
                     if inline is not None and envs:
                         await inline(conn, envs)
             except asyncpg.UniqueViolationError as exc:
-                if exc.constraint_name == "command_results_pkey" and ctx.idempotency_key:
+                # A concurrent twin of this command may have won on either constraint.
+                if ctx.idempotency_key:
                     previous = await self._recall(conn, ctx.idempotency_key)
                     if previous is not None:
                         raise DuplicateCommand(previous[1]) from None

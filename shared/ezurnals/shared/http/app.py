@@ -17,6 +17,8 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from ezurnals.shared.auth.revocations import RevocationCache
+from ezurnals.shared.auth.verifier import TokenVerifier
 from ezurnals.shared.http.errors import install_error_handlers
 from ezurnals.shared.messaging.kafka import broker_reachable
 from ezurnals.shared.observability.metrics import (
@@ -59,6 +61,8 @@ def create_app(
         runtime = runtime_factory(settings)
         app.state.runtime = runtime
         app.state.broker = _BrokerProbe(settings)
+        app.state.verifier = TokenVerifier(settings.jwks_url) if settings.jwks_url else None
+        app.state.revocations = RevocationCache(runtime.db, settings.read_model_schema)
         if on_startup is not None:
             await on_startup(runtime, app)
         log.info("api.started", service=definition.name)

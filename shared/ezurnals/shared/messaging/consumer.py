@@ -23,6 +23,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 
+from ezurnals.shared.contracts import catalog
 from ezurnals.shared.contracts.base import EventEnvelope, IntegrationEvent
 from ezurnals.shared.db import Database
 from ezurnals.shared.messaging.projection import Projection, apply_events, install
@@ -30,6 +31,9 @@ from ezurnals.shared.observability.metrics import CONSUMER_APPLIED, CONSUMER_LAG
 from ezurnals.shared.settings import Settings
 
 log = structlog.get_logger(__name__)
+
+#: Every producer's contracts must be registered before anything is parsed.
+KNOWN_PRODUCERS = tuple(catalog.PRODUCERS)
 
 INFRA_ERRORS: tuple[type[BaseException], ...] = (
     OSError,

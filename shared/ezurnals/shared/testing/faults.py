@@ -11,10 +11,19 @@ import contextlib
 
 
 class TcpProxy:
-    def __init__(self, listen_port: int, target_port: int, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        listen_port: int,
+        target_port: int = 0,
+        host: str = "127.0.0.1",
+        *,
+        target_socket: str | None = None,
+    ) -> None:
         self.listen_port = listen_port
         self.target_port = target_port
         self.host = host
+        #: A Unix socket to forward to instead of ``target_port`` (embedded PostgreSQL).
+        self.target_socket = target_socket
         self._server: asyncio.Server | None = None
         self._pipes: set[asyncio.Task[None]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
@@ -36,7 +45,10 @@ class TcpProxy:
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            up_reader, up_writer = await asyncio.open_connection(self.host, self.target_port)
+            if self.target_socket:
+                up_reader, up_writer = await asyncio.open_unix_connection(self.target_socket)
+            else:
+                up_reader, up_writer = await asyncio.open_connection(self.host, self.target_port)
         except OSError:
             writer.transport.abort()
             return

@@ -6,13 +6,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import asyncpg
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
 
-from ezurnals.shared.contracts.base import EventEnvelope, IntegrationEvent, contract
+from ezurnals.shared.contracts.base import Actor, EventEnvelope, IntegrationEvent, contract
+from ezurnals.shared.eventstore import CommandResult
+from ezurnals.shared.http.auth import CurrentPrincipal
+from ezurnals.shared.http.commands import Decision, command_context, execute
 from ezurnals.shared.messaging.projection import Projection
-from ezurnals.shared.service import ServiceDefinition
+from ezurnals.shared.service import Runtime, ServiceDefinition
 from ezurnals.shared.settings import Settings
 
 
@@ -78,7 +83,62 @@ def _projections(_: Settings) -> list[Projection]:
     return [ProbeTotals()]
 
 
-PROBE = ServiceDefinition(name="probe", title="probe", projections=_projections)
+class RecordProbe(BaseModel):
+    """Append one ProbeRecorded to a stream, expecting it at ``expected_version``."""
+
+    model_config = ConfigDict(extra="forbid")
+    expected_version: int = Field(ge=0)
+    n: int
+    text: str = Field(default="", max_length=200)
+
+
+class Recorded(BaseModel):
+    stream_id: str
+    version: int
+
+
+def _routes() -> list[APIRouter]:
+    router = APIRouter(tags=["probe"])
+
+    @router.post("/streams/{stream_id}/events", status_code=201, response_model=Recorded)
+    async def record(
+        stream_id: str,
+        body: RecordProbe,
+        request: Request,
+        principal: CurrentPrincipal,
+        response: Response,
+    ) -> Any:
+        runtime: Runtime = request.app.state.runtime
+        ctx = await command_context(
+            request,
+            actor=Actor(id=principal.person_id, role=sorted(principal.roles)[0]),
+            school_id=principal.school_id,
+        )
+
+        async def decide() -> Decision:
+            version = body.expected_version + 1
+            return Decision(
+                stream_id,
+                body.expected_version,
+                [ProbeRecorded(n=body.n, text=body.text)],
+                CommandResult(201, {"stream_id": stream_id, "version": version}),
+            )
+
+        result = await execute(runtime.store, ctx, decide)
+        response.status_code = result.status
+        return result.body
+
+    @router.get("/streams/{stream_id}")
+    async def read(stream_id: str, request: Request, _: CurrentPrincipal) -> list[int]:
+        runtime: Runtime = request.app.state.runtime
+        return [
+            ProbeRecorded.model_validate(e.payload).n for e in await runtime.store.load(stream_id)
+        ]
+
+    return [router]
+
+
+PROBE = ServiceDefinition(name="probe", title="probe", projections=_projections, routers=_routes)
 
 
 class ProbeLatency(Projection):
