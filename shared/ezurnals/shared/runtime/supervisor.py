@@ -220,6 +220,7 @@ class Stack:
                 await asyncio.wait_for(stop.wait(), 1.0)
 
     def shutdown(self) -> None:
+        (self.data_dir / "stack.json").unlink(missing_ok=True)
         for child in reversed(self.children):
             child.stop()
         if self.infra is not None:
