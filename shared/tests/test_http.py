@@ -52,8 +52,12 @@ async def test_health_readiness_metrics_and_openapi(client: httpx.AsyncClient) -
     assert ready.json()["checks"] == {"database": "ok", "broker": "ok"}
     await client.post("/api/probe/streams/m-1/events", json={"expected_version": 0, "n": 1})
     metrics = (await client.get("/metrics")).text
-    for name in ("ezurnals_http_request_seconds_bucket", "ezurnals_relay_lag_seconds",
-                 "ezurnals_relay_backlog_events", "ezurnals_dead_letters_stored"):
+    for name in (
+        "ezurnals_http_request_seconds_bucket",
+        "ezurnals_relay_lag_seconds",
+        "ezurnals_relay_backlog_events",
+        "ezurnals_dead_letters_stored",
+    ):
         assert name in metrics
     paths = (await client.get("/openapi.json")).json()["paths"]
     assert "/api/probe/streams/{stream_id}/events" in paths
@@ -68,7 +72,8 @@ async def test_bad_input_is_a_422_naming_the_field(client: httpx.AsyncClient) ->
     )
     assert negative.status_code == 422 and negative.json()["field"] == "expected_version"
     broken = await client.post(
-        "/api/probe/streams/b-1/events", content=b"{not json",
+        "/api/probe/streams/b-1/events",
+        content=b"{not json",
         headers={"content-type": "application/json"},
     )
     assert broken.status_code == 422 and broken.json()["error"] == "invalid_request"
@@ -112,8 +117,18 @@ def hs256_with_public_key(issuer: TestIssuer) -> str:
         return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
     header = b64(json.dumps({"alg": "HS256", "kid": issuer.kid}).encode())
-    claims = b64(json.dumps({"sub": str(TEACHER), "school": str(SCHOOL), "iat": 1,
-                             "exp": 2**40, "iss": "ezurnals-identity", "aud": "ezurnals"}).encode())
+    claims = b64(
+        json.dumps(
+            {
+                "sub": str(TEACHER),
+                "school": str(SCHOOL),
+                "iat": 1,
+                "exp": 2**40,
+                "iss": "ezurnals-identity",
+                "aud": "ezurnals",
+            }
+        ).encode()
+    )
     secret = issuer.jwks_path.read_bytes()
     signature = hmac_lib.new(secret, f"{header}.{claims}".encode(), hashlib.sha256).digest()
     return f"{header}.{claims}.{b64(signature)}"
@@ -140,8 +155,9 @@ async def test_tokens_that_must_be_refused(settings: Settings, issuer: TestIssue
         expired_pw = issuer.headers(TEACHER, SCHOOL, ["teacher"], password_expired=True)
         refused = await client.get(url, headers=expired_pw)
         assert refused.status_code == 403 and refused.json()["error"] == "password_expired"
-        assert (await client.get(url, headers=issuer.headers(TEACHER, SCHOOL, ["teacher"]))
-                ).status_code == 200
+        assert (
+            await client.get(url, headers=issuer.headers(TEACHER, SCHOOL, ["teacher"]))
+        ).status_code == 200
 
 
 async def test_a_revoked_session_is_refused_within_seconds(
@@ -154,14 +170,22 @@ async def test_a_revoked_session_is_refused_within_seconds(
     async with running_worker(PROBE, settings), api_client(PROBE, settings) as client:
         assert (await client.get("/api/probe/streams/r-1", headers=headers)).status_code == 200
         revoked = EventEnvelope(
-            event_type="SessionRevoked", schema_version=1, stream_id=f"account-{SCHOOL}-{TEACHER}",
-            stream_version=9, school_id=SCHOOL,
-            payload={"school_id": str(SCHOOL), "person_id": str(TEACHER),
-                     "session_id": str(session), "revoked_at": "2026-11-29T08:00:00Z",
-                     "reason": "signed_out"},
+            event_type="SessionRevoked",
+            schema_version=1,
+            stream_id=f"account-{SCHOOL}-{TEACHER}",
+            stream_version=9,
+            school_id=SCHOOL,
+            payload={
+                "school_id": str(SCHOOL),
+                "person_id": str(TEACHER),
+                "session_id": str(session),
+                "revoked_at": "2026-11-29T08:00:00Z",
+                "reason": "signed_out",
+            },
         )
-        await producer.send_and_wait(settings.topic("identity"),
-                                     value=revoked.model_dump_json().encode())
+        await producer.send_and_wait(
+            settings.topic("identity"), value=revoked.model_dump_json().encode()
+        )
 
         async def refused() -> bool:
             return (await client.get("/api/probe/streams/r-1", headers=headers)).status_code == 401
@@ -172,18 +196,32 @@ async def test_a_revoked_session_is_refused_within_seconds(
     await producer.stop()
 
 
+async def test_broker_unreachable_makes_readyz_fail(settings: Settings) -> None:
+    nowhere = settings.model_copy(update={"kafka_bootstrap_servers": f"127.0.0.1:{free_port()}"})
+    async with api_client(PROBE, nowhere) as client:
+        ready = await client.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json()["checks"] == {"database": "ok", "broker": "unavailable"}
+
+
 async def test_database_outage_answers_503_and_recovers_with_nothing_half_written(
     stack: TestStack, settings: Settings, issuer: TestIssuer
 ) -> None:
     url = make_url(stack.infra.database_url)
     socket_dir = url.query.get("host")
     proxy = TcpProxy(
-        free_port(), url.port or 5432,
+        free_port(),
+        url.port or 5432,
         target_socket=f"{socket_dir}/.s.PGSQL.{url.port or 5432}" if socket_dir else None,
     )
     await proxy.start()
-    proxied = settings.model_copy(update={"database_url": make_url(settings.database_url).set(
-        host="127.0.0.1", port=proxy.listen_port, query={}).render_as_string(hide_password=False)})
+    proxied = settings.model_copy(
+        update={
+            "database_url": make_url(settings.database_url)
+            .set(host="127.0.0.1", port=proxy.listen_port, query={})
+            .render_as_string(hide_password=False)
+        }
+    )
     headers = issuer.headers(TEACHER, SCHOOL, ["teacher"])
     async with api_client(PROBE, proxied, **headers) as client:
         ok = await client.post(

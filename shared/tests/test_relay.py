@@ -14,6 +14,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from ezurnals.shared.contracts.base import EventEnvelope
+from ezurnals.shared.eventstore import CommandContext
 from ezurnals.shared.messaging import kafka
 from ezurnals.shared.messaging.rebuild import Replayer
 from ezurnals.shared.messaging.relay import OutboxRelay
@@ -166,3 +167,58 @@ async def test_relay_waits_out_a_broker_outage_and_delivers_what_was_appended(
     await rt.close()
     await proxy.cut()
     broker.stop()
+
+
+async def test_an_outbox_row_that_commits_late_is_still_published(stack: TestStack) -> None:
+    """Inserted first, committed last: a "max id seen" relay would skip it for ever."""
+    settings = await stack.settings(
+        PROBE, database="relay_late", topic_prefix=f"{stack.prefix}late."
+    )
+    rt = Runtime.create(settings)
+    producer = kafka.producer(settings)
+    await producer.start()
+    stop, relay = await start_relay(rt, producer)
+    async with rt.db.raw() as slow:
+        tx = slow.transaction()
+        await tx.start()
+        late = rt.store.envelopes("late-1", 0, [ProbeRecorded(n=1)], CommandContext())
+        await slow.execute(
+            "INSERT INTO outbox (event_id, topic, key, value) VALUES ($1, $2, $3, $4)",
+            late[0].event_id,
+            settings.topic("probe"),
+            "late-1",
+            late[0].model_dump_json().encode(),
+        )
+        for i in range(5):
+            await rt.store.append("early-1", i, [ProbeRecorded(n=i)])
+        await eventually(lambda: _published(rt, 5), what="the early events published")
+        await tx.commit()
+    await eventually(lambda: outbox_empty(rt), what="the late row published")
+    stop.set()
+    await relay
+    on_topic = await topic_events(settings)
+    assert late[0].event_id in {e.event_id for e in on_topic}
+    assert all(e.event_id for e in on_topic if e.stream_id == "early-1")
+    headers_checked = await _headers(settings)
+    assert {"event_type", "schema_version", "correlation_id", "traceparent"} <= headers_checked
+    await producer.stop()
+    await rt.close()
+
+
+async def _published(rt: Runtime, n: int) -> bool:
+    async with rt.db.raw() as conn:
+        return int(await conn.fetchval("SELECT published_total FROM relay_state")) >= n
+
+
+async def _headers(settings: Settings) -> set[str]:
+    """The header names on the appended (not hand-inserted) events."""
+    replayer = Replayer(settings, [settings.topic("probe")])
+    await replayer.start()
+    try:
+        names: set[str] = set()
+        for _ in range(6):
+            for records in (await replayer.kafka.getmany(timeout_ms=300)).values():
+                names |= {k for r in records if r.key == b"early-1" for k, _ in r.headers}
+        return names
+    finally:
+        await replayer.stop()

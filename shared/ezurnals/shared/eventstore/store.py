@@ -105,6 +105,21 @@ _RESULT_ONLY = (
 )
 
 
+def message_headers(e: EventEnvelope) -> dict[str, str]:
+    """Kafka headers: type and version for routing without parsing, and the trace context.
+
+    The W3C ``traceparent`` carries the correlation id as the trace id, so a command and every
+    event and projection it causes share one trace across services.
+    """
+    trace = f"00-{e.correlation_id.hex}-{e.event_id.hex[:16]}-01" if e.correlation_id else ""
+    return {
+        "event_type": e.event_type,
+        "schema_version": str(e.schema_version),
+        "correlation_id": str(e.correlation_id or ""),
+        "traceparent": trace,
+    }
+
+
 def _record(row: asyncpg.Record) -> EventEnvelope:
     return EventEnvelope(
         event_id=row["event_id"],
@@ -239,14 +254,7 @@ class EventStore:
             for e in envs
             if self.publish and registry.is_published(e.event_type, e.schema_version)
         ]
-        headers = [
-            {
-                "event_type": e.event_type,
-                "schema_version": str(e.schema_version),
-                "correlation_id": str(e.correlation_id or ""),
-            }
-            for e in out
-        ]
+        headers = [message_headers(e) for e in out]
         return [
             [e.event_id for e in envs],
             [e.stream_id for e in envs],
@@ -332,9 +340,14 @@ class EventStore:
                               'occurred_at', occurred_at, 'recorded_at', recorded_at,
                               'actor', actor, 'correlation_id', correlation_id,
                               'causation_id', causation_id, 'payload', payload)::text, 'UTF8'),
-                          jsonb_build_object('event_type', event_type,
-                                             'schema_version', schema_version::text,
-                                             'correlation_id', coalesce(correlation_id::text, ''))
+                          jsonb_build_object(
+                              'event_type', event_type,
+                              'schema_version', schema_version::text,
+                              'correlation_id', coalesce(correlation_id::text, ''),
+                              'traceparent', CASE WHEN correlation_id IS NULL THEN ''
+                                  ELSE '00-' || replace(correlation_id::text, '-', '') || '-'
+                                       || left(replace(event_id::text, '-', ''), 16) || '-01'
+                                  END)
                    FROM events WHERE event_type <> ALL($2::text[]) ORDER BY tx_id, position""",
                 self.topic,
                 registry.unpublished(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -28,7 +29,6 @@ async def command_context(
 ) -> CommandContext:
     """Idempotency keys are scoped by caller, so two users' keys never collide."""
     key = request.headers.get("idempotency-key")
-    body = await request.body()
     correlation = getattr(request.state, "correlation_id", None)
     return CommandContext(
         actor=actor,
@@ -36,9 +36,27 @@ async def command_context(
         correlation_id=uuid.UUID(correlation) if correlation else None,
         idempotency_key=f"{actor.id or 'anon'}:{request.method}:{key}" if key else None,
         request_hash=CommandContext.hash_request(
-            request.method, request.url.path, body.decode("utf-8", "replace")
+            request.method, request.url.path, await _request_content(request)
         ),
     )
+
+
+async def _request_content(request: Request) -> str:
+    """The body as text; for a form FastAPI already parsed, its fields and file digests."""
+    try:
+        return (await request.body()).decode("utf-8", "replace")
+    except RuntimeError:  # the stream was consumed by form parsing
+        form = await request.form()
+        parts = []
+        for name, value in form.multi_items():
+            if isinstance(value, str):
+                parts.append(f"{name}={value}")
+            else:
+                await value.seek(0)
+                digest = hashlib.sha256(await value.read()).hexdigest()
+                await value.seek(0)
+                parts.append(f"{name}@{value.filename}:{digest}")
+        return "&".join(sorted(parts))
 
 
 async def execute(

@@ -31,6 +31,9 @@ class Relationships(BaseModel):
     children: frozenset[UUID] = frozenset()
     restricted_children: frozenset[UUID] = frozenset()
     birth_date: dt.date | None = None
+    #: The first day the caller is known to be of age when the birth date itself is sealed
+    #: (e.g. the day they decided about their guardians' access, which only an adult may do).
+    adult_since: dt.date | None = None
 
 
 def age_on(birth_date: dt.date, day: dt.date) -> int:
@@ -44,11 +47,11 @@ def is_own_child(rel: Relationships, student_id: UUID) -> bool:
 
 
 def is_adult_student_self(rel: Relationships, student_id: UUID, today: dt.date) -> bool:
-    return (
-        rel.person_id == student_id
-        and rel.birth_date is not None
-        and age_on(rel.birth_date, today) >= AGE_OF_MAJORITY
-    )
+    if rel.person_id != student_id:
+        return False
+    if rel.birth_date is not None:
+        return age_on(rel.birth_date, today) >= AGE_OF_MAJORITY
+    return rel.adult_since is not None and rel.adult_since <= today
 
 
 def may_take_attendance(rel: Relationships, lesson_id: UUID) -> bool:

@@ -1,0 +1,280 @@
+"""Excuse requests from families (rule 1) and the class teacher's decisions and direct excuses
+(rule 4): each rule with its denial."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from typing import Any
+
+import httpx
+
+from ezurnals.attendance.domain import absence_id_for
+from ezurnals.attendance.jobs import settle_overdue
+from ezurnals.shared.service import Runtime
+
+PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+EXE = b"MZ\x90\x00" + b"\x00" * 100
+
+
+async def submit(
+    world: Any, headers: dict[str, str], student: uuid.UUID, *, files: Any = None, **fields: Any
+) -> httpx.Response:
+    data = {
+        "student_id": str(student),
+        "reason": "saaukstējies",
+        "document_type": "parent_note",
+        **fields,
+    }
+    return await world.client.post(
+        "/api/attendance/excuse-requests", data=data, files=files, headers=headers
+    )
+
+
+async def absent(world: Any, lesson: uuid.UUID, *students: uuid.UUID) -> None:
+    day = next(d for d, ids in world.lessons.items() if lesson in ids)
+    world.now = world.at(day, 13, 0)
+    body = {"marks": [{"student_id": str(s)} for s in students]}
+    taken = await world.client.post(
+        f"/api/attendance/lessons/{lesson}/attendance",
+        json=body,
+        headers=world.substitute if lesson == world.lesson(world.TUE, 2) else world.teacher,
+    )
+    assert taken.status_code == 201, taken.text
+
+
+async def unexcused(world: Any) -> set[str]:
+    rows = await world.client.get(
+        f"/api/attendance/classes/{world.class_5a}/unexcused-absences", headers=world.class_teacher
+    )
+    assert rows.status_code == 200, rows.text
+    return {row["absence_id"] for row in rows.json()}
+
+
+async def test_a_guardian_submits_with_a_pdf_that_the_class_teacher_can_open(world: Any) -> None:
+    sent = await submit(
+        world,
+        world.guardian,
+        world.anna,
+        covers_from="2025-10-06",
+        covers_to="2025-10-06",
+        files={"attachment": ("zime.pdf", PDF, "application/pdf")},
+    )
+    assert sent.status_code == 201, sent.text
+    request_id = sent.json()["request_id"]
+    opened = await world.client.get(
+        f"/api/attendance/excuse-requests/{request_id}/attachment", headers=world.class_teacher
+    )
+    assert opened.status_code == 200 and opened.content == PDF
+    assert opened.headers["content-type"] == "application/pdf"
+    assert opened.headers["etag"] == f'"{hashlib.sha256(PDF).hexdigest()}"'
+    other_family = await world.client.get(
+        f"/api/attendance/excuse-requests/{request_id}/attachment",
+        headers=world.headers(world.otto_parent, "guardian"),
+    )
+    assert other_family.status_code == 404
+    listed = await world.client.get("/api/attendance/excuse-requests", headers=world.guardian)
+    assert [r["request_id"] for r in listed.json()] == [request_id]
+
+
+async def test_an_attachment_is_checked_by_its_content_and_size(world: Any) -> None:
+    renamed = await submit(
+        world,
+        world.guardian,
+        world.anna,
+        covers_from="2025-10-06",
+        covers_to="2025-10-06",
+        files={"attachment": ("zime.pdf", EXE, "application/pdf")},
+    )
+    assert renamed.status_code == 422 and renamed.json()["field"] == "attachment"
+    assert "PDF, JPEG or PNG" in renamed.json()["message"]
+    huge = PDF + b"\x00" * (5 * 1024 * 1024)
+    too_big = await submit(
+        world,
+        world.guardian,
+        world.anna,
+        covers_from="2025-10-06",
+        covers_to="2025-10-06",
+        files={"attachment": ("zime.pdf", huge, "application/pdf")},
+    )
+    assert too_big.status_code == 422 and too_big.json()["details"]["max_bytes"] == 5242880
+
+
+async def test_a_parents_note_for_longer_than_the_policy_needs_a_doctors_certificate(
+    world: Any,
+) -> None:
+    long = await submit(
+        world, world.guardian, world.anna, covers_from="2025-10-01", covers_to="2025-10-06"
+    )
+    assert long.status_code == 422 and long.json()["field"] == "document_type"
+    assert "doctor" in long.json()["message"]
+    certified = await submit(
+        world,
+        world.guardian,
+        world.anna,
+        covers_from="2025-10-01",
+        covers_to="2025-10-03",
+        document_type="doctor_certificate",
+    )
+    assert certified.status_code == 201
+    neither = await submit(world, world.guardian, world.anna)
+    assert neither.status_code == 422 and neither.json()["field"] == "covers_from"
+
+
+async def test_another_familys_child_and_a_restricted_guardian_get_404(world: Any) -> None:
+    for headers, student in (
+        (world.guardian, world.berzins),
+        (world.restricted_guardian, world.berzins),
+        (world.headers(world.cirulis_parent, "guardian"), world.cirulis),
+    ):
+        refused = await submit(
+            world, headers, student, covers_from="2025-10-06", covers_to="2025-10-06"
+        )
+        assert refused.status_code == 404, refused.text
+        assert refused.json()["message"] == "no such student"
+        seen = await world.client.get(
+            f"/api/attendance/students/{student}/absences", headers=headers
+        )
+        assert seen.status_code == 404
+
+
+async def test_a_student_of_18_submits_for_themself_and_a_minor_may_not(world: Any) -> None:
+    adult = await submit(
+        world,
+        world.headers(world.cirulis, "student"),
+        world.cirulis,
+        covers_from="2025-10-06",
+        covers_to="2025-10-06",
+    )
+    assert adult.status_code == 201, adult.text
+    minor = await submit(
+        world,
+        world.headers(world.anna, "student"),
+        world.anna,
+        covers_from="2025-10-06",
+        covers_to="2025-10-06",
+    )
+    assert minor.status_code == 404
+
+
+async def test_accepting_excuses_covered_absences_even_those_recorded_later(world: Any) -> None:
+    earlier, later = world.lesson(world.MON, 3), world.lesson(world.TUE, 1)
+    await absent(world, earlier, world.anna)
+    sent = await submit(
+        world, world.guardian, world.anna, covers_from="2025-10-06", covers_to="2025-10-07"
+    )
+    request_id = sent.json()["request_id"]
+    by_other = await world.client.post(
+        f"/api/attendance/excuse-requests/{request_id}/accept", headers=world.other_teacher
+    )
+    assert by_other.status_code == 403
+    by_guardian = await world.client.post(
+        f"/api/attendance/excuse-requests/{request_id}/accept", headers=world.guardian
+    )
+    assert by_guardian.status_code == 403
+
+    accepted = await world.client.post(
+        f"/api/attendance/excuse-requests/{request_id}/accept", headers=world.class_teacher
+    )
+
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["excused_now"] == 1
+    assert str(absence_id_for(earlier, world.anna)) not in await unexcused(world)
+    await absent(world, later, world.anna, world.berzins)
+    left = await unexcused(world)
+    assert str(absence_id_for(later, world.anna)) not in left
+    assert str(absence_id_for(later, world.berzins)) in left
+    twice = await world.client.post(
+        f"/api/attendance/excuse-requests/{request_id}/reject",
+        headers=world.class_teacher,
+        json={"reason": "x"},
+    )
+    assert twice.status_code == 409
+
+
+async def test_a_rejection_needs_a_reason(world: Any) -> None:
+    sent = await submit(
+        world, world.guardian, world.anna, covers_from="2025-10-08", covers_to="2025-10-08"
+    )
+    url = f"/api/attendance/excuse-requests/{sent.json()['request_id']}/reject"
+    bare = await world.client.post(url, headers=world.class_teacher, json={})
+    assert bare.status_code == 422 and bare.json()["field"] == "reason"
+    rejected = await world.client.post(
+        url, headers=world.class_teacher, json={"reason": "nav paraksta"}
+    )
+    assert rejected.status_code == 200 and rejected.json()["status"] == "rejected"
+    unknown = await world.client.post(
+        f"/api/attendance/excuse-requests/{uuid.uuid4()}/accept", headers=world.class_teacher
+    )
+    assert unknown.status_code == 404
+
+
+async def test_the_class_teacher_excuses_directly_against_a_paper_document(world: Any) -> None:
+    lesson = world.lesson(world.TUE, 2)
+    await absent(world, lesson, world.cirulis)
+    absence = str(absence_id_for(lesson, world.cirulis))
+    body = {
+        "absence_ids": [absence],
+        "document_type": "doctor_certificate",
+        "reference": "izziņa 025/123",
+    }
+    url = f"/api/attendance/students/{world.cirulis}/excuses"
+    assert (await world.client.post(url, json=body, headers=world.teacher)).status_code == 403
+
+    done = await world.client.post(url, json=body, headers=world.class_teacher)
+
+    assert done.status_code == 201 and done.json()["excused"] == 1
+    assert absence not in await unexcused(world)
+    again = await world.client.post(url, json=body, headers=world.class_teacher)
+    assert again.status_code == 409
+
+
+async def test_a_threshold_is_reported_once_and_a_redelivered_absence_changes_nothing(
+    world: Any,
+) -> None:
+    policy = {
+        "parent_note_max_days": 3,
+        "unexcused_thresholds": [2, 3],
+        "effective_from": "2025-09-01",
+    }
+    url = "/api/attendance/settings/excuse-policy"
+    assert (
+        await world.client.put(url, json=policy, headers=world.class_teacher)
+    ).status_code == 403
+    assert (await world.client.put(url, json=policy, headers=world.deputy)).status_code == 200
+    await absent(world, world.lesson(world.MON, 1), world.berzins)
+    await absent(world, world.lesson(world.MON, 2), world.berzins)
+    reached = await world.events_of("AbsenceThresholdReached")
+    assert reached >= 1
+    before = (
+        await world.client.get(
+            f"/api/attendance/students/{world.berzins}/absences", headers=world.deputy
+        )
+    ).json()
+
+    await world.fetchval(
+        """INSERT INTO events (event_id, stream_id, stream_version, event_type, schema_version,
+               school_id, occurred_at, recorded_at, actor, payload)
+           SELECT gen_random_uuid(), 'redelivered-' || event_id, 1, event_type, schema_version,
+                  school_id, occurred_at, recorded_at, actor, payload FROM events
+           WHERE event_type = 'AbsenceRecorded' AND payload->>'student_id' = $1""",
+        str(world.berzins),
+    )
+    await world.fetchval(
+        "INSERT INTO pending_settlements VALUES ($1, $2, now() - interval '1 minute')",
+        world.berzins,
+        world.school,
+    )
+    runtime = Runtime.create(world.settings)
+    try:
+        assert await settle_overdue(runtime) >= 1
+    finally:
+        await runtime.close()
+
+    assert await world.events_of("AbsenceThresholdReached") == reached
+    after = (
+        await world.client.get(
+            f"/api/attendance/students/{world.berzins}/absences", headers=world.deputy
+        )
+    ).json()
+    assert after == before

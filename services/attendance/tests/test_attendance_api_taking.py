@@ -1,0 +1,162 @@
+"""Taking a lesson's attendance in one action (rule 2): who may, what is refused, late entries
+and corrections with their history."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+
+from ezurnals.attendance.domain import absence_id_for
+
+
+async def take(
+    world: Any, lesson: uuid.UUID, headers: dict[str, str], **body: Any
+) -> httpx.Response:
+    return await world.client.post(
+        f"/api/attendance/lessons/{lesson}/attendance", json=body, headers=headers
+    )
+
+
+async def test_the_teacher_marks_the_absent_and_late_in_one_action(world: Any) -> None:
+    lesson = world.lesson(world.MON, 1)
+    world.now = world.at(world.MON, 8, 40)
+    marks = [
+        {"student_id": str(world.anna)},
+        {"student_id": str(world.berzins), "minutes_late": 10},
+    ]
+
+    taken = await take(world, lesson, world.teacher, marks=marks)
+
+    assert taken.status_code == 201, taken.text
+    assert taken.json() == {
+        "lesson_id": str(lesson),
+        "all_present": False,
+        "marks": 2,
+        "late_entry": False,
+        "late_entry_minutes": 0,
+    }
+    read = await world.client.get(
+        f"/api/attendance/lessons/{lesson}/attendance", headers=world.class_teacher
+    )
+    assert read.status_code == 200
+    codes = {m["student_id"]: (m["code"], m["minutes_late"]) for m in read.json()["marks"]}
+    assert codes == {str(world.anna): ("n", None), str(world.berzins): ("nk", 10)}
+    again = await take(world, lesson, world.teacher, all_present=True)
+    assert again.status_code == 409
+
+
+async def test_all_present_is_an_explicit_entry_and_nothing_at_all_is_refused(world: Any) -> None:
+    lesson = world.lesson(world.MON, 2)
+    world.now = world.at(world.MON, 9, 35)
+    nothing = await take(world, lesson, world.teacher)
+    assert nothing.status_code == 422 and nothing.json()["field"] == "all_present"
+
+    present = await take(world, lesson, world.teacher, all_present=True)
+
+    assert present.status_code == 201, present.text
+    read = await world.client.get(
+        f"/api/attendance/lessons/{lesson}/attendance", headers=world.teacher
+    )
+    assert read.json()["taken"] is True and read.json()["all_present"] is True
+
+
+async def test_a_mark_for_a_student_not_in_the_class_is_a_422(world: Any) -> None:
+    world.now = world.at(world.TUE, 8, 40)
+    refused = await take(
+        world, world.lesson(world.TUE, 1), world.teacher, marks=[{"student_id": str(world.otto)}]
+    )
+    assert refused.status_code == 422
+    assert refused.json()["field"] == "marks[0].student_id"
+    unknown_code = await take(
+        world,
+        world.lesson(world.TUE, 1),
+        world.teacher,
+        marks=[{"student_id": str(world.anna), "code": "zz"}],
+    )
+    assert unknown_code.status_code == 422 and unknown_code.json()["field"] == "marks[0].code"
+
+
+async def test_only_the_lessons_teacher_or_its_substitute_takes_attendance(world: Any) -> None:
+    world.now = world.at(world.TUE, 9, 40)
+    substituted = world.lesson(world.TUE, 2)
+    for stranger in (world.other_teacher, world.class_teacher, world.deputy, world.guardian):
+        refused = await take(world, substituted, stranger, all_present=True)
+        assert refused.status_code == 403, refused.text
+    assert (await take(world, substituted, world.substitute, all_present=True)).status_code == 201
+    not_hers = await take(world, world.lesson(world.TUE, 3), world.substitute, all_present=True)
+    assert not_hers.status_code == 403
+
+
+async def test_another_schools_lesson_and_a_cancelled_one(world: Any) -> None:
+    outsider = world.issuer.headers(world.talis, uuid.uuid4(), ["teacher"])
+    elsewhere = await take(world, world.lesson(world.WED, 1), outsider, all_present=True)
+    assert elsewhere.status_code == 404
+    world.now = world.at(world.THU, 12, 0)
+    cancelled = await take(world, world.lesson(world.THU, 3), world.teacher, all_present=True)
+    assert cancelled.status_code == 409
+
+
+async def test_attendance_before_the_lesson_starts_is_refused(world: Any) -> None:
+    world.now = world.at(world.WED, 8, 0)
+    early = await take(world, world.lesson(world.WED, 1), world.teacher, all_present=True)
+    assert early.status_code == 422 and early.json()["field"] == "lesson_id"
+
+
+async def test_after_the_grade_bands_deadline_the_entry_is_accepted_and_marked_late(
+    world: Any,
+) -> None:
+    """Grade 5 enters by 15:00 in Riga; 15:20 is twenty minutes late."""
+    world.now = world.at(world.WED, 15, 20)
+    late = await take(world, world.lesson(world.WED, 2), world.teacher, all_present=True)
+    assert late.status_code == 201
+    assert late.json()["late_entry"] is True and late.json()["late_entry_minutes"] == 20
+    world.now = world.at(world.WED, 14, 59)
+    on_time = await take(world, world.lesson(world.WED, 3), world.teacher, all_present=True)
+    assert on_time.json()["late_entry"] is False
+
+
+async def test_a_correction_keeps_the_history_and_reaches_the_students_absences(
+    world: Any,
+) -> None:
+    lesson = world.lesson(world.THU, 1)
+    world.now = world.at(world.THU, 8, 45)
+    await take(world, lesson, world.teacher, marks=[{"student_id": str(world.anna)}])
+    url = f"/api/attendance/lessons/{lesson}/attendance/corrections"
+    outsider = await world.client.post(
+        url, headers=world.teacher, json={"student_id": str(world.otto), "code": "n"}
+    )
+    assert outsider.status_code == 422 and outsider.json()["field"] == "student_id"
+    not_teacher = await world.client.post(
+        url, headers=world.class_teacher, json={"student_id": str(world.anna), "present": True}
+    )
+    assert not_teacher.status_code == 403
+
+    fixed = await world.client.post(
+        url,
+        headers=world.teacher,
+        json={"student_id": str(world.anna), "present": True, "reason": "came in late, was there"},
+    )
+
+    assert fixed.status_code == 200 and fixed.json()["changed"] is True
+    read = (
+        await world.client.get(
+            f"/api/attendance/lessons/{lesson}/attendance", headers=world.teacher
+        )
+    ).json()
+    assert read["marks"] == [] and read["all_present"] is True
+    assert [(c["old_code"], c["new_code"]) for c in read["corrections"]] == [("n", None)]
+    same = await world.client.post(
+        url, headers=world.teacher, json={"student_id": str(world.anna), "present": True}
+    )
+    assert same.json()["changed"] is False
+    absences = await world.client.get(
+        f"/api/attendance/students/{world.anna}/absences", headers=world.deputy
+    )
+    removed = absence_id_for(lesson, world.anna)
+    unexcused = await world.client.get(
+        f"/api/attendance/classes/{world.class_5a}/unexcused-absences", headers=world.deputy
+    )
+    assert str(removed) not in {row["absence_id"] for row in unexcused.json()}
+    assert absences.status_code == 200
