@@ -27,11 +27,14 @@ pytestmark = pytest.mark.slow
 
 
 def start_up(data_dir: Path, log: Path) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in {"DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS"}}
+    env = {
+        k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS"}
+    }
     return subprocess.Popen(
         [sys.executable, "-m", "ezurnals.cli.main", "up", "--data-dir", str(data_dir)],
-        stdout=log.open("ab"), stderr=subprocess.STDOUT, env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        env=env,
     )
 
 
@@ -91,8 +94,11 @@ def test_up_runs_everything_stops_cleanly_and_keeps_data(tmp_path: Path) -> None
         async def append_and_see_it_relayed() -> None:
             db = Database(settings.database_url)
             store = EventStore(db, topic=settings.topic("identity"))
-            await store.append(f"school-{school}", 0, [SchoolRegistered(
-                school_id=school, name="Rēzeknes 2. vidusskola")])
+            await store.append(
+                f"school-{school}",
+                0,
+                [SchoolRegistered(school_id=school, name="Rēzeknes 2. vidusskola")],
+            )
             await db.dispose()
             for _ in range(40):
                 if f"school-{school}" in await topic_stream_ids(settings):
@@ -110,9 +116,12 @@ def test_up_runs_everything_stops_cleanly_and_keeps_data(tmp_path: Path) -> None
     again = start_up(data_dir, log)
     try:
         stack = wait_for_stack(data_dir, again, log)
-        settings = settings.model_copy(update={
-            "database_url": plain_url(str(stack["database_url"]), database_name("identity")),
-            "kafka_bootstrap_servers": str(stack["kafka_bootstrap_servers"])})
+        settings = settings.model_copy(
+            update={
+                "database_url": plain_url(str(stack["database_url"]), database_name("identity")),
+                "kafka_bootstrap_servers": str(stack["kafka_bootstrap_servers"]),
+            }
+        )
 
         async def still_there() -> None:
             db = Database(settings.database_url)
