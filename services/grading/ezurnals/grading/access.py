@@ -1,0 +1,64 @@
+"""From a verified token to the domain's callers: one Caller per role the person holds here.
+
+Identity's roles and the grading domain's differ slightly: a class teacher is a teacher whose class
+relationship comes from the staffing projection, and identity's ``admin`` is the school admin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from uuid import UUID
+
+from ezurnals.grading.domain import Caller, Role
+from ezurnals.shared.auth import Principal
+from ezurnals.shared.domain import Forbidden
+
+_ROLES: dict[str, Role] = {
+    "teacher": Role.TEACHER,
+    "class_teacher": Role.TEACHER,
+    "deputy_director": Role.DEPUTY_DIRECTOR,
+    "director": Role.DIRECTOR,
+    "admin": Role.SCHOOL_ADMIN,
+    "school_admin": Role.SCHOOL_ADMIN,
+    "guardian": Role.GUARDIAN,
+    "student": Role.STUDENT,
+}
+
+
+@dataclass(frozen=True)
+class Access:
+    """The person calling, in each role their token grants at their school."""
+
+    principal: Principal
+    callers: tuple[Caller, ...]
+
+    @classmethod
+    def of(cls, principal: Principal) -> Access:
+        roles = sorted({_ROLES[r] for r in principal.roles if r in _ROLES})
+        return cls(
+            principal,
+            tuple(Caller(principal.person_id, principal.school_id, role) for role in roles),
+        )
+
+    @property
+    def school_id(self) -> UUID:
+        return self.principal.school_id
+
+    @property
+    def person_id(self) -> UUID:
+        return self.principal.person_id
+
+    def holds(self, *roles: Role) -> bool:
+        return any(c.role in roles for c in self.callers)
+
+    def may(self, check: Callable[[Caller], bool]) -> bool:
+        """Allowed if any of the caller's roles is allowed."""
+        return any(check(c) for c in self.callers)
+
+    def acting(self, check: Callable[[Caller], bool], action: str) -> Caller:
+        """The role the caller acts in for ``action``; 403 if none of their roles may."""
+        for caller in self.callers:
+            if check(caller):
+                return caller
+        raise Forbidden(f"you may not {action}")

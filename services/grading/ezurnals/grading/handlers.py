@@ -1,0 +1,352 @@
+"""One function per command: load the aggregate and the facts it needs, decide, append.
+
+The facts come from the read models (class, roster, calendar, the caller's relationships); the
+grade book and the school's policy are rehydrated from their streams, so the decisions about
+locks and scales are always made on the latest committed state.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+from uuid import UUID
+
+import asyncpg
+import structlog
+from pydantic import BaseModel, ConfigDict, Field
+
+from ezurnals.grading import queries
+from ezurnals.grading.access import Access
+from ezurnals.grading.domain import (
+    CorrectGrade,
+    DefineGradeScale,
+    FinalizePeriod,
+    GradeBook,
+    GradeBookKey,
+    GradeScale,
+    Mark,
+    RecordGrades,
+    Relationships,
+    SchoolGradingPolicy,
+    SetPeriodGradeDeadline,
+    SetPeriodGrades,
+    UnlockPeriod,
+    Work,
+    can_define_grading_policy,
+    can_finalize_period,
+    can_record_grades,
+    can_unlock_period,
+)
+from ezurnals.grading.projections import apply_own
+from ezurnals.shared.contracts.base import IntegrationEvent
+from ezurnals.shared.contracts.grading import PeriodKind, WorkKind
+from ezurnals.shared.domain import Command, Invalid, NotFound
+from ezurnals.shared.eventstore import CommandContext, CommandResult
+from ezurnals.shared.http.commands import Decision, execute
+from ezurnals.shared.service import Runtime
+
+log = structlog.get_logger(__name__)
+
+
+# --- commands as the API receives them ------------------------------------------------------
+
+
+class NewWork(BaseModel):
+    """The piece of work as the teacher names it; the term comes from the school calendar."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    title: Annotated[str, Field(min_length=1, max_length=500)]
+    kind: WorkKind
+    summative: bool = True
+    weight: Annotated[Decimal, Field(gt=0, le=100)] = Decimal(1)
+    lesson_id: UUID | None = None
+    #: Defaults to the lesson's date when the grade is for a lesson.
+    given_on: date | None = None
+
+
+class NewMark(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    student_id: UUID
+    value: Annotated[str, Field(min_length=1, max_length=16)]
+    #: Chosen by the client to make retries safe; generated otherwise.
+    grade_id: UUID | None = None
+
+
+class GradeWork(Command):
+    """Grade one student or a whole class for one piece of work."""
+
+    work: NewWork
+    marks: Annotated[tuple[NewMark, ...], Field(min_length=1, max_length=60)]
+
+
+# --- policy -----------------------------------------------------------------------------------
+
+
+async def load_policy(runtime: Runtime, school_id: UUID) -> SchoolGradingPolicy:
+    policy = SchoolGradingPolicy.for_school(school_id)
+    return SchoolGradingPolicy.rehydrate(
+        policy.stream_id, [e.parse() for e in await runtime.store.load(policy.stream_id)]
+    )
+
+
+async def define_scale(
+    runtime: Runtime, ctx: CommandContext, access: Access, cmd: DefineGradeScale
+) -> CommandResult:
+    access.acting(lambda c: can_define_grading_policy(c, access.school_id), "define grade scales")
+
+    async def decide() -> Decision:
+        policy = await load_policy(runtime, access.school_id)
+        events = policy.define_scale(cmd, by=access.person_id, now=ctx.now)
+        body = {"scale_id": str(cmd.scale_id), "allowed": list(_scale_of(cmd).allowed_values)}
+        return Decision(policy.stream_id, policy.version, events, CommandResult(200, body))
+
+    return await execute(runtime.store, ctx, decide)
+
+
+def _scale_of(cmd: DefineGradeScale) -> GradeScale:
+    return GradeScale(
+        cmd.kind,
+        lowest_pass=cmd.lowest_pass,
+        percent_table=cmd.percent_table,
+        level_bands=cmd.level_bands,
+    )
+
+
+async def set_deadline(
+    runtime: Runtime, ctx: CommandContext, access: Access, cmd: SetPeriodGradeDeadline
+) -> CommandResult:
+    access.acting(
+        lambda c: can_define_grading_policy(c, access.school_id), "set period-grade deadlines"
+    )
+
+    async def decide() -> Decision:
+        policy = await load_policy(runtime, access.school_id)
+        events = policy.set_deadline(cmd, by=access.person_id, now=ctx.now)
+        body = cmd.model_dump(mode="json")
+        return Decision(policy.stream_id, policy.version, events, CommandResult(200, body))
+
+    return await execute(runtime.store, ctx, decide)
+
+
+# --- grade books ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BookContext:
+    """Everything a decision on one class-subject grade book needs besides the book itself."""
+
+    key: GradeBookKey
+    klass: queries.ClassInfo
+    roster: frozenset[UUID]
+    scale: GradeScale
+    relationships: Relationships
+    today: date
+
+
+async def book_context(
+    conn: asyncpg.Connection,
+    runtime: Runtime,
+    access: Access,
+    class_id: UUID,
+    subject_id: UUID,
+    now: datetime,
+) -> BookContext:
+    """The class and subject of the caller's school, or 404 without saying whose they are."""
+    school_id = access.school_id
+    klass = await queries.class_info(conn, school_id, class_id)
+    if klass is None:
+        raise NotFound("no such class", field="class_id")
+    if not await queries.subject_known(conn, school_id, subject_id):
+        raise NotFound("no such subject", field="subject_id")
+    today = await queries.school_today(conn, school_id, now)
+    policy = await load_policy(runtime, school_id)
+    return BookContext(
+        key=GradeBookKey(school_id, class_id, subject_id, klass.school_year),
+        klass=klass,
+        roster=await queries.roster(conn, class_id),
+        scale=policy.scale_for(klass.grade_level, subject_id),
+        relationships=await queries.relationships_of(conn, school_id, access.person_id, today),
+        today=today,
+    )
+
+
+async def _context(
+    runtime: Runtime, access: Access, class_id: UUID, subject_id: UUID, ctx: CommandContext
+) -> BookContext:
+    async with runtime.db.raw() as conn:
+        return await book_context(conn, runtime, access, class_id, subject_id, ctx.now)
+
+
+async def load_book(runtime: Runtime, key: GradeBookKey) -> GradeBook:
+    return GradeBook.rehydrate(
+        key.stream_id, [e.parse() for e in await runtime.store.load(key.stream_id)]
+    )
+
+
+def _require_teacher(access: Access, book: BookContext) -> None:
+    k = book.key
+    access.acting(
+        lambda c: can_record_grades(c, book.relationships, k.class_id, k.subject_id),
+        "grade this class in this subject",
+    )
+
+
+#: What a grade book decided: the new events and the answer to give.
+Outcome = tuple[Sequence[IntegrationEvent], dict[str, Any]]
+Decide = Callable[[GradeBook], Outcome]
+
+
+async def _on_book(
+    runtime: Runtime, ctx: CommandContext, key: GradeBookKey, decision: Decide, status: int = 200
+) -> CommandResult:
+    """Load the grade book, let it decide, append with its version and update the views."""
+
+    async def decide() -> Decision:
+        book = await load_book(runtime, key)
+        events, body = decision(book)
+        return Decision(book.stream_id, book.version, events, CommandResult(status, body))
+
+    return await execute(runtime.store, ctx, decide, inline=apply_own)
+
+
+def _shown(events: Sequence[IntegrationEvent], fields: set[str]) -> list[dict[str, Any]]:
+    return [e.model_dump(mode="json", include=fields) for e in events]
+
+
+async def record_grades(
+    runtime: Runtime,
+    ctx: CommandContext,
+    access: Access,
+    class_id: UUID,
+    subject_id: UUID,
+    request: GradeWork,
+) -> CommandResult:
+    book_ctx = await _context(runtime, access, class_id, subject_id, ctx)
+    _require_teacher(access, book_ctx)
+    work = request.work
+    async with runtime.db.raw() as conn:
+        given_on = work.given_on
+        if work.lesson_id is not None:
+            lesson_day = await queries.lesson_date(
+                conn, access.school_id, work.lesson_id, class_id, subject_id
+            )
+            given_on = given_on or lesson_day
+        if given_on is None:
+            raise Invalid("say when the work was given", field="work.given_on")
+        term = await queries.term_of(conn, access.school_id, book_ctx.klass.school_year, given_on)
+    cmd = RecordGrades(
+        work=Work(**work.model_dump(exclude={"given_on"}), given_on=given_on, term=term),
+        marks=tuple(
+            Mark(grade_id=m.grade_id or uuid.uuid4(), student_id=m.student_id, value=m.value)
+            for m in request.marks
+        ),
+    )
+
+    def decision(book: GradeBook) -> Outcome:
+        events = book.record(
+            cmd, roster=book_ctx.roster, scale=book_ctx.scale, by=access.person_id, now=ctx.now
+        )
+        fields = {"grade_id", "student_id", "value", "points", "scale"}
+        body = {"term": term.value, "given_on": str(given_on), "grades": _shown(events, fields)}
+        return events, body
+
+    return await _on_book(runtime, ctx, book_ctx.key, decision, status=201)
+
+
+async def correct_grade(
+    runtime: Runtime,
+    ctx: CommandContext,
+    access: Access,
+    class_id: UUID,
+    subject_id: UUID,
+    cmd: CorrectGrade,
+) -> CommandResult:
+    book_ctx = await _context(runtime, access, class_id, subject_id, ctx)
+    _require_teacher(access, book_ctx)
+
+    def decision(book: GradeBook) -> Outcome:
+        events = book.correct(cmd, scale=book_ctx.scale, by=access.person_id, now=ctx.now)
+        [body] = _shown(events, {"grade_id", "old_value", "new_value", "reason"})
+        return events, body
+
+    return await _on_book(runtime, ctx, book_ctx.key, decision)
+
+
+async def set_period_grades(
+    runtime: Runtime,
+    ctx: CommandContext,
+    access: Access,
+    class_id: UUID,
+    subject_id: UUID,
+    cmd: SetPeriodGrades,
+) -> CommandResult:
+    book_ctx = await _context(runtime, access, class_id, subject_id, ctx)
+    _require_teacher(access, book_ctx)
+
+    def decision(book: GradeBook) -> Outcome:
+        events = book.set_period_grades(
+            cmd, roster=book_ctx.roster, scale=book_ctx.scale, by=access.person_id, now=ctx.now
+        )
+        fields = {"student_id", "value", "suggested_value", "overridden"}
+        return events, {"period": cmd.period.value, "grades": _shown(events, fields)}
+
+    return await _on_book(runtime, ctx, book_ctx.key, decision)
+
+
+async def finalize_period(
+    runtime: Runtime,
+    ctx: CommandContext,
+    access: Access,
+    class_id: UUID,
+    subject_id: UUID,
+    period: PeriodKind,
+) -> CommandResult:
+    book_ctx = await _context(runtime, access, class_id, subject_id, ctx)
+    access.acting(
+        lambda c: can_finalize_period(c, book_ctx.relationships, class_id, subject_id),
+        "finalise this class-subject period",
+    )
+
+    def decision(book: GradeBook) -> Outcome:
+        cmd = FinalizePeriod(period=period)
+        events = book.finalize(cmd, roster=book_ctx.roster, by=access.person_id, now=ctx.now)
+        # every GradeFinalized, then the one PeriodFinalized
+        return events, {"period": period.value, "locked": True, "students": len(events) - 1}
+
+    return await _on_book(runtime, ctx, book_ctx.key, decision)
+
+
+async def unlock_period(
+    runtime: Runtime,
+    ctx: CommandContext,
+    access: Access,
+    class_id: UUID,
+    subject_id: UUID,
+    cmd: UnlockPeriod,
+) -> CommandResult:
+    book_ctx = await _context(runtime, access, class_id, subject_id, ctx)
+    caller = access.acting(
+        lambda c: can_unlock_period(c, access.school_id), "unlock a finalised period"
+    )
+
+    def decision(book: GradeBook) -> Outcome:
+        events = book.unlock(cmd, caller=caller, now=ctx.now)
+        return events, {"period": cmd.period.value, "locked": False, "reason": cmd.reason.strip()}
+
+    result = await _on_book(runtime, ctx, book_ctx.key, decision)
+    log.info(
+        "grading.period_unlocked",
+        school_id=str(access.school_id),
+        class_id=str(class_id),
+        subject_id=str(subject_id),
+        period=cmd.period.value,
+        unlocked_by=str(access.person_id),
+        reason=cmd.reason.strip(),
+    )
+    return result
