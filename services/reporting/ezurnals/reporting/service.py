@@ -1,8 +1,13 @@
 """The reporting service as the runtime sees it (API routers, projections, worker jobs)."""
 
+from ezurnals.reporting import api, projections
+from ezurnals.reporting.jobs import MonthlyStatementsJob
 from ezurnals.shared.service import ServiceDefinition
 
 SERVICE = ServiceDefinition(
     name="reporting",
     title="reporting — diary, statements, report cards",
+    routers=api.routers,
+    projections=projections.all_projections,
+    jobs=(MonthlyStatementsJob(),),
 )

@@ -1,12 +1,13 @@
 """Imports every contract module so the registry knows every event on the bus."""
 
-from ezurnals.shared.contracts import attendance, grading, identity, lessons
+from ezurnals.shared.contracts import attendance, grading, identity, lessons, reporting
 
 PRODUCERS = {
     "identity": identity,
     "lessons": lessons,
     "attendance": attendance,
     "grading": grading,
+    "reporting": reporting,
 }
 
 __all__ = ["PRODUCERS"]

@@ -1,0 +1,52 @@
+"""What every reporting endpoint shares: the read-model connection and the access checks."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+from uuid import UUID
+
+import asyncpg
+from fastapi import HTTPException, Request
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from ezurnals.reporting.domain.access import may_read_class, may_read_student
+from ezurnals.reporting.queries import Reads
+from ezurnals.shared.auth.principal import Principal
+from ezurnals.shared.domain import NotFound
+from ezurnals.shared.service import Runtime
+
+DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class DocumentRequest(BaseModel):
+    """Display names for the people a document prints (see ``documents``); none are stored."""
+
+    model_config = ConfigDict(extra="forbid")
+    names: dict[UUID, DisplayName] = Field(default_factory=dict, max_length=5000)
+
+
+@asynccontextmanager
+async def reads(request: Request) -> AsyncIterator[Reads]:
+    """Until the worker has created the read models the answer is 503, not a 500."""
+    runtime: Runtime = request.app.state.runtime
+    async with runtime.db.raw() as conn:
+        try:
+            yield Reads(conn, runtime.settings.read_model_schema)
+        except asyncpg.UndefinedTableError:
+            raise HTTPException(503, "the read models are being built; try again") from None
+
+
+async def require_student(db: Reads, principal: Principal, student_id: UUID) -> None:
+    """Another school's student, or one the caller may not read, is simply not there (404)."""
+    facts = await db.student(student_id, principal.school_id)
+    if facts is None or not may_read_student(await db.reader(principal), facts):
+        raise NotFound("no such student", field="student_id")
+
+
+async def require_class(db: Reads, principal: Principal, class_id: UUID) -> None:
+    if await db.class_row(class_id, principal.school_id) is None or not may_read_class(
+        await db.reader(principal), class_id
+    ):
+        raise NotFound("no such class", field="class_id")
