@@ -107,7 +107,23 @@ def test_up_runs_everything_stops_cleanly_and_keeps_data(tmp_path: Path) -> None
             raise AssertionError("the worker's relay did not publish the event")
 
         asyncio.run(append_and_see_it_relayed())
-        children = [int(p) for p in dict(stack["processes"]).values()]  # type: ignore[call-overload]
+
+        # A process that dies is restarted by the supervisor.
+        health = dict(stack["health"])  # type: ignore[call-overload]
+        killed = int(dict(stack["processes"])["lessons-worker"])  # type: ignore[call-overload]
+        os.kill(killed, signal.SIGKILL)
+        psutil.Process(killed).wait(10)
+        deadline = time.monotonic() + 60
+        with httpx.Client(timeout=2) as client:
+            while True:
+                try:
+                    if client.get(health["lessons-worker"]).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                assert time.monotonic() < deadline, "the killed worker was not restarted"
+                time.sleep(0.5)
+        children = [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
     except BaseException:
         proc.kill()
         raise

@@ -200,6 +200,7 @@ class Stack:
                     "postgres": self.infra.database_origin,
                     "kafka": self.infra.kafka_origin,
                     "processes": {c.name: c.proc.pid for c in self.children if c.proc},
+            "health": {c.name: c.health_url for c in self.children},
                     "logs": str(self.data_dir / "logs"),
                 },
                 indent=2,
