@@ -1,0 +1,192 @@
+"""Accounts API: family access codes, activation, sign-in, refresh, sign-out, passwords, JWKS."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from ezurnals.identity import queries
+from ezurnals.identity.api import deps
+from ezurnals.identity.domain.passwords import MAX_PASSWORD_LENGTH
+from ezurnals.identity.handlers import accounts as handle
+from ezurnals.shared.auth.principal import ADMINISTRATION, Principal
+from ezurnals.shared.domain import Forbidden, NotFound
+from ezurnals.shared.http.auth import CurrentPrincipal, PrincipalWithExpiredPassword
+
+_PASSWORD = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SignInIn(_In):
+    username: str = Field(min_length=1, max_length=200)
+    password: str = _PASSWORD
+
+
+class RefreshIn(_In):
+    refresh_token: str = Field(min_length=1, max_length=200)
+
+
+class ActivateIn(_In):
+    code: str = Field(min_length=1, max_length=40)
+    password: str = _PASSWORD
+
+
+class ChangePasswordIn(_In):
+    current_password: str = _PASSWORD
+    new_password: str = _PASSWORD
+
+
+async def _may_issue_for_class(request: Request, principal: Principal, class_id: UUID) -> None:
+    """The class's own class teacher (rule 1), or the school's administration; else 404/403."""
+    today = await deps.today(request, principal.school_id)
+    async with deps.runtime(request).db.raw() as conn:
+        await queries.class_row(conn, principal.school_id, class_id)
+        held = await queries.staff_roles(conn, principal.school_id, principal.person_id)
+        teacher = await queries.class_teacher_on(conn, class_id, today)
+    if held & principal.roles & ADMINISTRATION:
+        return
+    if held and teacher == principal.person_id:
+        return
+    raise Forbidden("only the class teacher of this class issues its family access")
+
+
+def router() -> APIRouter:
+    r = APIRouter(tags=["accounts"])
+
+    @r.get("/.well-known/jwks.json")
+    async def jwks(request: Request) -> dict[str, Any]:
+        return deps.state(request).keys.jwks()
+
+    @r.post("/sign-in")
+    async def sign_in(body: SignInIn, request: Request) -> Any:
+        ctx = await deps.context(request, role="anonymous", idempotent=False)
+        address = request.client.host if request.client else "unknown"
+        result = await handle.sign_in(
+            deps.runtime(request), deps.state(request), ctx, body.username, body.password, address
+        )
+        return result.body
+
+    @r.post("/refresh")
+    async def refresh(body: RefreshIn, request: Request) -> Any:
+        return await handle.refresh(
+            deps.runtime(request), deps.state(request), body.refresh_token, deps.now(request)
+        )
+
+    @r.post("/sign-out")
+    async def sign_out(request: Request, principal: PrincipalWithExpiredPassword) -> Any:
+        if principal.session_id is None:
+            raise NotFound("the token has no session", field="session_id")
+        ctx = await deps.context(request, principal)
+        result = await handle.sign_out(
+            deps.runtime(request),
+            ctx,
+            principal.school_id,
+            principal.person_id,
+            principal.session_id,
+        )
+        return result.body
+
+    @r.post("/sign-out-everywhere")
+    async def sign_out_everywhere(request: Request, principal: PrincipalWithExpiredPassword) -> Any:
+        ctx = await deps.context(request, principal)
+        result = await handle.sign_out(
+            deps.runtime(request), ctx, principal.school_id, principal.person_id, None
+        )
+        return result.body
+
+    @r.post("/password")
+    async def change_password(
+        body: ChangePasswordIn, request: Request, principal: PrincipalWithExpiredPassword
+    ) -> Any:
+        """The one thing a user with an expired password may do; answers with fresh tokens."""
+        ctx = await deps.context(request, principal, idempotent=False)
+        result = await handle.change_password(
+            deps.runtime(request),
+            deps.state(request),
+            ctx,
+            principal.school_id,
+            principal.person_id,
+            principal.session_id,
+            body.current_password,
+            body.new_password,
+        )
+        return result.body
+
+    @r.post("/classes/{class_id}/access-codes", status_code=201)
+    async def issue_class_codes(
+        class_id: UUID, request: Request, principal: CurrentPrincipal, response: Response
+    ) -> Any:
+        """Codes for every student of the class and every unrestricted guardian of theirs who
+        has no account yet. Codes are secrets, so a retry issues new ones (voiding the first)."""
+        await _may_issue_for_class(request, principal, class_id)
+        async with deps.runtime(request).db.raw() as conn:
+            people: list[UUID] = []
+            for student in await queries.students_of_class(conn, class_id):
+                people.append(student)
+                people += [
+                    g["guardian_id"]
+                    for g in await queries.guardians_of(conn, student)
+                    if not g["restricted"]
+                ]
+            waiting = [
+                p
+                for p in dict.fromkeys(people)
+                if not await queries.is_activated(conn, p)
+                and await queries.username_of(conn, p) is not None
+            ]
+        ctx = await deps.context(request, principal, idempotent=False)
+        result = await handle.issue_access_codes(
+            deps.runtime(request), ctx, principal.school_id, waiting
+        )
+        response.status_code = result.status
+        return result.body
+
+    @r.post("/people/{person_id}/access-code", status_code=201)
+    async def issue_code(
+        person_id: UUID, request: Request, principal: CurrentPrincipal, response: Response
+    ) -> Any:
+        """One person's code: the administration for anyone (staff too); a class teacher for
+        the students of their class and those students' guardians."""
+        async with deps.runtime(request).db.raw() as conn:
+            await queries.person_school(conn, principal.school_id, person_id)
+            held = await queries.staff_roles(conn, principal.school_id, principal.person_id)
+            classes = {
+                await queries.current_class(conn, s)
+                for s in [
+                    person_id,
+                    *(
+                        r["student_id"]
+                        for r in await conn.fetch(
+                            "SELECT student_id FROM guardians WHERE guardian_id = $1 "
+                            "AND NOT restricted",
+                            person_id,
+                        )
+                    ),
+                ]
+            } - {None}
+        if not held & principal.roles & ADMINISTRATION:
+            today = await deps.today(request, principal.school_id)
+            async with deps.runtime(request).db.raw() as conn:
+                teachers = {await queries.class_teacher_on(conn, c, today) for c in classes if c}
+            if not held or principal.person_id not in teachers:
+                raise Forbidden("only the class teacher or the administration issues this access")
+        ctx = await deps.context(request, principal, idempotent=False)
+        result = await handle.issue_access_codes(
+            deps.runtime(request), ctx, principal.school_id, [person_id]
+        )
+        response.status_code = result.status
+        return result.body
+
+    @r.post("/activate")
+    async def activate(body: ActivateIn, request: Request) -> Any:
+        ctx = await deps.context(request, role="anonymous")
+        result = await handle.activate(deps.runtime(request), ctx, body.code, body.password)
+        return result.body
+
+    return r

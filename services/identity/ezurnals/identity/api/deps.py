@@ -1,0 +1,104 @@
+"""What every identity route needs: the clock, keys, config, the command context and role checks."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from uuid import UUID
+
+from fastapi import FastAPI, Request
+
+from ezurnals.identity import queries
+from ezurnals.identity.config import IdentityConfig
+from ezurnals.identity.keys import LocalVerifier, SigningKeys
+from ezurnals.shared.auth.principal import Principal
+from ezurnals.shared.contracts.base import Actor, utcnow
+from ezurnals.shared.domain import Forbidden
+from ezurnals.shared.eventstore import CommandContext
+from ezurnals.shared.http.commands import command_context
+from ezurnals.shared.service import Runtime
+
+Clock = Callable[[], datetime]
+
+
+@dataclass
+class IdentityState:
+    config: IdentityConfig
+    keys: SigningKeys
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Runs after the spine's lifespan: identity verifies its own tokens with its own keys.
+
+    ``app.state.clock`` is what every handler asks for the time; tests replace it.
+    """
+    config = IdentityConfig()
+    keys = SigningKeys(config.keys_dir())
+    app.state.identity = IdentityState(config, keys)
+    app.state.verifier = LocalVerifier(keys)
+    if not hasattr(app.state, "clock"):
+        app.state.clock = utcnow
+    yield
+
+
+def runtime(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+def state(request: Request) -> IdentityState:
+    st: IdentityState = request.app.state.identity
+    return st
+
+
+def now(request: Request) -> datetime:
+    clock: Clock = request.app.state.clock
+    return clock()
+
+
+async def today(request: Request, school_id: UUID) -> date:
+    """The school's local date now."""
+    async with runtime(request).db.raw() as conn:
+        tz = await queries.school_time_zone(conn, school_id)
+    return queries.local_day(now(request), tz)
+
+
+async def context(
+    request: Request,
+    principal: Principal | None = None,
+    *,
+    school_id: UUID | None = None,
+    role: str | None = None,
+    idempotent: bool = True,
+) -> CommandContext:
+    """``idempotent=False`` for commands whose answer holds a secret that must not be stored."""
+    actor = (
+        Actor(id=principal.person_id, role=role or _main_role(principal))
+        if principal is not None
+        else Actor(role=role or "system")
+    )
+    school = school_id or (principal.school_id if principal else None)
+    ctx = await command_context(request, actor=actor, school_id=school)
+    ctx = dataclasses.replace(ctx, now=now(request))
+    return ctx if idempotent else dataclasses.replace(ctx, idempotency_key=None)
+
+
+def _main_role(principal: Principal) -> str:
+    order = ("admin", "director", "deputy_director", "class_teacher", "teacher")
+    return next((r for r in order if r in principal.roles), sorted(principal.roles or {"none"})[0])
+
+
+async def require_role(
+    request: Request, principal: Principal, roles: frozenset[str], what: str
+) -> frozenset[str]:
+    """The roles the caller both claims and holds by an active employment here, or 403."""
+    async with runtime(request).db.raw() as conn:
+        held = await queries.staff_roles(conn, principal.school_id, principal.person_id)
+    granted = held & principal.roles & roles
+    if not granted:
+        raise Forbidden(f"only {', '.join(sorted(roles))} may {what}", code="role_required")
+    return granted
