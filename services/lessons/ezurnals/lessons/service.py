@@ -1,8 +1,13 @@
 """The lessons service as the runtime sees it (API routers, projections, worker jobs)."""
 
+from ezurnals.lessons import api, projections
+from ezurnals.lessons.jobs import overdue_job
 from ezurnals.shared.service import ServiceDefinition
 
 SERVICE = ServiceDefinition(
     name="lessons",
     title="lessons — timetable, lesson records, deadlines, briefings",
+    routers=api.routers,
+    projections=projections.projections,
+    jobs=(overdue_job,),
 )
