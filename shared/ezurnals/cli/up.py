@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import os
 import signal
 from pathlib import Path
 
@@ -22,6 +23,9 @@ async def run_up(data_dir: Path, *, demo: bool, host: str, console: Console) -> 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     stack = Stack(data_dir, host=host)
+    # Services and the demo seeder find per-installation files (signing keys, the bootstrap
+    # secret) under the data dir.
+    os.environ["EZURNALS_DATA_DIR"] = str(stack.data_dir)
     try:
         with console.status("starting PostgreSQL and Kafka, migrating…"):
             await stack.prepare()
