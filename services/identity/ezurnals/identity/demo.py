@@ -7,7 +7,6 @@ configured (EZURNALS_DATA_DIR, else ``.ezurnals``).
 
 from __future__ import annotations
 
-import os
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +16,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from ezurnals.identity.config import BOOTSTRAP_TOKEN_FILE
+from ezurnals.identity.config import IdentityConfig
 
 DEMO_PASSWORD = "Rudens-lapas-2026"
 SUBJECTS = ("Matemātika", "Latviešu valoda", "Angļu valoda", "Dabaszinības", "Vēsture")
@@ -51,11 +50,14 @@ def subject_id(name: str) -> uuid.UUID:
 
 
 def bootstrap_secret() -> str:
-    configured = os.environ.get("EZURNALS_BOOTSTRAP_TOKEN")
-    if configured:
-        return configured
-    data_dir = Path(os.environ.get("EZURNALS_DATA_DIR", ".ezurnals"))
-    return (data_dir / BOOTSTRAP_TOKEN_FILE).read_text().strip()
+    """The same secret the identity API checks: configured, or the one file in the data dir."""
+    config = IdentityConfig()
+    if config.data_dir is None and not config.bootstrap_token:
+        config = config.model_copy(update={"data_dir": Path(".ezurnals")})
+    secret = config.operator_secret()
+    if secret is None:
+        raise RuntimeError("set EZURNALS_BOOTSTRAP_TOKEN or EZURNALS_DATA_DIR")
+    return secret
 
 
 class _Client:
