@@ -267,6 +267,18 @@ class GuardianAccessDecided(IdentityEvent):
     decided_on: date
 
 
+@contract
+class StudentCameOfAge(IdentityEvent):
+    """A student turned 18: from ``on`` they act for themself (excuses, guardians' access).
+
+    Published on the day (by identity's worker) so other services need no birth dates.
+    """
+
+    event_type: ClassVar[str] = "StudentCameOfAge"
+    student_id: UUID
+    on: date
+
+
 # --- staff (stream employment-<person id>) -------------------------------------------------------
 
 
