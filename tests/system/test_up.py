@@ -26,15 +26,19 @@ from ezurnals.shared.settings import SERVICES, Settings
 pytestmark = pytest.mark.slow
 
 
-def start_up(data_dir: Path, log: Path) -> subprocess.Popen[bytes]:
-    env = {
+def clean_env() -> dict[str, str]:
+    """As on a fresh laptop: no external PostgreSQL or Kafka configured."""
+    return {
         k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS"}
     }
+
+
+def start_up(data_dir: Path, log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "ezurnals.cli.main", "up", "--data-dir", str(data_dir)],
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
-        env=env,
+        env=clean_env(),
     )
 
 
@@ -107,6 +111,25 @@ def test_up_runs_everything_stops_cleanly_and_keeps_data(tmp_path: Path) -> None
             raise AssertionError("the worker's relay did not publish the event")
 
         asyncio.run(append_and_see_it_relayed())
+
+        # The operator's rebuild works against the running stack.
+        rebuilt = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "ezurnals.cli.main",
+                "rebuild",
+                "identity",
+                "--data-dir",
+                str(data_dir),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=clean_env(),
+        )
+        assert rebuilt.returncode == 0, rebuilt.stderr + rebuilt.stdout
+        assert "events replayed; the rebuilt read models are live" in rebuilt.stdout
 
         # A process that dies is restarted by the supervisor.
         health = dict(stack["health"])  # type: ignore[call-overload]
