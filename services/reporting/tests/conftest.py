@@ -244,6 +244,23 @@ class School:
             school_id=self.school_id,
         )
 
+    async def request_excuse(self, student: uuid.UUID, day: date) -> None:
+        """A guardian's excuse request for one day, waiting for the class teacher."""
+        await self.bus.publish(
+            at.ExcuseSubmitted(
+                request_id=uuid.uuid4(),
+                student_id=student,
+                submitted_by=self.annas_mother,
+                submitted_as="guardian",
+                reason="Slimība",
+                document_type="parent_note",
+                covers_from=day,
+                covers_to=day,
+            ),
+            stream=f"excuse-{student}",
+            school_id=self.school_id,
+        )
+
     async def grade(
         self,
         student: uuid.UUID,
@@ -303,3 +320,82 @@ class School:
 
     def grade_stream(self, student: uuid.UUID) -> str:
         return f"grades-{self.class_id}-{self.subject_id}-{student}"
+
+    async def hire(self, person: uuid.UUID, *roles: str) -> None:
+        await self.identity(
+            idn.StaffMemberHired(
+                school_id=self.school_id,
+                person_id=person,
+                roles=tuple(idn.Role(r) for r in roles),
+                hired_on=date(2025, 8, 25),
+            ),
+            f"staff-{person}",
+        )
+
+    async def define_year(self, first_semester_ends: date) -> None:
+        await self.identity(
+            idn.SchoolYearDefined(
+                school_id=self.school_id,
+                school_year="2025/2026",
+                semesters=(
+                    idn.Semester(
+                        number=1, first_day=date(2025, 9, 1), last_day=first_semester_ends
+                    ),
+                    idn.Semester(number=2, first_day=date(2026, 1, 5), last_day=date(2026, 5, 29)),
+                ),
+            ),
+            f"school-{self.school_id}",
+        )
+
+    async def subject(self, name_key: str, name: str, hours: int) -> uuid.UUID:
+        """Another subject of the class, taught by the same teacher."""
+        subject_id = uuid.uuid4()
+        await self.bus.publish(
+            ls.SubjectDefined(
+                subject_id=subject_id,
+                school_id=self.school_id,
+                name_key=name_key,
+                name=name,
+                curriculum_hours={7: hours},
+            ),
+            stream=f"subject-{subject_id}",
+            school_id=self.school_id,
+        )
+        await self.identity(
+            idn.TeachingAssigned(
+                school_id=self.school_id,
+                assignment_id=uuid.uuid4(),
+                class_id=self.class_id,
+                teacher_id=self.teacher,
+                subject_id=subject_id,
+                valid_from=date(2025, 9, 1),
+            ),
+            f"class-staffing-{self.class_id}",
+        )
+        return subject_id
+
+    async def finalise(
+        self,
+        student: uuid.UUID,
+        subject: uuid.UUID,
+        period: gr.PeriodKind,
+        value: int,
+        kind: gr.YearGradeType | None = None,
+    ) -> None:
+        await self.bus.publish(
+            gr.GradeFinalized(
+                school_id=self.school_id,
+                class_id=self.class_id,
+                subject_id=subject,
+                school_year="2025/26",
+                student_id=student,
+                period=period,
+                scale=gr.ScaleKind.TEN_POINT,
+                value=str(value),
+                points=value,
+                year_grade_type=kind,
+                finalized_at=datetime.now().astimezone(),
+            ),
+            stream=f"period-grades-{self.class_id}-{subject}-{period}",
+            school_id=self.school_id,
+        )

@@ -59,20 +59,7 @@ async def school(settings: Settings, producer: AIOKafkaProducer, worker: None) -
     await s.absence(s.anna, first, MONDAY)
     await s.excuse(s.anna, first, MONDAY)
     await s.absence(s.anna, second, date(2025, 10, 7))
-    await s.bus.publish(
-        at.ExcuseSubmitted(
-            request_id=uuid.uuid4(),
-            student_id=s.anna,
-            submitted_by=s.annas_mother,
-            submitted_as="guardian",
-            reason="Slimība",
-            document_type="parent_note",
-            covers_from=date(2025, 10, 7),
-            covers_to=date(2025, 10, 7),
-        ),
-        stream=f"excuse-{s.anna}",
-        school_id=s.school_id,
-    )
+    await s.request_excuse(s.anna, date(2025, 10, 7))
     await s.absence(s.anna, unrecorded, date(2025, 10, 8))
     graded = await s.grade(s.anna, MONDAY, 5, lesson_id=first)
     await s.correct(s.anna, graded, 5, 7)

@@ -3,17 +3,53 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, time
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
 from ezurnals.reporting.domain.access import Guardianship, Reader, StudentFacts
+from ezurnals.reporting.domain.calendar import report_period_days
+from ezurnals.reporting.domain.compliance import DeadlineBand, DeadlinePolicy
 from ezurnals.reporting.domain.diary import excuse_state
+from ezurnals.reporting.domain.report_cards import Absences, ClassFacts, FinalGrade, Subject
 from ezurnals.reporting.domain.statements import AbsenceEntry, GradeEntry
 from ezurnals.shared.auth.principal import Principal
 from ezurnals.shared.messaging.projection import schema_name
+
+_MARKS = """SELECT m.student_id, m.lesson_id, m.day, m.code, m.counts_as_absence, m.is_late,
+                  m.excused_by_code, m.minutes_late, x.document_type,
+                  x.absence_id IS NOT NULL AS excused,
+                  EXISTS (SELECT 1 FROM rm.excuse_requests r
+                          WHERE r.student_id = m.student_id AND r.state = 'submitted'
+                            AND (m.lesson_id = ANY (r.lesson_ids)
+                                 OR m.day BETWEEN r.covers_from AND r.covers_to)) AS pending,
+                  EXISTS (SELECT 1 FROM rm.excuse_requests r
+                          WHERE r.student_id = m.student_id AND r.state = 'rejected'
+                            AND (m.lesson_id = ANY (r.lesson_ids)
+                                 OR m.day BETWEEN r.covers_from AND r.covers_to)) AS rejected
+           FROM rm.attendance_marks m
+           LEFT JOIN rm.absence_excuses x ON x.absence_id = m.absence_id
+           """
+
+
+def _mark(r: asyncpg.Record) -> dict[str, Any]:
+    return {
+        "lesson_id": r["lesson_id"],
+        "day": r["day"],
+        "code": r["code"],
+        "counts_as_absence": r["counts_as_absence"],
+        "is_late": r["is_late"],
+        "minutes_late": r["minutes_late"],
+        "excuse": excuse_state(
+            excused_by_code=r["excused_by_code"],
+            excused=r["excused"],
+            pending=r["pending"],
+            rejected=r["rejected"],
+        ),
+        "document_type": r["document_type"],
+    }
 
 
 @dataclass(frozen=True)
@@ -46,9 +82,9 @@ class Reads:
 
     async def reader(self, principal: Principal) -> Reader:
         rows = await self.fetch(
-            """SELECT class_id, FALSE AS leads FROM rm.teaching
+            """SELECT class_id, subject_id, FALSE AS leads FROM rm.teaching
                WHERE teacher_id = $1 AND school_id = $2
-               UNION SELECT class_id, TRUE FROM rm.class_teachers
+               UNION SELECT class_id, NULL, TRUE FROM rm.class_teachers
                WHERE teacher_id = $1 AND school_id = $2""",
             principal.person_id,
             principal.school_id,
@@ -58,6 +94,7 @@ class Reads:
             roles=principal.roles,
             class_ids=frozenset(r["class_id"] for r in rows),
             led_class_ids=frozenset(r["class_id"] for r in rows if r["leads"]),
+            taught=frozenset((r["class_id"], r["subject_id"]) for r in rows if not r["leads"]),
         )
 
     async def student(self, student_id: UUID, school_id: UUID) -> StudentFacts | None:
@@ -138,50 +175,21 @@ class Reads:
 
     async def marks(self, student_id: UUID, first: date, last: date) -> list[dict[str, Any]]:
         rows = await self.fetch(
-            """SELECT m.lesson_id, m.day, m.code, m.counts_as_absence, m.is_late,
-                      m.excused_by_code, m.minutes_late, x.document_type,
-                      x.absence_id IS NOT NULL AS excused,
-                      EXISTS (SELECT 1 FROM rm.excuse_requests r
-                              WHERE r.student_id = m.student_id AND r.state = 'submitted'
-                                AND (m.lesson_id = ANY (r.lesson_ids)
-                                     OR m.day BETWEEN r.covers_from AND r.covers_to)) AS pending,
-                      EXISTS (SELECT 1 FROM rm.excuse_requests r
-                              WHERE r.student_id = m.student_id AND r.state = 'rejected'
-                                AND (m.lesson_id = ANY (r.lesson_ids)
-                                     OR m.day BETWEEN r.covers_from AND r.covers_to)) AS rejected
-               FROM rm.attendance_marks m
-               LEFT JOIN rm.absence_excuses x ON x.absence_id = m.absence_id
-               WHERE m.student_id = $1 AND m.day BETWEEN $2 AND $3 AND m.code IS NOT NULL
-               ORDER BY m.day""",
+            _MARKS + "WHERE m.student_id = $1 AND m.day BETWEEN $2 AND $3 AND m.code IS NOT NULL "
+            "ORDER BY m.day",
             student_id,
             first,
             last,
         )
-        return [
-            {
-                "lesson_id": r["lesson_id"],
-                "day": r["day"],
-                "code": r["code"],
-                "counts_as_absence": r["counts_as_absence"],
-                "is_late": r["is_late"],
-                "minutes_late": r["minutes_late"],
-                "excuse": excuse_state(
-                    excused_by_code=r["excused_by_code"],
-                    excused=r["excused"],
-                    pending=r["pending"],
-                    rejected=r["rejected"],
-                ),
-                "document_type": r["document_type"],
-            }
-            for r in rows
-        ]
+        return [_mark(r) for r in rows]
 
     # --- monthly statements --------------------------------------------------------------------
 
-    async def students_in_month(
+    async def students_between(
         self, school_id: UUID, first: date, last: date, class_id: UUID | None = None
     ) -> list[Enrolment]:
-        """Everyone enrolled on some day of the month, in the class they were in last."""
+        """Everyone enrolled on some day from ``first`` to ``last``, in the class they were in
+        last (a student who moved on belongs to the new class's documents)."""
         rows = await self.fetch(
             """SELECT DISTINCT ON (e.student_id) e.student_id, e.class_id, c.grade_level, c.label
                FROM rm.enrolments e JOIN rm.classes c ON c.class_id = e.class_id
@@ -251,3 +259,280 @@ class Reads:
             )
         }
         return grades, absences, names
+
+    # --- report cards and the summary journal --------------------------------------------------
+
+    async def absence_totals(
+        self, student_ids: list[UUID], first: date, last: date
+    ) -> dict[UUID, Absences]:
+        """Missed lessons from ``first`` to ``last``, excused (by code or document) or not."""
+        rows = await self.fetch(
+            """SELECT m.student_id,
+                      count(*) FILTER (WHERE m.excused_by_code OR x.absence_id IS NOT NULL)
+                          AS excused,
+                      count(*) FILTER (WHERE NOT m.excused_by_code AND x.absence_id IS NULL)
+                          AS unexcused
+               FROM rm.attendance_marks m
+               LEFT JOIN rm.absence_excuses x ON x.absence_id = m.absence_id
+               WHERE m.student_id = ANY ($1::uuid[]) AND m.day BETWEEN $2 AND $3
+                 AND m.code IS NOT NULL AND m.counts_as_absence
+               GROUP BY m.student_id""",
+            student_ids,
+            first,
+            last,
+        )
+        return {
+            r["student_id"]: Absences(excused=r["excused"], unexcused=r["unexcused"]) for r in rows
+        }
+
+    async def director(self, school_id: UUID) -> UUID | None:
+        row = await self.fetchrow(
+            """SELECT person_id FROM rm.staff WHERE school_id = $1 AND employed
+                 AND 'director' = ANY (roles) ORDER BY person_id LIMIT 1""",
+            school_id,
+        )
+        return row["person_id"] if row else None
+
+    async def class_facts(self, klass: asyncpg.Record, period: str) -> ClassFacts:
+        """Everything a class's report cards (or summary journal, for "year") are made from."""
+        year = klass["school_year"]
+        school_id, class_id = klass["school_id"], klass["class_id"]
+        calendar = await self.fetchrow(
+            "SELECT semesters FROM rm.school_years WHERE school_id = $1 AND school_year = $2",
+            school_id,
+            year,
+        )
+        first, last = report_period_days(period, year, calendar["semesters"] if calendar else [])
+        students = [
+            e.student_id for e in await self.students_between(school_id, first, last, class_id)
+        ]
+        enrolled = set(students)
+        grades = await self.fetch(
+            """SELECT student_id, subject_id, period, value, year_grade_type
+               FROM rm.final_grades WHERE class_id = $1 AND school_year = $2""",
+            class_id,
+            year,
+        )
+        subjects = await self.fetch(
+            """SELECT s.subject_id, s.name, s.curriculum_hours FROM rm.subjects s
+               WHERE s.subject_id IN (
+                   SELECT subject_id FROM rm.teaching
+                   WHERE class_id = $1 AND NOT substitute AND valid_from <= $3
+                     AND (valid_to IS NULL OR valid_to >= $2)
+                   UNION SELECT subject_id FROM rm.final_grades
+                   WHERE class_id = $1 AND school_year = $4)""",
+            class_id,
+            first,
+            last,
+            year,
+        )
+        return ClassFacts(
+            class_id=class_id,
+            school_year=year,
+            grade_level=klass["grade_level"],
+            class_label=klass["label"],
+            first_day=first,
+            last_day=last,
+            students=tuple(students),
+            subjects=tuple(
+                Subject(
+                    subject_id=r["subject_id"],
+                    name=r["name"],
+                    hours={int(k): v for k, v in r["curriculum_hours"].items()},
+                )
+                for r in subjects
+            ),
+            grades=tuple(
+                FinalGrade(
+                    student_id=r["student_id"],
+                    subject_id=r["subject_id"],
+                    period=r["period"],
+                    value=r["value"],
+                    year_grade_type=r["year_grade_type"],
+                )
+                for r in grades
+                if r["student_id"] in enrolled
+            ),
+            absences=await self.absence_totals(students, first, last),
+            class_teacher_id=await self.class_teacher(class_id, last),
+            director_id=await self.director(school_id),
+        )
+
+    # --- the administration's views ------------------------------------------------------------
+
+    async def entry_lessons(
+        self, school_id: UUID, first: date, last: date, teacher_id: UUID | None = None
+    ) -> list[asyncpg.Record]:
+        """Lessons given (not cancelled) with what the lessons service said about their entry;
+        a substitute answers for the lesson they gave."""
+        return await self.fetch(
+            """SELECT l.lesson_id, l.lesson_date, l.period, l.class_id, l.subject_id,
+                      COALESCE(l.substitute_teacher_id, l.teacher_id) AS teacher_id,
+                      l.grade_level, l.topic IS NOT NULL AS recorded, l.entry_late, l.overdue,
+                      l.minutes_late, t.lesson_id IS NOT NULL AS attendance_taken
+               FROM rm.lessons l LEFT JOIN rm.attendance_taken t ON t.lesson_id = l.lesson_id
+               WHERE l.school_id = $1 AND l.lesson_date BETWEEN $2 AND $3 AND NOT l.cancelled
+                 AND l.class_id IS NOT NULL
+                 AND ($4::uuid IS NULL OR COALESCE(l.substitute_teacher_id, l.teacher_id) = $4)
+               ORDER BY l.lesson_date, l.period, l.lesson_id""",
+            school_id,
+            first,
+            last,
+            teacher_id,
+        )
+
+    async def deadline_policies(self, school_id: UUID) -> list[DeadlinePolicy]:
+        rows = await self.fetch(
+            "SELECT effective_from, bands FROM rm.entry_deadline_policies WHERE school_id = $1",
+            school_id,
+        )
+        return [
+            DeadlinePolicy(
+                effective_from=r["effective_from"],
+                bands=tuple(
+                    DeadlineBand(
+                        b["first_grade"], b["last_grade"], time.fromisoformat(b["deadline"])
+                    )
+                    for b in r["bands"]
+                ),
+            )
+            for r in rows
+        ]
+
+    async def absence_statistics(
+        self, school_id: UUID, year: str, first: date, last: date
+    ) -> list[asyncpg.Record]:
+        """Per class of the year: missed lessons excused and not, late arrivals, who was absent."""
+        return await self.fetch(
+            """SELECT c.class_id, c.label, c.grade_level,
+                      count(m.lesson_id) FILTER (WHERE m.counts_as_absence
+                          AND (m.excused_by_code OR x.absence_id IS NOT NULL)) AS excused,
+                      count(m.lesson_id) FILTER (WHERE m.counts_as_absence
+                          AND NOT m.excused_by_code AND x.absence_id IS NULL) AS unexcused,
+                      count(m.lesson_id) FILTER (WHERE m.is_late AND NOT m.counts_as_absence)
+                          AS lates,
+                      count(DISTINCT m.student_id) FILTER (WHERE m.counts_as_absence)
+                          AS students_absent
+               FROM rm.classes c
+               LEFT JOIN rm.attendance_marks m ON m.class_id = c.class_id
+                    AND m.day BETWEEN $3 AND $4 AND m.code IS NOT NULL
+               LEFT JOIN rm.absence_excuses x ON x.absence_id = m.absence_id
+               WHERE c.school_id = $1 AND c.school_year = $2
+               GROUP BY c.class_id, c.label, c.grade_level
+               ORDER BY c.grade_level, c.label""",
+            school_id,
+            year,
+            first,
+            last,
+        )
+
+    async def grade_distribution(
+        self, school_id: UUID, year: str, class_id: UUID | None, term: str | None
+    ) -> list[asyncpg.Record]:
+        """How often each (current) value was given, per subject and scale."""
+        return await self.fetch(
+            """SELECT g.subject_id, s.name AS subject, g.scale, g.value, count(*) AS n,
+                      sum(g.points) AS points, count(g.points) AS with_points
+               FROM rm.grades g LEFT JOIN rm.subjects s ON s.subject_id = g.subject_id
+               WHERE g.school_id = $1 AND g.school_year = $2
+                 AND ($3::uuid IS NULL OR g.class_id = $3) AND ($4::text IS NULL OR g.term = $4)
+               GROUP BY g.subject_id, s.name, g.scale, g.value
+               ORDER BY s.name, g.subject_id, g.scale, g.value""",
+            school_id,
+            year,
+            class_id,
+            term,
+        )
+
+    # --- the teachers' views -------------------------------------------------------------------
+
+    async def class_journal(
+        self, class_id: UUID, subject_id: UUID, first: date, last: date
+    ) -> dict[str, list[Any]]:
+        lessons = await self.fetch(
+            """SELECT lesson_id, lesson_date, period, starts_at, topic, homework, no_homework,
+                      cancelled, COALESCE(substitute_teacher_id, teacher_id) AS teacher_id
+               FROM rm.lessons WHERE class_id = $1 AND subject_id = $2
+                 AND lesson_date BETWEEN $3 AND $4
+               ORDER BY lesson_date, period""",
+            class_id,
+            subject_id,
+            first,
+            last,
+        )
+        marks = await self.fetch(
+            _MARKS + "WHERE m.lesson_id = ANY ($1::uuid[]) AND m.code IS NOT NULL",
+            [r["lesson_id"] for r in lessons],
+        )
+        grades = await self.fetch(
+            """SELECT g.grade_id, g.student_id, g.lesson_id, g.subject_id, s.name AS subject,
+                      g.given_on, g.work_title, g.work_kind, g.summative, g.value,
+                      g.earlier_values
+               FROM rm.grades g LEFT JOIN rm.subjects s ON s.subject_id = g.subject_id
+               WHERE g.class_id = $1 AND g.subject_id = $2 AND g.given_on BETWEEN $3 AND $4
+               ORDER BY g.given_on, g.work_title""",
+            class_id,
+            subject_id,
+            first,
+            last,
+        )
+        return {
+            "lessons": lessons,
+            "marks": [{**_mark(r), "student_id": r["student_id"]} for r in marks],
+            "grades": grades,
+        }
+
+    async def class_overview(
+        self, school_id: UUID, class_id: UUID, first: date, last: date
+    ) -> dict[str, Any]:
+        """Per student: absences, graded subjects, pending excuse requests; and what is taught."""
+        students = [
+            e.student_id for e in await self.students_between(school_id, first, last, class_id)
+        ]
+        absences = await self.fetch(
+            """SELECT m.student_id,
+                      count(*) FILTER (WHERE m.counts_as_absence) AS absences,
+                      count(*) FILTER (WHERE m.counts_as_absence AND NOT m.excused_by_code
+                                       AND x.absence_id IS NULL) AS unexcused,
+                      count(*) FILTER (WHERE m.is_late AND NOT m.counts_as_absence) AS lates
+               FROM rm.attendance_marks m
+               LEFT JOIN rm.absence_excuses x ON x.absence_id = m.absence_id
+               WHERE m.student_id = ANY ($1::uuid[]) AND m.day BETWEEN $2 AND $3
+                 AND m.code IS NOT NULL
+               GROUP BY m.student_id""",
+            students,
+            first,
+            last,
+        )
+        graded = await self.fetch(
+            """SELECT DISTINCT student_id, subject_id FROM rm.grades
+               WHERE class_id = $1 AND student_id = ANY ($2::uuid[])
+                 AND given_on BETWEEN $3 AND $4""",
+            class_id,
+            students,
+            first,
+            last,
+        )
+        taught = await self.fetch(
+            """SELECT DISTINCT t.subject_id, s.name FROM rm.teaching t
+               LEFT JOIN rm.subjects s ON s.subject_id = t.subject_id
+               WHERE t.class_id = $1 AND NOT t.substitute AND t.valid_from <= $3
+                 AND (t.valid_to IS NULL OR t.valid_to >= $2)""",
+            class_id,
+            first,
+            last,
+        )
+        pending = await self.fetch(
+            """SELECT request_id, student_id, covers_from, covers_to, lesson_ids
+               FROM rm.excuse_requests
+               WHERE student_id = ANY ($1::uuid[]) AND state = 'submitted'
+               ORDER BY covers_from NULLS LAST, request_id""",
+            students,
+        )
+        return {
+            "students": students,
+            "absences": {r["student_id"]: r for r in absences},
+            "graded": {(r["student_id"], r["subject_id"]) for r in graded},
+            "taught": taught,
+            "pending": pending,
+        }

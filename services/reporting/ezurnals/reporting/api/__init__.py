@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ezurnals.reporting.api import diary, statements
+from ezurnals.reporting.api import administration, diary, report_cards, statements, teaching
 
 
 def routers() -> list[APIRouter]:
-    return [diary.router, statements.router]
+    return [
+        diary.router,
+        statements.router,
+        report_cards.router,
+        administration.router,
+        teaching.router,
+    ]

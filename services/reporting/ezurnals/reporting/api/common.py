@@ -14,9 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from ezurnals.reporting.domain.access import may_read_class, may_read_student
 from ezurnals.reporting.queries import Reads
 from ezurnals.shared.auth.principal import Principal
+from ezurnals.shared.contracts.base import Actor
 from ezurnals.shared.domain import NotFound
 from ezurnals.shared.service import Runtime
 
+PDF = "application/pdf"
 DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
@@ -50,3 +52,10 @@ async def require_class(db: Reads, principal: Principal, class_id: UUID) -> None
         await db.reader(principal), class_id
     ):
         raise NotFound("no such class", field="class_id")
+
+
+def acting(principal: Principal) -> Actor:
+    """The actor recorded on what a person issues: them, in one of their roles (chosen stably)."""
+    return Actor(
+        id=principal.person_id, role=sorted(principal.roles)[0] if principal.roles else "staff"
+    )

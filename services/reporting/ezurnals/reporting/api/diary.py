@@ -78,7 +78,7 @@ class DiaryOut(BaseModel):
     other_grades: list[GradeOut]
 
 
-def _grade(r: Any) -> GradeOut:
+def grade_out(r: Any) -> GradeOut:
     earlier = list(r["earlier_values"])
     return GradeOut(
         grade_id=r["grade_id"],
@@ -109,7 +109,7 @@ async def diary(
     async with reads(request) as db:
         await require_student(db, principal, student_id)
         found = await db.diary(student_id, first, last)
-    grades = [_grade(g) for g in found["grades"]]
+    grades = [grade_out(g) for g in found["grades"]]
     marks = {m["lesson_id"]: m for m in found["marks"]}
     lesson_ids = {r["lesson_id"] for r in found["lessons"]}
     lessons = [

@@ -2,26 +2,33 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from ezurnals.reporting.api.common import DocumentRequest, reads, require_class, require_student
+from ezurnals.reporting.api.common import (
+    PDF,
+    DocumentRequest,
+    acting,
+    reads,
+    require_class,
+    require_student,
+)
 from ezurnals.reporting.documents import DisplayNames, statements_pdf
 from ezurnals.reporting.domain.calendar import month_days
 from ezurnals.reporting.domain.statements import MonthlyStatement
 from ezurnals.reporting.handlers import issue_statements
 from ezurnals.reporting.queries import Reads
-from ezurnals.shared.contracts.base import Actor, utcnow
+from ezurnals.shared.contracts.base import utcnow
 from ezurnals.shared.contracts.reporting import Month
 from ezurnals.shared.domain import Forbidden, NotFound
 from ezurnals.shared.http.auth import CurrentPrincipal
 from ezurnals.shared.service import Runtime
 
 router = APIRouter(tags=["statements"])
-PDF = "application/pdf"
 
 
 class StatementSummary(BaseModel):
@@ -75,7 +82,8 @@ async def _pdf(
     school = await db.school(school_id)
     klass = await db.class_row(class_id, school_id)
     teacher = await db.class_teacher(class_id, month_days(month)[1])
-    pdf = statements_pdf(
+    pdf = await asyncio.to_thread(
+        statements_pdf,
         school=school["name"] if school else "",
         month=month,
         class_teacher=names(teacher),
@@ -193,13 +201,12 @@ async def run_statements(
             raise Forbidden(
                 "only the administration runs a whole school's statements", field="class_id"
             )
-    role = sorted(principal.roles)[0] if principal.roles else "staff"
     run = await issue_statements(
         runtime,
         principal.school_id,
         body.month,
         now=utcnow(),
         class_id=body.class_id,
-        actor=Actor(id=principal.person_id, role=role),
+        actor=acting(principal),
     )
     return RunOut(month=run.month, issued=run.issued, unchanged=run.unchanged)

@@ -92,3 +92,69 @@ def statements_pdf(
         "statements": pages,
     }
     return render("statement.typ", data)
+
+
+PERIOD_NAMES = {"semester1": "1. semestris", "semester2": "2. semestris", "year": "Gada liecība"}
+GRADE_KINDS = {"gada": "gada vērtējums", "gala": "gala vērtējums"}
+
+
+def report_cards_pdf(*, school: str, cards: list[Mapping[str, Any]], names: DisplayNames) -> bytes:
+    """One page per report card (content as the report_cards table keeps it)."""
+    pages = [
+        {
+            **card,
+            "student": names(card["student_id"]),
+            "class_teacher": names(card["class_teacher_id"]),
+            "director": names(card["director_id"]),
+            "period_name": PERIOD_NAMES[card["period"]],
+            "absences_total": card["absences_excused"] + card["absences_unexcused"],
+            "subjects": [
+                {
+                    "subject": row["subject"],
+                    "hours": "—" if row["hours"] is None else str(row["hours"]),
+                    "grade": row["grade"],
+                    "kind": GRADE_KINDS.get(row["grade_type"] or "", "semestra vērtējums"),
+                }
+                for row in card["subjects"]
+            ],
+        }
+        for card in cards
+    ]
+    return render("report_card.typ", {"school": school, "cards": pages})
+
+
+def journal_cell(cell: Mapping[str, Any]) -> str:
+    """ "8", "7 g." for a gala grade, then "eks. 6" and "pēcp. 5" where there are any."""
+    parts = []
+    if cell["year_grade"] is not None:
+        suffix = " g." if cell["year_grade_type"] == "gala" else ""
+        parts.append(f"{cell['year_grade']}{suffix}")
+    if cell["exam"] is not None:
+        parts.append(f"eks. {cell['exam']}")
+    if cell["reexam"] is not None:
+        parts.append(f"pēcp. {cell['reexam']}")
+    return "; ".join(parts) or "—"
+
+
+def summary_journal_pdf(*, school: str, journal: Mapping[str, Any], names: DisplayNames) -> bytes:
+    data = {
+        "school": school,
+        "school_year": journal["school_year"],
+        "class_label": journal["class_label"],
+        "subjects": [
+            {"subject": s["subject"], "hours": "—" if s["hours"] is None else str(s["hours"])}
+            for s in journal["subjects"]
+        ],
+        "rows": [
+            {
+                "student": names(row["student_id"]),
+                "cells": [journal_cell(c) for c in row["cells"]],
+                "absences_excused": row["absences_excused"],
+                "absences_unexcused": row["absences_unexcused"],
+            }
+            for row in journal["rows"]
+        ],
+        "absences_excused": journal["absences_excused"],
+        "absences_unexcused": journal["absences_unexcused"],
+    }
+    return render("summary_journal.typ", data)

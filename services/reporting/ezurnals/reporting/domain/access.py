@@ -44,6 +44,8 @@ class Reader:
     class_ids: frozenset[UUID] = frozenset()
     #: Classes the reader leads as class teacher (klases audzinātājs).
     led_class_ids: frozenset[UUID] = frozenset()
+    #: (class, subject) pairs the reader teaches.
+    taught: frozenset[tuple[UUID, UUID]] = frozenset()
 
 
 def may_read_student(reader: Reader, student: StudentFacts) -> bool:
@@ -62,3 +64,13 @@ def may_read_class(reader: Reader, class_id: UUID) -> bool:
     """Class documents (a class's statements, report cards, summary journal) are for the class
     teacher of that class and the administration."""
     return bool(reader.roles & ADMINISTRATION) or class_id in reader.led_class_ids
+
+
+def may_read_class_journal(reader: Reader, class_id: UUID, subject_id: UUID) -> bool:
+    """A subject's class journal is for its teachers, the class teacher and the administration."""
+    return may_read_class(reader, class_id) or (class_id, subject_id) in reader.taught
+
+
+def may_administer(reader: Reader) -> bool:
+    """The school-wide views (compliance, open lessons, statistics) are the administration's."""
+    return bool(reader.roles & ADMINISTRATION)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+from calendar import monthrange
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from ezurnals.shared.domain import Invalid
@@ -35,9 +38,10 @@ def month_days(month: str) -> tuple[date, date]:
     match = _MONTH.match(month)
     if match is None:
         raise Invalid(f"{month!r} is not a month like 2025-10", field="month")
+    if int(match.group(1)) < 1:
+        raise Invalid(f"{month!r} is before the calendar", field="month")
     first = date(int(match.group(1)), int(match.group(2)), 1)
-    following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
-    return first, following - timedelta(days=1)
+    return first, first.replace(day=monthrange(first.year, first.month)[1])
 
 
 def month_of(day: date) -> str:
@@ -61,9 +65,9 @@ def week_days(week: str) -> tuple[date, date]:
         raise Invalid(f"{week!r} is not an ISO week like 2025-W41", field="week")
     try:
         monday = date.fromisocalendar(int(match.group(1)), int(match.group(2)), 1)
-    except ValueError:
+        return monday, monday + timedelta(days=6)
+    except (ValueError, OverflowError):
         raise Invalid(f"{week!r} has no such week", field="week") from None
-    return monday, monday + timedelta(days=6)
 
 
 def week_of(day: date) -> str:
@@ -73,3 +77,48 @@ def week_of(day: date) -> str:
 
 def utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
+
+
+def year_days(year: str) -> tuple[date, date]:
+    """1 September to 31 August of a school year written "2025/26"."""
+    start = int(school_year(year)[:4])
+    if not 1 <= start < date.max.year:
+        raise Invalid(f"{year!r} is outside the calendar", field="school_year")
+    return date(start, 9, 1), date(start + 1, 8, 31)
+
+
+def day_span(
+    first: date | None, last: date, *, default_first: date | None, max_days: int
+) -> tuple[date, date]:
+    """A span of days asked for (``from``/``to``), at most ``max_days`` long; without a first
+    day, ``default_first`` or else the ``max_days`` up to the last."""
+    if first is None:
+        first = default_first or (
+            last - timedelta(days=max_days - 1)
+            if last > date.min + timedelta(max_days)
+            else date.min
+        )
+    if first > last:
+        raise Invalid("the first day comes after the last", field="from")
+    if (last - first).days >= max_days:
+        raise Invalid(f"at most {max_days} days at a time", field="to")
+    return first, last
+
+
+def report_period_days(
+    period: str, year: str, semesters: Sequence[Mapping[str, Any]]
+) -> tuple[date, date]:
+    """The days a report card covers: a semester as the school year defines it (identity's
+    SchoolYearDefined), or — for a year not defined there — the calendar halves of the year."""
+    first, last = year_days(year)
+    if period == "year":
+        return first, last
+    number = 1 if period == "semester1" else 2
+    for semester in semesters:
+        if semester.get("number") == number:
+            return date.fromisoformat(semester["first_day"]), date.fromisoformat(
+                semester["last_day"]
+            )
+    if number == 1:
+        return first, date(first.year, 12, 31)
+    return date(last.year, 1, 1), last

@@ -23,6 +23,7 @@ class LessonJournal(SqlProjection):
             "LessonRecordCorrected",
             "LessonEntryLate",
             "LessonEntryOverdue",
+            "EntryDeadlinePolicySet",
         }
     )
     ddl: ClassVar[tuple[str, ...]] = (
@@ -42,6 +43,9 @@ class LessonJournal(SqlProjection):
                overdue BOOLEAN NOT NULL DEFAULT FALSE, deadline TIMESTAMPTZ)""",
         "CREATE INDEX IF NOT EXISTS lessons_class_day ON lessons (class_id, lesson_date)",
         "CREATE INDEX IF NOT EXISTS lessons_school_day ON lessons (school_id, lesson_date)",
+        """CREATE TABLE IF NOT EXISTS entry_deadline_policies (
+               school_id UUID NOT NULL, effective_from DATE NOT NULL, bands JSONB NOT NULL,
+               PRIMARY KEY (school_id, effective_from))""",
     )
 
     SUBJECT = """INSERT INTO subjects (subject_id, school_id, name_key, name, curriculum_hours)
@@ -81,6 +85,10 @@ class LessonJournal(SqlProjection):
                      lesson_date, overdue, deadline)
                  VALUES ($1, $2, $3, $4, $5, $6, TRUE, $7) ON CONFLICT (lesson_id)
                  DO UPDATE SET overdue = TRUE, deadline = excluded.deadline"""
+
+    POLICY = """INSERT INTO entry_deadline_policies (school_id, effective_from, bands)
+                VALUES ($1, $2, $3) ON CONFLICT (school_id, effective_from)
+                DO UPDATE SET bands = excluded.bands"""
 
     def on_SubjectDefined(self, _: EventEnvelope, e: Any) -> list[Statement]:
         assert isinstance(e, ev.SubjectDefined)
@@ -173,3 +181,8 @@ class LessonJournal(SqlProjection):
             e.deadline,
         )
         return [(self.OVERDUE, row)]
+
+    def on_EntryDeadlinePolicySet(self, _: EventEnvelope, e: Any) -> list[Statement]:
+        assert isinstance(e, ev.EntryDeadlinePolicySet)
+        bands = json.dumps([b.model_dump(mode="json") for b in e.deadlines])
+        return [(self.POLICY, (e.school_id, e.effective_from, bands))]
