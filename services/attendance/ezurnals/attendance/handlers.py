@@ -36,6 +36,7 @@ from ezurnals.attendance.domain import (
 )
 from ezurnals.attendance.domain import excuses as excuse_streams
 from ezurnals.attendance.domain import student_absences as student_streams
+from ezurnals.attendance.domain.daily_report import ScheduleDailyReport
 from ezurnals.attendance.domain.policy import (
     AttendanceSettings,
     DefineAbsenceCodes,
@@ -396,6 +397,14 @@ async def set_excuse_policy(
 ) -> CommandResult:
     return await _change_settings(
         runtime, ctx, principal, lambda s, rel: s.set_excuse_policy(cmd, by=rel)
+    )
+
+
+async def schedule_daily_report(
+    runtime: Runtime, ctx: CommandContext, principal: Principal, cmd: ScheduleDailyReport
+) -> CommandResult:
+    return await _change_settings(
+        runtime, ctx, principal, lambda s, rel: s.schedule_daily_report(cmd, by=rel)
     )
 
 

@@ -1,8 +1,9 @@
 """attendance's local copy of what it needs from identity and lessons, in the read-model schema.
 
 Identity tells who is who (school time zone, classes, enrolment, class teachers, guardianships and
-their restrictions, adult students' decisions, staff roles); lessons tells which lesson is when,
-who gives it and by when its entries are due. Handlers authorise and decide from these tables.
+their restrictions, students who came of age and their decisions, staff roles); lessons tells
+which lesson is when, who gives it and by when its entries are due. Handlers authorise and
+decide from these tables.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ class SchoolRelationships(Projection):
             idn.GuardianshipRestricted.event_type,
             idn.GuardianshipUnrestricted.event_type,
             idn.GuardianAccessDecided.event_type,
+            idn.StudentCameOfAge.event_type,
             idn.StaffMemberHired.event_type,
             idn.StaffRolesChanged.event_type,
             idn.EmploymentEnded.event_type,
@@ -183,15 +185,25 @@ class SchoolRelationships(Projection):
     async def _GuardianAccessDecided(
         self, conn: asyncpg.Connection, e: idn.GuardianAccessDecided
     ) -> None:
-        """Only a student of 18 may decide, so the decision also tells us they are of age."""
+        """Identity lets only a student of 18 decide, so the decision also proves they are of
+        age on that day: kept for students who came of age before identity announced it."""
         await self._set_link(conn, "keeps_access", e.keeps_access, e)
+        await self._adult(conn, e.school_id, e.student_id, e.decided_on)
+
+    async def _StudentCameOfAge(self, conn: asyncpg.Connection, e: idn.StudentCameOfAge) -> None:
+        await self._adult(conn, e.school_id, e.student_id, e.on)
+
+    async def _adult(
+        self, conn: asyncpg.Connection, school_id: object, student_id: object, since: object
+    ) -> None:
+        """The earliest day any fact shows the student of age wins."""
         await conn.execute(
             """INSERT INTO att_adult_students VALUES ($1, $2, $3) ON CONFLICT (student_id)
                DO UPDATE SET adult_since = least(att_adult_students.adult_since,
                                                  excluded.adult_since)""",
-            e.student_id,
-            e.school_id,
-            e.decided_on,
+            student_id,
+            school_id,
+            since,
         )
 
     async def _staff(

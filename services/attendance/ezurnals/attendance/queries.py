@@ -14,10 +14,13 @@ import asyncpg
 from fastapi import HTTPException
 
 from ezurnals.attendance.domain import (
+    ClassOfDay,
     LessonAttendance,
     LessonContext,
     Relationships,
     StudentAbsences,
+    daily_attendance,
+    daily_attendance_csv,
 )
 from ezurnals.attendance.domain import lesson_attendance as lesson_streams
 from ezurnals.attendance.domain import student_absences as student_streams
@@ -255,6 +258,18 @@ async def lessons_on(conn: asyncpg.Connection, school_id: UUID, day: dt.date) ->
     return [r["lesson_id"] for r in rows]
 
 
+async def daily_report_csv(conn: asyncpg.Connection, school_id: UUID, day: dt.date) -> str:
+    """The school's daily attendance report for ``day`` as it stands now, as CSV."""
+    classes = await classes_on(conn, school_id, day)
+    lessons = await lessons_attendance(conn, await lessons_on(conn, school_id, day))
+    rows = daily_attendance(
+        day,
+        [ClassOfDay(class_id=c.class_id, name=c.name, enrolled=len(c.roster)) for c in classes],
+        lessons,
+    )
+    return daily_attendance_csv(day, rows)
+
+
 # --- attendance's own aggregates ------------------------------------------------------------
 
 
@@ -346,3 +361,24 @@ async def class_members_ever(conn: asyncpg.Connection, class_id: UUID) -> list[U
         "SELECT DISTINCT student_id FROM rm.att_enrolments WHERE class_id = $1", class_id
     )
     return [r["student_id"] for r in rows]
+
+
+async def stored_daily_reports(
+    conn: asyncpg.Connection, school_id: UUID, limit: int
+) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
+        """SELECT report_date, generated_at FROM daily_reports WHERE school_id = $1
+           ORDER BY report_date DESC LIMIT $2""",
+        school_id,
+        limit,
+    )
+    return rows
+
+
+async def stored_daily_report(
+    conn: asyncpg.Connection, school_id: UUID, day: dt.date
+) -> str | None:
+    content: str | None = await conn.fetchval(
+        "SELECT csv FROM daily_reports WHERE school_id = $1 AND report_date = $2", school_id, day
+    )
+    return content

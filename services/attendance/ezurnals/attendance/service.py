@@ -8,5 +8,5 @@ SERVICE = ServiceDefinition(
     title="attendance — absences and excuses",
     routers=api.routers,
     projections=projections.all,
-    jobs=(jobs.settle_pending,),
+    jobs=(jobs.settle_pending, jobs.daily_reports()),
 )

@@ -1,12 +1,15 @@
 """From a verified token to the domain's callers: one Caller per role the person holds here.
 
-Identity's roles and the grading domain's differ slightly: a class teacher is a teacher whose class
-relationship comes from the staffing projection, and identity's ``admin`` is the school admin.
+A staff role counts only while identity's facts say the person holds it (the token is older than
+a role removed or an employment ended); family roles are checked against guardianships and the
+person's own id wherever they are used. Identity's roles and the grading domain's differ slightly:
+a class teacher is a teacher whose class relationship comes from the staffing projection, and
+identity's ``admin`` is the school admin.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -24,6 +27,8 @@ _ROLES: dict[str, Role] = {
     "guardian": Role.GUARDIAN,
     "student": Role.STUDENT,
 }
+#: Roles the token alone may claim: what they allow is bound to the person's own family ties.
+_FAMILY_ROLES = frozenset({"guardian", "student"})
 
 
 @dataclass(frozen=True)
@@ -34,8 +39,10 @@ class Access:
     callers: tuple[Caller, ...]
 
     @classmethod
-    def of(cls, principal: Principal) -> Access:
-        roles = sorted({_ROLES[r] for r in principal.roles if r in _ROLES})
+    def of(cls, principal: Principal, staff_roles: Set[str]) -> Access:
+        """``staff_roles``: the roles identity says the person holds on the school's staff now."""
+        held = {r for r in principal.roles if r in _FAMILY_ROLES or r in staff_roles}
+        roles = sorted({_ROLES[r] for r in held if r in _ROLES})
         return cls(
             principal,
             tuple(Caller(principal.person_id, principal.school_id, role) for role in roles),
@@ -48,6 +55,10 @@ class Access:
     @property
     def person_id(self) -> UUID:
         return self.principal.person_id
+
+    @property
+    def is_staff(self) -> bool:
+        return any(c.role not in (Role.GUARDIAN, Role.STUDENT) for c in self.callers)
 
     def holds(self, *roles: Role) -> bool:
         return any(c.role in roles for c in self.callers)

@@ -34,6 +34,7 @@ from ezurnals.grading.domain import (
     SchoolGradingPolicy,
     SetPeriodGradeDeadline,
     SetPeriodGrades,
+    SetSemesterGradesUsage,
     UnlockPeriod,
     Work,
     can_define_grading_policy,
@@ -95,18 +96,40 @@ async def load_policy(runtime: Runtime, school_id: UUID) -> SchoolGradingPolicy:
     )
 
 
-async def define_scale(
-    runtime: Runtime, ctx: CommandContext, access: Access, cmd: DefineGradeScale
+PolicyChange = Callable[[SchoolGradingPolicy], Sequence[IntegrationEvent]]
+
+
+async def _on_policy(
+    runtime: Runtime,
+    ctx: CommandContext,
+    access: Access,
+    action: str,
+    change: PolicyChange,
+    body: dict[str, Any],
 ) -> CommandResult:
-    access.acting(lambda c: can_define_grading_policy(c, access.school_id), "define grade scales")
+    """The school's administration changes its grading policy; ``action`` names it for a 403."""
+    access.acting(lambda c: can_define_grading_policy(c, access.school_id), action)
 
     async def decide() -> Decision:
         policy = await load_policy(runtime, access.school_id)
-        events = policy.define_scale(cmd, by=access.person_id, now=ctx.now)
-        body = {"scale_id": str(cmd.scale_id), "allowed": list(_scale_of(cmd).allowed_values)}
+        events = change(policy)
         return Decision(policy.stream_id, policy.version, events, CommandResult(200, body))
 
     return await execute(runtime.store, ctx, decide)
+
+
+async def define_scale(
+    runtime: Runtime, ctx: CommandContext, access: Access, cmd: DefineGradeScale
+) -> CommandResult:
+    body = {"scale_id": str(cmd.scale_id), "allowed": list(_scale_of(cmd).allowed_values)}
+    return await _on_policy(
+        runtime,
+        ctx,
+        access,
+        "define grade scales",
+        lambda policy: policy.define_scale(cmd, by=access.person_id, now=ctx.now),
+        body,
+    )
 
 
 def _scale_of(cmd: DefineGradeScale) -> GradeScale:
@@ -121,17 +144,27 @@ def _scale_of(cmd: DefineGradeScale) -> GradeScale:
 async def set_deadline(
     runtime: Runtime, ctx: CommandContext, access: Access, cmd: SetPeriodGradeDeadline
 ) -> CommandResult:
-    access.acting(
-        lambda c: can_define_grading_policy(c, access.school_id), "set period-grade deadlines"
+    return await _on_policy(
+        runtime,
+        ctx,
+        access,
+        "set period-grade deadlines",
+        lambda policy: policy.set_deadline(cmd, by=access.person_id, now=ctx.now),
+        cmd.model_dump(mode="json"),
     )
 
-    async def decide() -> Decision:
-        policy = await load_policy(runtime, access.school_id)
-        events = policy.set_deadline(cmd, by=access.person_id, now=ctx.now)
-        body = cmd.model_dump(mode="json")
-        return Decision(policy.stream_id, policy.version, events, CommandResult(200, body))
 
-    return await execute(runtime.store, ctx, decide)
+async def set_semester_grades_usage(
+    runtime: Runtime, ctx: CommandContext, access: Access, cmd: SetSemesterGradesUsage
+) -> CommandResult:
+    return await _on_policy(
+        runtime,
+        ctx,
+        access,
+        "decide about semester grades",
+        lambda policy: policy.set_semester_grades_usage(cmd, by=access.person_id, now=ctx.now),
+        {"semester_grades_used": cmd.used},
+    )
 
 
 # --- grade books ------------------------------------------------------------------------------
@@ -147,6 +180,7 @@ class BookContext:
     scale: GradeScale
     relationships: Relationships
     today: date
+    policy: SchoolGradingPolicy
 
 
 async def book_context(
@@ -173,6 +207,7 @@ async def book_context(
         scale=policy.scale_for(klass.grade_level, subject_id),
         relationships=await queries.relationships_of(conn, school_id, access.person_id, today),
         today=today,
+        policy=policy,
     )
 
 
@@ -288,6 +323,7 @@ async def set_period_grades(
 ) -> CommandResult:
     book_ctx = await _context(runtime, access, class_id, subject_id, ctx)
     _require_teacher(access, book_ctx)
+    book_ctx.policy.require_given(cmd.period)
 
     def decision(book: GradeBook) -> Outcome:
         events = book.set_period_grades(
@@ -312,6 +348,7 @@ async def finalize_period(
         lambda c: can_finalize_period(c, book_ctx.relationships, class_id, subject_id),
         "finalise this class-subject period",
     )
+    book_ctx.policy.require_given(period)
 
     def decision(book: GradeBook) -> Outcome:
         cmd = FinalizePeriod(period=period)

@@ -36,6 +36,16 @@ async def school_today(conn: asyncpg.Connection, school_id: UUID, now: datetime)
     return now.astimezone(ZoneInfo(zone or DEFAULT_TIME_ZONE)).date()
 
 
+async def staff_roles(conn: asyncpg.Connection, school_id: UUID, person_id: UUID) -> frozenset[str]:
+    """The roles identity says the person holds on the staff; none once the employment ended."""
+    roles = await conn.fetchval(
+        "SELECT roles FROM rm.staff WHERE school_id = $1 AND person_id = $2 AND employed",
+        school_id,
+        person_id,
+    )
+    return frozenset(roles or ())
+
+
 async def class_info(conn: asyncpg.Connection, school_id: UUID, class_id: UUID) -> ClassInfo | None:
     row = await conn.fetchrow(
         """SELECT class_id, school_year, grade_level, label FROM rm.classes

@@ -91,6 +91,8 @@ class School:
     client: httpx.AsyncClient
     school_id: UUID = field(default_factory=uuid.uuid4)
     published: list[UUID] = field(default_factory=list)
+    #: The staff roles identity has published for each person so far.
+    staff_roles: dict[UUID, tuple[idn.Role, ...]] = field(default_factory=dict)
 
     # --- facts from other services ---
 
@@ -184,7 +186,36 @@ class School:
         )
         return students
 
+    async def hire(self, person: UUID, *roles: str) -> None:
+        """Identity's staff facts: hired with ``roles``, or ``roles`` added to those held."""
+        stream = f"employment-{person}"
+        held = self.staff_roles.get(person)
+        wanted = tuple(sorted({*(held or ()), *(idn.Role(r) for r in roles)}))
+        self.staff_roles[person] = wanted
+        if held is None:
+            hired = idn.StaffMemberHired(
+                school_id=self.school_id, person_id=person, roles=wanted, hired_on=date(2025, 8, 25)
+            )
+            await self.identity(stream, hired)
+        elif wanted != held:
+            changed = idn.StaffRolesChanged(
+                school_id=self.school_id,
+                person_id=person,
+                roles=wanted,
+                changed_on=date(2025, 9, 1),
+            )
+            await self.identity(stream, changed)
+
+    async def staff(self, *roles: str) -> dict[str, str]:
+        """A new staff member with ``roles``, known to the service, as a caller."""
+        person = uuid.uuid4()
+        await self.hire(person, *roles)
+        await self.settled()
+        return self.as_(person, *roles)
+
     async def assign(self, teacher: UUID, class_id: UUID, subject_id: UUID, **extra: Any) -> UUID:
+        """Teaching is assigned to a teacher on the school's staff."""
+        await self.hire(teacher, "teacher")
         assignment = uuid.uuid4()
         await self.identity(
             f"class-staffing-{class_id}",
@@ -284,13 +315,15 @@ def new_school(
 
 @pytest.fixture
 async def graded_class(new_school: SchoolFactory) -> GradedClass:
-    """A grade-7 class of three students with a mathematics teacher assigned, all projected."""
+    """A grade-7 class of three students with a mathematics teacher assigned and a deputy
+    director on the staff, all projected."""
     school = new_school()
     await school.register()
     class_id = await school.open_class(7, "7.a")
     subject_id = await school.subject("Matematika")
     students = await school.enrol(class_id, 3)
-    teacher = uuid.uuid4()
+    teacher, deputy = uuid.uuid4(), uuid.uuid4()
     await school.assign(teacher, class_id, subject_id)
+    await school.hire(deputy, "deputy_director")
     await school.settled()
-    return GradedClass(school, class_id, subject_id, teacher, students)
+    return GradedClass(school, class_id, subject_id, teacher, students, deputy)

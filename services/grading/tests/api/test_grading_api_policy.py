@@ -23,7 +23,7 @@ async def test_a_subject_on_a_percent_scale_converts_with_the_schools_table(
     graded_class: GradedClass,
 ) -> None:
     c = graded_class
-    admin = c.school.as_(uuid.uuid4(), "admin")
+    admin = await c.school.staff("admin")
     defined = await _define(
         c, admin, kind="percent", band={"first": 7, "last": 9},
         subject_id=str(c.subject_id), percent_table=PERCENT_TABLE,
@@ -82,7 +82,7 @@ async def test_only_the_administration_defines_scales_and_bad_tables_are_refused
     band = {"first": 4, "last": 12}
     for who in (c.as_teacher, c.school.as_(uuid.uuid4(), "guardian")):
         assert (await _define(c, who, kind="ten_point", band=band)).status_code == 403
-    admin = c.school.as_(uuid.uuid4(), "admin")
+    admin = await c.school.staff("admin")
     shifted = [{"min_percent": 5, "points": 1}, *PERCENT_TABLE[1:]]
     bad = await _define(c, admin, kind="percent", band=band, percent_table=shifted)
     assert bad.status_code == 422 and bad.json()["field"] == "percent_table"

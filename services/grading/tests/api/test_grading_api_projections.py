@@ -47,6 +47,8 @@ async def test_the_class_teacher_reads_the_class_sheet_but_does_not_grade(
 ) -> None:
     c = graded_class
     class_teacher = uuid.uuid4()
+    await c.school.hire(class_teacher, "teacher", "class_teacher")
+    await c.school.settled()
     who = c.school.as_(class_teacher, "teacher", "class_teacher")
     assert (await c.school.call("GET", f"{c.book}/sheet", who)).status_code == 403
     await c.school.identity(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -38,23 +37,6 @@ async def context(request: Request, principal: Principal, role: str) -> CommandC
         request, actor=Actor(id=principal.person_id, role=role), school_id=principal.school_id
     )
     return dataclasses.replace(ctx, now=now(request))
-
-
-def form_context(
-    request: Request, principal: Principal, role: str, *parts: object
-) -> CommandContext:
-    """As :func:`context` for a multipart form, whose body the form parser has already read:
-    the request is recognised by its parsed ``parts`` (fields and the attachment's hash)."""
-    key = request.headers.get("idempotency-key")
-    correlation = getattr(request.state, "correlation_id", None)
-    return CommandContext(
-        actor=Actor(id=principal.person_id, role=role),
-        school_id=principal.school_id,
-        correlation_id=uuid.UUID(correlation) if correlation else None,
-        idempotency_key=f"{principal.person_id}:{request.method}:{key}" if key else None,
-        request_hash=CommandContext.hash_request(request.method, request.url.path, *parts),
-        now=now(request),
-    )
 
 
 async def answer(

@@ -4,7 +4,6 @@ against paper documents (rule 4)."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import uuid
 from typing import Annotated, Any
 from uuid import UUID
@@ -13,7 +12,7 @@ from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
 from ezurnals.attendance import handlers, queries
-from ezurnals.attendance.api.common import answer, form_context, now, runtime_of
+from ezurnals.attendance.api.common import answer, context, now, runtime_of
 from ezurnals.attendance.domain import (
     MAX_ATTACHMENT_BYTES,
     AcceptExcuse,
@@ -55,8 +54,7 @@ async def submit_excuse_request(
     if attachment is not None:
         upload = handlers.Upload(await attachment.read(), MAX_ATTACHMENT_BYTES)
     role = "student" if principal.person_id == student_id else "guardian"
-    digest = hashlib.sha256(upload.content).hexdigest() if upload else None
-    ctx = form_context(request, principal, role, fields, digest)
+    ctx = await context(request, principal, role)
     result = await handlers.submit_excuse(runtime_of(request), ctx, principal, fields, upload)
     response.status_code = result.status
     return result.body

@@ -1,4 +1,5 @@
-"""The school's absence-code table and excuse policy, set by the administration."""
+"""The school's absence-code table, excuse policy and daily-report time, set by the
+administration."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ezurnals.attendance import handlers, queries
 from ezurnals.attendance.api.common import answer, now, runtime_of
-from ezurnals.attendance.domain import DefineAbsenceCodes, SetExcusePolicy
+from ezurnals.attendance.domain import DefineAbsenceCodes, ScheduleDailyReport, SetExcusePolicy
 from ezurnals.shared.contracts.attendance import AbsenceCodeEntry
 from ezurnals.shared.http.auth import CurrentPrincipal
 
@@ -31,6 +32,14 @@ class ExcusePolicyIn(BaseModel):
     effective_from: dt.date
 
 
+class DailyReportIn(BaseModel):
+    """The school time at which each school day's attendance report is made."""
+
+    model_config = ConfigDict(extra="forbid")
+    at: dt.time
+    effective_from: dt.date
+
+
 @router.get("/settings")
 async def read_settings(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
     """Anyone at the school: the codes a teacher may mark and the policy in force today."""
@@ -39,7 +48,11 @@ async def read_settings(request: Request, principal: CurrentPrincipal) -> dict[s
         today = await queries.today_in_school(conn, principal.school_id, now(request))
     settings = await queries.attendance_settings(runtime.store, principal.school_id)
     policy = settings.policy_on(today)
-    return {"codes": settings.codes.model_dump(mode="json"), "policy": policy.model_dump()}
+    return {
+        "codes": settings.codes.model_dump(mode="json"),
+        "policy": policy.model_dump(),
+        "daily_report_at": settings.daily_report_at(today).strftime("%H:%M"),
+    }
 
 
 @router.put("/settings/absence-codes")
@@ -66,3 +79,14 @@ async def set_excuse_policy(
         effective_from=body.effective_from,
     )
     return await answer(request, principal, response, "admin", handlers.set_excuse_policy, cmd)
+
+
+@router.put("/settings/daily-report")
+async def schedule_daily_report(
+    body: DailyReportIn, request: Request, principal: CurrentPrincipal, response: Response
+) -> Any:
+    """The administration; from ``effective_from`` the worker makes the report at ``at``."""
+    cmd = ScheduleDailyReport(
+        school_id=principal.school_id, at=body.at, effective_from=body.effective_from
+    )
+    return await answer(request, principal, response, "admin", handlers.schedule_daily_report, cmd)

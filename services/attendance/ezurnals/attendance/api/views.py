@@ -11,14 +11,9 @@ from fastapi import APIRouter, Query, Request, Response
 
 from ezurnals.attendance import handlers, queries
 from ezurnals.attendance.api.common import now, runtime_of
-from ezurnals.attendance.domain import (
-    ClassOfDay,
-    daily_attendance,
-    daily_attendance_csv,
-    monthly_absences,
-    unexcused_absences,
-)
+from ezurnals.attendance.domain import Relationships, monthly_absences, unexcused_absences
 from ezurnals.attendance.domain.access import require_read_class, require_read_student
+from ezurnals.shared.auth import Principal
 from ezurnals.shared.domain import Forbidden, NotFound
 from ezurnals.shared.http.auth import CurrentPrincipal
 
@@ -81,20 +76,59 @@ async def daily_report(
     async with handlers.reading(runtime_of(request)) as conn:
         today = await queries.today_in_school(conn, principal.school_id, now(request))
         rel = await queries.relationships(conn, principal, today)
-        if not rel.administration:
-            raise Forbidden("only the school administration reads the daily report")
+        require_daily_report_reader(rel)
         day = date or today
-        classes = await queries.classes_on(conn, principal.school_id, day)
-        lessons = await queries.lessons_attendance(
-            conn, await queries.lessons_on(conn, principal.school_id, day)
-        )
-    rows = daily_attendance(
-        day,
-        [ClassOfDay(class_id=c.class_id, name=c.name, enrolled=len(c.roster)) for c in classes],
-        lessons,
-    )
+        content = await queries.daily_report_csv(conn, principal.school_id, day)
+    return csv_response(content, f"attendance-{day}.csv")
+
+
+def csv_response(content: str, filename: str) -> Response:
     return Response(
-        content=daily_attendance_csv(day, rows),
+        content=content,
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="attendance-{day}.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+def require_daily_report_reader(rel: Relationships) -> None:
+    if not rel.administration:
+        raise Forbidden("only the school administration reads the daily report")
+
+
+async def _administration(request: Request, principal: Principal, conn: Any) -> None:
+    today = await queries.today_in_school(conn, principal.school_id, now(request))
+    require_daily_report_reader(await queries.relationships(conn, principal, today))
+
+
+@router.get("/reports/daily")
+async def stored_daily_reports(
+    request: Request,
+    principal: CurrentPrincipal,
+    limit: Annotated[int, Query(ge=1, le=400)] = 60,
+) -> list[dict[str, Any]]:
+    """The reports the worker made at the school's set time, newest first: the administration
+    only. Each is downloaded from ``download``."""
+    async with handlers.reading(runtime_of(request)) as conn:
+        await _administration(request, principal, conn)
+        rows = await queries.stored_daily_reports(conn, principal.school_id, limit)
+    return [
+        {
+            "date": row["report_date"].isoformat(),
+            "generated_at": row["generated_at"].isoformat(),
+            "download": f"/api/attendance/reports/daily/{row['report_date']}.csv",
+        }
+        for row in rows
+    ]
+
+
+@router.get("/reports/daily/{day}.csv")
+async def stored_daily_report(
+    day: dt.date, request: Request, principal: CurrentPrincipal
+) -> Response:
+    """One stored daily report as it was made: the administration only."""
+    async with handlers.reading(runtime_of(request)) as conn:
+        await _administration(request, principal, conn)
+        content = await queries.stored_daily_report(conn, principal.school_id, day)
+    if content is None:
+        raise NotFound("no daily report was made for this day", field="day")
+    return csv_response(content, f"attendance-{day}.csv")

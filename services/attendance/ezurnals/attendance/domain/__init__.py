@@ -7,6 +7,12 @@ and the policy in force.
 
 from ezurnals.attendance.domain.access import Relationships
 from ezurnals.attendance.domain.attachments import MAX_ATTACHMENT_BYTES, check_attachment
+from ezurnals.attendance.domain.daily_report import (
+    DEFAULT_DAILY_REPORT_AT,
+    DailyReportScheduled,
+    ScheduleDailyReport,
+    report_is_due,
+)
 from ezurnals.attendance.domain.excuses import (
     AcceptExcuse,
     Coverage,
@@ -49,6 +55,7 @@ from ezurnals.attendance.domain.views import (
 
 __all__ = [
     "DEFAULT_CODES",
+    "DEFAULT_DAILY_REPORT_AT",
     "DEFAULT_EXCUSE_POLICY",
     "MAX_ATTACHMENT_BYTES",
     "Absence",
@@ -59,6 +66,7 @@ __all__ = [
     "CorrectMark",
     "Coverage",
     "DailyAttendanceRow",
+    "DailyReportScheduled",
     "DefineAbsenceCodes",
     "ExcuseAbsences",
     "ExcusePolicy",
@@ -69,6 +77,7 @@ __all__ = [
     "MonthlyAbsences",
     "RejectExcuse",
     "Relationships",
+    "ScheduleDailyReport",
     "SetExcusePolicy",
     "StudentAbsences",
     "SubmitExcuse",
@@ -79,5 +88,6 @@ __all__ = [
     "daily_attendance",
     "daily_attendance_csv",
     "monthly_absences",
+    "report_is_due",
     "unexcused_absences",
 ]

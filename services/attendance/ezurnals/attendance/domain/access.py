@@ -32,7 +32,7 @@ class Relationships(BaseModel):
     restricted_children: frozenset[UUID] = frozenset()
     birth_date: dt.date | None = None
     #: The first day the caller is known to be of age when the birth date itself is sealed
-    #: (e.g. the day they decided about their guardians' access, which only an adult may do).
+    #: (identity's StudentCameOfAge, or a decision about guardians' access only an adult makes).
     adult_since: dt.date | None = None
 
 

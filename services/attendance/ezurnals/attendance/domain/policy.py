@@ -1,4 +1,5 @@
-"""A school's attendance settings: its absence-code table and its excuse policy.
+"""A school's attendance settings: its absence-code table, its excuse policy and the time of
+its daily attendance report.
 
 Both are per-school data with defaults (the only place the defaults live). The excuse policy is
 versioned by effective date (seed rules 11–12), so a past month is judged by the policy then in
@@ -9,11 +10,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ezurnals.attendance.domain.access import Relationships, require_administration
+from ezurnals.attendance.domain.daily_report import (
+    DEFAULT_DAILY_REPORT_AT,
+    DailyReportScheduled,
+    ScheduleDailyReport,
+)
 from ezurnals.shared.contracts.attendance import (
     AbsenceCodeEntry,
     AbsenceCodesDefined,
@@ -21,6 +28,8 @@ from ezurnals.shared.contracts.attendance import (
     ExcusePolicySet,
 )
 from ezurnals.shared.domain import Aggregate, Command, Invalid
+
+T = TypeVar("T")
 
 
 class AbsenceCodeTable(BaseModel):
@@ -131,12 +140,14 @@ def check_thresholds(thresholds: Sequence[int]) -> None:
 
 
 class AttendanceSettings(Aggregate[AttendanceEvent]):
-    """One per school: the code table and the excuse policy's versions."""
+    """One per school: the code table, the excuse policy's versions and the daily report's
+    times."""
 
     def __init__(self, stream_id: str) -> None:
         super().__init__(stream_id)
         self.codes = DEFAULT_CODES
         self._policies: dict[dt.date, ExcusePolicy] = {}
+        self._report_times: dict[dt.date, dt.time] = {}
 
     def define_codes(self, cmd: DefineAbsenceCodes, *, by: Relationships) -> list[AttendanceEvent]:
         require_administration(by)
@@ -168,10 +179,25 @@ class AttendanceSettings(Aggregate[AttendanceEvent]):
             )
         ]
 
+    def schedule_daily_report(
+        self, cmd: ScheduleDailyReport, *, by: Relationships
+    ) -> list[AttendanceEvent]:
+        require_administration(by)
+        return [
+            DailyReportScheduled(
+                school_id=cmd.school_id,
+                at=cmd.at.replace(tzinfo=None, second=0, microsecond=0),
+                effective_from=cmd.effective_from,
+            )
+        ]
+
     def policy_on(self, day: dt.date) -> ExcusePolicy:
         """The policy in force on ``day``: the newest version that took effect by then."""
-        started = [d for d in self._policies if d <= day]
-        return self._policies[max(started)] if started else DEFAULT_EXCUSE_POLICY
+        return _in_force(self._policies, day, DEFAULT_EXCUSE_POLICY)
+
+    def daily_report_at(self, day: dt.date) -> dt.time:
+        """The school time at which ``day``'s daily report is made."""
+        return _in_force(self._report_times, day, DEFAULT_DAILY_REPORT_AT)
 
     def when_AbsenceCodesDefined(self, event: AbsenceCodesDefined) -> None:
         self.codes = AbsenceCodeTable(
@@ -180,8 +206,17 @@ class AttendanceSettings(Aggregate[AttendanceEvent]):
             default_late_code=event.default_late_code,
         )
 
+    def when_DailyReportScheduled(self, event: DailyReportScheduled) -> None:
+        self._report_times[event.effective_from] = event.at
+
     def when_ExcusePolicySet(self, event: ExcusePolicySet) -> None:
         self._policies[event.effective_from] = ExcusePolicy(
             parent_note_max_days=event.parent_note_max_days,
             unexcused_thresholds=event.unexcused_thresholds,
         )
+
+
+def _in_force(versions: dict[dt.date, T], day: dt.date, default: T) -> T:
+    """The newest version that took effect by ``day``, else ``default``."""
+    started = [d for d in versions if d <= day]
+    return versions[max(started)] if started else default

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import Request, Response
 
+from ezurnals.grading import queries
 from ezurnals.grading.access import Access
 from ezurnals.shared.auth import Principal
 from ezurnals.shared.contracts.base import Actor
@@ -20,8 +21,15 @@ def runtime_of(request: Request) -> Runtime:
     return runtime
 
 
+async def access_of(request: Request, principal: Principal) -> Access:
+    """The caller in the roles their token claims and identity confirms."""
+    async with runtime_of(request).db.raw() as conn:
+        staff = await queries.staff_roles(conn, principal.school_id, principal.person_id)
+    return Access.of(principal, staff)
+
+
 async def context_of(request: Request, principal: Principal) -> tuple[Access, CommandContext]:
-    access = Access.of(principal)
+    access = await access_of(request, principal)
     role = access.callers[0].role.value if access.callers else "unknown"
     ctx = await command_context(
         request, actor=Actor(id=principal.person_id, role=role), school_id=principal.school_id

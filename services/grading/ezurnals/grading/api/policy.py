@@ -1,4 +1,5 @@
-"""The school's grading policy: grade scales per grade band or subject, period-grade deadlines."""
+"""The school's grading policy: grade scales per grade band or subject, period-grade deadlines,
+and whether the school gives semester grades."""
 
 from __future__ import annotations
 
@@ -9,16 +10,18 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ezurnals.grading import handlers
-from ezurnals.grading.api.common import respond, runtime_of
+from ezurnals.grading.api.common import access_of, respond, runtime_of
 from ezurnals.grading.domain import (
     DEFAULT_LEVEL_BANDS,
     DEFAULT_PERCENT_TABLE,
     DEFAULT_SCALES,
     DefineGradeScale,
     SetPeriodGradeDeadline,
+    SetSemesterGradesUsage,
 )
 from ezurnals.grading.domain.policy import scale_of
 from ezurnals.grading.domain.scales import LOWEST_PASS
+from ezurnals.shared.auth import Principal
 from ezurnals.shared.contracts.grading import GradeBand, LevelBand, PercentBand, ScaleKind
 from ezurnals.shared.domain import Forbidden
 from ezurnals.shared.http.auth import CurrentPrincipal
@@ -39,6 +42,11 @@ class ScaleIn(BaseModel):
     level_bands: Annotated[tuple[LevelBand, ...], Field(max_length=10)] = DEFAULT_LEVEL_BANDS
 
 
+async def _require_staff(request: Request, principal: Principal) -> None:
+    if not (await access_of(request, principal)).is_staff:
+        raise Forbidden("only staff read the grading policy")
+
+
 @router.put("/scales/{scale_id}")
 async def define_scale(
     scale_id: UUID, body: ScaleIn, request: Request, principal: CurrentPrincipal, response: Response
@@ -51,8 +59,7 @@ async def define_scale(
 @router.get("/scales")
 async def list_scales(request: Request, principal: CurrentPrincipal) -> Any:
     """The school's scales and the defaults that apply where it has defined none (staff)."""
-    if not principal.is_staff:
-        raise Forbidden("only staff read the grading policy")
+    await _require_staff(request, principal)
     policy = await handlers.load_policy(runtime_of(request), principal.school_id)
     defined = [
         {
@@ -81,8 +88,7 @@ async def set_deadline(
 @router.get("/deadlines")
 async def list_deadlines(request: Request, principal: CurrentPrincipal) -> Any:
     """Every period-grade deadline of the school (staff)."""
-    if not principal.is_staff:
-        raise Forbidden("only staff read the grading policy")
+    await _require_staff(request, principal)
     policy = await handlers.load_policy(runtime_of(request), principal.school_id)
     return [
         {
@@ -95,3 +101,20 @@ async def list_deadlines(request: Request, principal: CurrentPrincipal) -> Any:
             policy.deadlines.items(), key=lambda item: (item[0][0], item[0][1].value, item[1])
         )
     ]
+
+
+@router.put("/settings/semester-grades")
+async def set_semester_grades_usage(
+    body: SetSemesterGradesUsage, request: Request, principal: CurrentPrincipal, response: Response
+) -> Any:
+    """Whether the school gives semester period grades (school admin, deputy, director); when it
+    does not, semester1 and semester2 grades are refused and never listed as missing."""
+    return await respond(request, principal, response, handlers.set_semester_grades_usage, body)
+
+
+@router.get("/settings")
+async def read_settings(request: Request, principal: CurrentPrincipal) -> Any:
+    """The school's grading settings (staff)."""
+    await _require_staff(request, principal)
+    policy = await handlers.load_policy(runtime_of(request), principal.school_id)
+    return {"semester_grades_used": policy.semester_grades_used}

@@ -8,8 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request
 
 from ezurnals.grading import views
-from ezurnals.grading.access import Access
-from ezurnals.grading.api.common import runtime_of
+from ezurnals.grading.api.common import access_of, runtime_of
 from ezurnals.shared.contracts.base import utcnow
 from ezurnals.shared.contracts.grading import PeriodKind
 from ezurnals.shared.http.auth import CurrentPrincipal
@@ -24,7 +23,7 @@ async def grade_sheet(
 ) -> Any:
     """The class-subject grade sheet (its teacher, the class teacher, the administration)."""
     return await views.grade_sheet(
-        runtime_of(request), Access.of(principal), class_id, subject_id, utcnow()
+        runtime_of(request), await access_of(request, principal), class_id, subject_id, utcnow()
     )
 
 
@@ -38,7 +37,7 @@ async def student_grades(
     """A student's grades: the student, their unrestricted guardians, their teachers for the
     subjects they teach, and the administration."""
     return await views.student_grades(
-        runtime_of(request), Access.of(principal), student_id, school_year, utcnow()
+        runtime_of(request), await access_of(request, principal), student_id, school_year, utcnow()
     )
 
 
@@ -54,7 +53,7 @@ async def missing_period_grades(
     """Class-subject periods still lacking period grades (administration: all; teacher: own)."""
     return await views.missing(
         runtime_of(request),
-        Access.of(principal),
+        await access_of(request, principal),
         period,
         school_year,
         utcnow(),

@@ -53,6 +53,11 @@ from ezurnals.grading.domain.scales import (
     level_for_points,
     points_for_percent,
 )
+from ezurnals.grading.domain.semester_grades import (
+    SEMESTER_PERIODS,
+    SemesterGradesUsageSet,
+    SetSemesterGradesUsage,
+)
 from ezurnals.grading.domain.suggestion import DEFAULT_RULE, CountedGrade, SuggestionRule
 
 __all__ = [
@@ -62,6 +67,7 @@ __all__ = [
     "DEFAULT_SCALES",
     "NO_GRADE",
     "PERIOD_LOCKED",
+    "SEMESTER_PERIODS",
     "Caller",
     "ClassSubjectPeriod",
     "ClassSubjectProgress",
@@ -84,8 +90,10 @@ __all__ = [
     "Relationships",
     "Role",
     "SchoolGradingPolicy",
+    "SemesterGradesUsageSet",
     "SetPeriodGradeDeadline",
     "SetPeriodGrades",
+    "SetSemesterGradesUsage",
     "SuggestionRule",
     "TeachingAssignment",
     "UnlockPeriod",

@@ -48,7 +48,10 @@ def missing_period_grades(
     relationships: Relationships,
     today: date,
 ) -> list[MissingPeriodGrades]:
-    """Every class-subject that still lacks period grades, the earliest deadline first."""
+    """Every class-subject that still lacks period grades, the earliest deadline first; none for
+    a period the school gives no grades for."""
+    if not policy.gives(period):
+        return []
     missing: list[MissingPeriodGrades] = []
     for p in progress:
         students = p.roster - p.graded

@@ -1,4 +1,5 @@
-"""A school's grading policy: the scale of each grade band or subject, and period-grade deadlines.
+"""A school's grading policy: the scale of each grade band or subject, period-grade deadlines, and
+whether it gives semester grades.
 
 One stream per school. Where the school has defined nothing, the defaults apply: learning levels
 for grades 1–3 and the 10-point scale from grade 4 on.
@@ -20,6 +21,12 @@ from ezurnals.grading.domain.scales import (
     GradeScale,
     check_level_bands,
     check_percent_table,
+)
+from ezurnals.grading.domain.semester_grades import (
+    DEFAULT_SEMESTER_GRADES_USED,
+    SEMESTER_PERIODS,
+    SemesterGradesUsageSet,
+    SetSemesterGradesUsage,
 )
 from ezurnals.shared.contracts.base import IntegrationEvent
 from ezurnals.shared.contracts.grading import (
@@ -85,6 +92,7 @@ class SchoolGradingPolicy(Aggregate[IntegrationEvent]):
         self.school_id = UUID(stream_id.removeprefix(_STREAM_PREFIX))
         self.scales: dict[UUID, GradeScaleDefined] = {}
         self.deadlines: dict[tuple[str, PeriodKind, GradeBand | None], date] = {}
+        self.semester_grades_used = DEFAULT_SEMESTER_GRADES_USED
 
     @classmethod
     def for_school(cls, school_id: UUID) -> SchoolGradingPolicy:
@@ -153,6 +161,28 @@ class SchoolGradingPolicy(Aggregate[IntegrationEvent]):
             )
         ]
 
+    def set_semester_grades_usage(
+        self, cmd: SetSemesterGradesUsage, *, by: UUID, now: datetime
+    ) -> list[IntegrationEvent]:
+        """Nothing to record when the school already has this setting."""
+        if cmd.used is self.semester_grades_used:
+            return []
+        return [
+            SemesterGradesUsageSet(school_id=self.school_id, used=cmd.used, set_by=by, set_at=now)
+        ]
+
+    def gives(self, period: PeriodKind) -> bool:
+        """Whether the school gives period grades for ``period`` at all."""
+        return self.semester_grades_used or period not in SEMESTER_PERIODS
+
+    def require_given(self, period: PeriodKind) -> None:
+        if not self.gives(period):
+            raise Invalid(
+                f"this school gives no semester grades ({period.value})",
+                field="period",
+                details={"semester_grades_used": False},
+            )
+
     def scale_for(self, grade_level: int, subject_id: UUID) -> GradeScale:
         """A subject's own scale beats the band's general one, which beats the defaults."""
         covering = [s for s in self.scales.values() if s.band.covers(grade_level)]
@@ -176,6 +206,9 @@ class SchoolGradingPolicy(Aggregate[IntegrationEvent]):
 
     def when_GradeScaleDefined(self, event: GradeScaleDefined) -> None:
         self.scales[event.scale_id] = event
+
+    def when_SemesterGradesUsageSet(self, event: SemesterGradesUsageSet) -> None:
+        self.semester_grades_used = event.used
 
     def when_PeriodGradeDeadlineSet(self, event: PeriodGradeDeadlineSet) -> None:
         self.deadlines[(event.school_year, event.period, event.band)] = event.due_on
