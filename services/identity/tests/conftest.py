@@ -133,6 +133,24 @@ class SchoolHandle:
         signed = await self.sign_in(hired["username"])
         return hired["person_id"], signed["access_token"]
 
+    async def class_teacher(self, label: str, first: str, last: str) -> tuple[str, str]:
+        """A class teacher hired, signed in and assigned to the class: (person_id, token)."""
+        teacher, token = await self.staff(first, last, ["teacher", "class_teacher"])
+        await self.api.ok(
+            "PUT",
+            f"/classes/{self.classes[label]}/class-teacher",
+            self.admin_token,
+            json={"teacher_id": teacher, "valid_from": f"{YEAR_START}-09-01"},
+        )
+        return teacher, token
+
+    async def signed_in(self, person_id: str) -> str:
+        """Issue the person a code, activate it and sign in: their access token."""
+        issued = await self.api.ok("POST", f"/people/{person_id}/access-code", self.admin_token)
+        await self.activate(issued["codes"][0]["code"])
+        token: str = (await self.sign_in(issued["codes"][0]["username"]))["access_token"]
+        return token
+
     async def student(self, first: str, last: str, class_label: str, **data: Any) -> str:
         enrolled = await self.api.ok(
             "POST",

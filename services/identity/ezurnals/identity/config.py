@@ -24,6 +24,12 @@ class IdentityConfig(BaseSettings):
     refresh_token_ttl_days: int = 30
     #: Failed sign-ins from one client address within 15 minutes before it must wait.
     address_failure_limit: int = 50
+    #: Where activation codes are e-mailed from (see ``delivery``); unset: no e-mail.
+    smtp_url: str | None = None
+    mail_from: str = "e-zurnals@localhost"
+    #: The HTTP SMS gateway for activation codes; unset: no text messages.
+    sms_gateway_url: str | None = None
+    sms_gateway_token: str | None = None
 
     def keys_dir(self) -> Path:
         """Where signing keys live: the configured folder, else the data dir, else a temp dir."""

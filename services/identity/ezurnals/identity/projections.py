@@ -33,6 +33,7 @@ from ezurnals.shared.contracts.identity import (
     SessionRevoked,
     StaffMemberHired,
     StaffRolesChanged,
+    StudentCameOfAge,
     StudentEnrolled,
     StudentMoved,
     StudentsPromoted,
@@ -197,13 +198,13 @@ async def _withdrawn(conn: asyncpg.Connection, _: EventEnvelope, e: IntegrationE
 
 @_on(StudentsPromoted)
 async def _promoted(conn: asyncpg.Connection, _: EventEnvelope, e: IntegrationEvent) -> None:
+    """Graduates get a new-year row without a class: their latest row says they left."""
     assert isinstance(e, StudentsPromoted)
     await conn.executemany(
         "INSERT INTO enrolments VALUES ($1, $2, $3, $4, $5)",
         [
             (p.student_id, e.to_year, e.school_id, p.to_class_id, e.promoted_on)
             for p in e.promotions
-            if p.to_class_id is not None
         ],
     )
 
@@ -258,6 +259,17 @@ async def _decided(conn: asyncpg.Connection, _: EventEnvelope, e: IntegrationEve
         e.student_id,
         e.guardian_id,
         e.keeps_access,
+    )
+
+
+@_on(StudentCameOfAge)
+async def _adult(conn: asyncpg.Connection, _: EventEnvelope, e: IntegrationEvent) -> None:
+    assert isinstance(e, StudentCameOfAge)
+    await conn.execute(
+        "INSERT INTO came_of_age VALUES ($1, $2, $3) ON CONFLICT (student_id) DO NOTHING",
+        e.student_id,
+        e.school_id,
+        e.on,
     )
 
 

@@ -50,8 +50,8 @@ async def person_roles(conn: asyncpg.Connection, school_id: UUID, person_id: UUI
     """What a token may say the person is: staff roles, and student or guardian where they are."""
     roles = set(await staff_roles(conn, school_id, person_id))
     row = await conn.fetchrow(
-        """SELECT EXISTS (SELECT 1 FROM enrolments WHERE student_id = $1 AND school_id = $2
-                          AND class_id IS NOT NULL) AS student,
+        """SELECT (SELECT class_id FROM enrolments WHERE student_id = $1 AND school_id = $2
+                   ORDER BY school_year DESC LIMIT 1) IS NOT NULL AS student,
                   EXISTS (SELECT 1 FROM guardians WHERE guardian_id = $1 AND school_id = $2)
                       AS guardian""",
         person_id,
@@ -86,10 +86,25 @@ async def personal_data(conn: asyncpg.Connection, person_id: UUID) -> dict[str, 
     return vault.unseal(row["key"], person_id, row["sealed"])
 
 
+async def personal_codes(conn: asyncpg.Connection, school_id: UUID) -> dict[str, UUID]:
+    """Every personal code the school holds (sealed, so each file is opened), and whose it is."""
+    rows = await conn.fetch(
+        "SELECT p.person_id, p.sealed, k.key FROM people p JOIN person_keys k USING (person_id) "
+        "WHERE p.school_id = $1 AND p.sealed IS NOT NULL",
+        school_id,
+    )
+    codes = {}
+    for row in rows:
+        code = vault.unseal(row["key"], row["person_id"], row["sealed"]).get("personal_code")
+        if code:
+            codes[code] = row["person_id"]
+    return codes
+
+
 async def current_class(conn: asyncpg.Connection, student_id: UUID) -> UUID | None:
+    """The class of the student's latest school year; None once withdrawn or graduated."""
     class_id: UUID | None = await conn.fetchval(
-        "SELECT class_id FROM enrolments WHERE student_id = $1 AND class_id IS NOT NULL "
-        "ORDER BY school_year DESC LIMIT 1",
+        "SELECT class_id FROM enrolments WHERE student_id = $1 ORDER BY school_year DESC LIMIT 1",
         student_id,
     )
     return class_id
@@ -180,6 +195,29 @@ async def may_read_person(
     return False
 
 
+async def may_keep_file(
+    conn: asyncpg.Connection, principal: Principal, person_id: UUID, today: date
+) -> bool:
+    """Who keeps a personal file (rule 1): the administration, or the class teacher of the
+    student's class (for a guardian: of one of their children's classes)."""
+    await person_school(conn, principal.school_id, person_id)
+    held = await staff_roles(conn, principal.school_id, principal.person_id)
+    if held & principal.roles & ADMINISTRATION:
+        return True
+    if not held:
+        return False
+    children = await conn.fetch(
+        "SELECT student_id FROM guardians WHERE guardian_id = $1", person_id
+    )
+    for student in [person_id, *(c["student_id"] for c in children)]:
+        class_id = await current_class(conn, student)
+        if class_id is not None and await class_teacher_on(conn, class_id, today) == (
+            principal.person_id
+        ):
+            return True
+    return False
+
+
 async def require_readable(
     conn: asyncpg.Connection, principal: Principal, person_id: UUID, today: date
 ) -> None:
@@ -237,3 +275,23 @@ async def is_activated(conn: asyncpg.Connection, person_id: UUID) -> bool:
             "SELECT activated_at IS NOT NULL FROM accounts WHERE person_id = $1", person_id
         )
     )
+
+
+async def families_waiting(conn: asyncpg.Connection, class_id: UUID) -> dict[UUID, list[UUID]]:
+    """Per student of the class: the student and those guardians who may see them (not
+    restricted, not excluded by the adult student) who have no account yet."""
+    families: dict[UUID, list[UUID]] = {}
+    for student in await students_of_class(conn, class_id):
+        people = [student] + [
+            g["guardian_id"]
+            for g in await guardians_of(conn, student)
+            if not g["restricted"] and g["kept_by_student"] is not False
+        ]
+        waiting = [
+            p
+            for p in people
+            if not await is_activated(conn, p) and await username_of(conn, p) is not None
+        ]
+        if waiting:
+            families[student] = waiting
+    return families

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ezurnals.identity.api import accounts, directory, privacy
+from ezurnals.identity.api import accounts, directory, families, privacy
 from ezurnals.identity.api.deps import lifespan
 
 
@@ -16,4 +16,5 @@ def routers() -> list[APIRouter]:
         directory.import_router(),
         accounts.router(),
         privacy.router(),
+        families.router(),
     ]

@@ -13,6 +13,7 @@ from ezurnals.identity.api import deps
 from ezurnals.identity.domain.passwords import MAX_PASSWORD_LENGTH
 from ezurnals.identity.handlers import accounts as handle
 from ezurnals.shared.auth.principal import ADMINISTRATION, Principal
+from ezurnals.shared.contracts.identity import STAFF_ROLES
 from ezurnals.shared.domain import Forbidden, NotFound
 from ezurnals.shared.http.auth import CurrentPrincipal, PrincipalWithExpiredPassword
 
@@ -23,9 +24,22 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+_TOTP_CODE = Field(default=None, pattern=r"^\d{6}$")
+_TOTP_SECRET = r"^[A-Z2-7]{16,64}$"
+
+
 class SignInIn(_In):
     username: str = Field(min_length=1, max_length=200)
     password: str = _PASSWORD
+    #: Required once TOTP is enabled: the app's current code.
+    totp_code: str | None = _TOTP_CODE
+    #: Only to enrol while signing in, where the school requires TOTP (see the 403 answer).
+    totp_secret: str | None = Field(default=None, pattern=_TOTP_SECRET)
+
+
+class TotpIn(_In):
+    secret: str = Field(pattern=_TOTP_SECRET)
+    code: str = Field(pattern=r"^\d{6}$")
 
 
 class RefreshIn(_In):
@@ -42,7 +56,7 @@ class ChangePasswordIn(_In):
     new_password: str = _PASSWORD
 
 
-async def _may_issue_for_class(request: Request, principal: Principal, class_id: UUID) -> None:
+async def may_issue_for_class(request: Request, principal: Principal, class_id: UUID) -> None:
     """The class's own class teacher (rule 1), or the school's administration; else 404/403."""
     today = await deps.today(request, principal.school_id)
     async with deps.runtime(request).db.raw() as conn:
@@ -68,8 +82,42 @@ def router() -> APIRouter:
         ctx = await deps.context(request, role="anonymous", idempotent=False)
         address = request.client.host if request.client else "unknown"
         result = await handle.sign_in(
-            deps.runtime(request), deps.state(request), ctx, body.username, body.password, address
+            deps.runtime(request),
+            deps.state(request),
+            ctx,
+            body.username,
+            body.password,
+            address,
+            totp_code=body.totp_code,
+            totp_secret=body.totp_secret,
         )
+        return result.body
+
+    @r.post("/totp/secret")
+    async def totp_secret(request: Request, principal: CurrentPrincipal) -> Any:
+        """A fresh secret for a staff member's authenticator app (kept nowhere until enabled)."""
+        await deps.require_role(request, principal, STAFF_ROLES, "use one-time codes")
+        async with deps.runtime(request).db.raw() as conn:
+            username = await queries.username_of(conn, principal.person_id)
+        return handle.new_totp_secret(username or str(principal.person_id))
+
+    @r.post("/totp", status_code=201)
+    async def enable_totp(
+        body: TotpIn, request: Request, principal: CurrentPrincipal, response: Response
+    ) -> Any:
+        """Turn on TOTP with the secret and a current code from the app; from then on signing
+        in needs a code too."""
+        await deps.require_role(request, principal, STAFF_ROLES, "use one-time codes")
+        ctx = await deps.context(request, principal, idempotent=False)
+        result = await handle.enable_totp(
+            deps.runtime(request),
+            ctx,
+            principal.school_id,
+            principal.person_id,
+            body.secret,
+            body.code,
+        )
+        response.status_code = result.status
         return result.body
 
     @r.post("/refresh")
@@ -124,22 +172,10 @@ def router() -> APIRouter:
     ) -> Any:
         """Codes for every student of the class and every unrestricted guardian of theirs who
         has no account yet. Codes are secrets, so a retry issues new ones (voiding the first)."""
-        await _may_issue_for_class(request, principal, class_id)
+        await may_issue_for_class(request, principal, class_id)
         async with deps.runtime(request).db.raw() as conn:
-            people: list[UUID] = []
-            for student in await queries.students_of_class(conn, class_id):
-                people.append(student)
-                people += [
-                    g["guardian_id"]
-                    for g in await queries.guardians_of(conn, student)
-                    if not g["restricted"]
-                ]
-            waiting = [
-                p
-                for p in dict.fromkeys(people)
-                if not await queries.is_activated(conn, p)
-                and await queries.username_of(conn, p) is not None
-            ]
+            families = await queries.families_waiting(conn, class_id)
+        waiting = list(dict.fromkeys(p for people in families.values() for p in people))
         ctx = await deps.context(request, principal, idempotent=False)
         result = await handle.issue_access_codes(
             deps.runtime(request), ctx, principal.school_id, waiting

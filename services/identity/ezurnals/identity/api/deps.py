@@ -16,7 +16,7 @@ from ezurnals.identity.config import IdentityConfig
 from ezurnals.identity.keys import LocalVerifier, SigningKeys
 from ezurnals.shared.auth.principal import Principal
 from ezurnals.shared.contracts.base import Actor, utcnow
-from ezurnals.shared.domain import Forbidden
+from ezurnals.shared.domain import Forbidden, NotFound
 from ezurnals.shared.eventstore import CommandContext
 from ezurnals.shared.http.commands import command_context
 from ezurnals.shared.service import Runtime
@@ -102,3 +102,16 @@ async def require_role(
     if not granted:
         raise Forbidden(f"only {', '.join(sorted(roles))} may {what}", code="role_required")
     return granted
+
+
+async def require_file_keeper(request: Request, principal: Principal, person_id: UUID) -> None:
+    """The administration or the class teacher keeps the file; 403 for someone who may read it
+    otherwise, and the same 404 as a stranger for anyone else."""
+    day = await today(request, principal.school_id)
+    async with runtime(request).db.raw() as conn:
+        if await queries.may_keep_file(conn, principal, person_id, day):
+            return
+        readable = await queries.may_read_person(conn, principal, person_id, day)
+    if not readable:
+        raise NotFound("no such person", field="person_id")
+    raise Forbidden("only the class teacher or the administration keeps this personal file")

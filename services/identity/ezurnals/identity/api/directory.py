@@ -13,7 +13,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ezurnals.identity.api import deps
 from ezurnals.identity.domain.employment import ChangeStaffRoles, EndEmployment, HireStaffMember
-from ezurnals.identity.domain.roll import MoveStudent, WithdrawStudent
+from ezurnals.identity.domain.roll import (
+    ClassPromotion,
+    KeepBack,
+    MoveStudent,
+    PromoteStudents,
+    WithdrawStudent,
+)
 from ezurnals.identity.domain.school import (
     ChangePasswordPolicy,
     DefineSchoolYear,
@@ -80,6 +86,11 @@ class StaffIn(_In):
     hired_on: date
 
 
+class RehireIn(_In):
+    roles: tuple[Role, ...] = Field(min_length=1)
+    hired_on: date
+
+
 class RolesIn(_In):
     roles: tuple[Role, ...] = Field(min_length=1)
     changed_on: date
@@ -112,6 +123,20 @@ class GuardianIn(_In):
     person: PersonalData | None = None
     linked_on: date
     restricted: bool = False
+
+
+class UnlinkIn(_In):
+    unlinked_on: date
+
+
+class PromotionIn(_In):
+    """Where each class of ``from_year`` goes (``to_class_id`` null: grade 12 graduates), and
+    the students who repeat their grade."""
+
+    from_year: str = Field(pattern=r"^\d{4}/\d{4}$")
+    promoted_on: date
+    classes: tuple[ClassPromotion, ...]
+    kept_back: tuple[KeepBack, ...] = ()
 
 
 class RestrictionIn(_In):
@@ -232,6 +257,23 @@ def router() -> APIRouter:
         )
         return _answer(result, response)
 
+    @r.post("/staff/{person_id}/rehire")
+    async def rehire_staff(
+        person_id: UUID,
+        body: RehireIn,
+        request: Request,
+        principal: CurrentPrincipal,
+        response: Response,
+    ) -> Any:
+        """Someone who worked here before: hired again and their access restored."""
+        await deps.require_role(request, principal, STAFF_ADMIN, "hire staff")
+        ctx = await deps.context(request, principal)
+        cmd = HireStaffMember(roles=body.roles, hired_on=body.hired_on)
+        result = await handle.rehire_staff(
+            deps.runtime(request), ctx, principal.school_id, person_id, cmd
+        )
+        return _answer(result, response)
+
     @r.put("/staff/{person_id}/roles")
     async def change_roles(
         person_id: UUID,
@@ -313,6 +355,21 @@ def router() -> APIRouter:
         result = await handle.withdraw_student(deps.runtime(request), ctx, principal.school_id, cmd)
         return _answer(result, response)
 
+    @r.post("/promotions", status_code=201)
+    async def promote_students(
+        body: PromotionIn, request: Request, principal: CurrentPrincipal, response: Response
+    ) -> Any:
+        """Year-end promotion of the whole school into the next school year (StudentsPromoted)."""
+        await deps.require_role(request, principal, STRUCTURE, "promote students")
+        ctx = await deps.context(request, principal)
+        cmd = PromoteStudents(
+            promoted_on=body.promoted_on, classes=body.classes, kept_back=body.kept_back
+        )
+        result = await handle.promote_students(
+            deps.runtime(request), ctx, principal.school_id, body.from_year, cmd
+        )
+        return _answer(result, response)
+
     @r.post("/students/{student_id}/guardians", status_code=201)
     async def link_guardian(
         student_id: UUID,
@@ -321,7 +378,8 @@ def router() -> APIRouter:
         principal: CurrentPrincipal,
         response: Response,
     ) -> Any:
-        await deps.require_role(request, principal, STRUCTURE, "link guardians")
+        """The class teacher of the student's class or the administration (rule 1)."""
+        await deps.require_file_keeper(request, principal, student_id)
         if (body.guardian_id is None) == (body.person is None):
             raise Invalid("give either guardian_id or person", field="guardian_id")
         guardian = body.guardian_id if body.guardian_id is not None else body.person
@@ -335,6 +393,28 @@ def router() -> APIRouter:
             guardian,
             body.linked_on,
             body.restricted,
+        )
+        return _answer(result, response)
+
+    @r.post("/students/{student_id}/guardians/{guardian_id}/unlink")
+    async def unlink_guardian(
+        student_id: UUID,
+        guardian_id: UUID,
+        body: UnlinkIn,
+        request: Request,
+        principal: CurrentPrincipal,
+        response: Response,
+    ) -> Any:
+        """The class teacher of the student's class or the administration (rule 1)."""
+        await deps.require_file_keeper(request, principal, student_id)
+        ctx = await deps.context(request, principal)
+        result = await handle.unlink_guardian(
+            deps.runtime(request),
+            ctx,
+            principal.school_id,
+            student_id,
+            guardian_id,
+            body.unlinked_on,
         )
         return _answer(result, response)
 

@@ -121,6 +121,8 @@ class Account(SchoolScoped):
         self.locked_until: datetime | None = None
         self.sessions: set[UUID] = set()
         self.totp = False
+        #: The TOTP secret sealed with the person's key, once enabled.
+        self.totp_sealed: str | None = None
 
     @property
     def person_id(self) -> UUID:
@@ -360,3 +362,4 @@ class Account(SchoolScoped):
 
     def when_TotpEnabled(self, event: TotpEnabled) -> None:
         self.totp = True
+        self.totp_sealed = event.sealed_secret

@@ -19,6 +19,7 @@ from ezurnals.shared.contracts.identity import (
     GuardianshipUnrestricted,
     GuardianUnlinked,
     IdentityEvent,
+    StudentCameOfAge,
 )
 from ezurnals.shared.domain import Command, Conflict, Forbidden, Invalid, NotFound
 
@@ -28,6 +29,14 @@ ADULT_AGE = 18
 def age_on(birth_date: date, day: date) -> int:
     """Whole years lived; someone born on 29 February comes of age on 1 March in common years."""
     return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
+
+
+def adult_from(birth_date: date) -> date:
+    """The 18th birthday: the first day ``age_on`` says 18 (1 March for a 29 February birth)."""
+    try:
+        return birth_date.replace(year=birth_date.year + ADULT_AGE)
+    except ValueError:
+        return date(birth_date.year + ADULT_AGE, 3, 1)
 
 
 class LinkGuardian(Command):
@@ -78,6 +87,7 @@ class Guardianship(SchoolScoped):
     def __init__(self, stream_id: str) -> None:
         super().__init__(stream_id)
         self.links: dict[UUID, GuardianLink] = {}
+        self.adult_from: date | None = None
 
     @property
     def student_id(self) -> UUID:
@@ -158,6 +168,13 @@ class Guardianship(SchoolScoped):
             )
         ]
 
+    def come_of_age(self, birth_date: date, today: date) -> list[IdentityEvent]:
+        """StudentCameOfAge once, from the 18th birthday on; nothing before it or a second time."""
+        day = adult_from(birth_date)
+        if self.adult_from is not None or today < day:
+            return []
+        return [StudentCameOfAge(school_id=self.school_id, student_id=self.student_id, on=day)]
+
     def may_see(self, guardian_id: UUID) -> bool:
         link = self.links.get(guardian_id)
         return link is not None and link.may_see
@@ -188,3 +205,6 @@ class Guardianship(SchoolScoped):
         self.links[event.guardian_id] = replace(
             self.links[event.guardian_id], kept_by_student=event.keeps_access
         )
+
+    def when_StudentCameOfAge(self, event: StudentCameOfAge) -> None:
+        self.adult_from = event.on

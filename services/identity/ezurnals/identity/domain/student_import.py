@@ -32,7 +32,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from uuid import UUID
@@ -99,6 +99,21 @@ class StudentImport:
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    def refuse_registered(self, registered: Collection[str]) -> StudentImport:
+        """Re-importing a file must not register a student twice: every row of a student whose
+        personal code the school already has becomes an error (so nothing is imported)."""
+        errors = [
+            RowError(
+                row, "personal_code", "a student with this personal code is already registered"
+            )
+            for student in self.students
+            if student.personal_code in registered
+            for row in student.rows
+        ]
+        if not errors:
+            return self
+        return StudentImport(errors=tuple(sorted([*self.errors, *errors], key=lambda e: e.row)))
 
     def raise_if_invalid(self) -> None:
         """Invalid (422) carrying every error, for the API to list."""

@@ -27,6 +27,10 @@ from ezurnals.shared.eventstore import (
 )
 
 Extra = Callable[[asyncpg.Connection], Awaitable[None]]
+#: The unique index on ``logins.username``.
+USERNAME_CONSTRAINT = "logins_pkey"
+#: Commands that register people retry this often: each lost race means another one won.
+REGISTRATION_ATTEMPTS = 8
 A = TypeVar("A", bound=Aggregate[IdentityEvent])
 
 
@@ -76,7 +80,8 @@ async def carry_out(
     *,
     attempts: int = 1,
 ) -> CommandResult:
-    """Run a multi-stream command once per Idempotency-Key; retry a lost race ``attempts`` times."""
+    """Run a multi-stream command once per Idempotency-Key; retry a lost race (a stream moved on,
+    a username taken meanwhile) up to ``attempts`` times."""
     if ctx.idempotency_key:
         previous = await store.recall(ctx.idempotency_key, ctx.request_hash)
         if previous is not None:
@@ -105,6 +110,11 @@ async def carry_out(
             return duplicate.result
         except ConcurrencyConflict:
             if attempt == attempts:
+                raise
+            continue
+        except asyncpg.UniqueViolationError as clash:
+            # A concurrent command took the username this one chose: choose again.
+            if clash.constraint_name != USERNAME_CONSTRAINT or attempt == attempts:
                 raise
             continue
         return outcome.result

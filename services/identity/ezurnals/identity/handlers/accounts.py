@@ -9,15 +9,17 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+import pyotp
 import structlog
 
-from ezurnals.identity import credentials, queries
+from ezurnals.identity import credentials, queries, vault
 from ezurnals.identity.api.deps import IdentityState
 from ezurnals.identity.domain.account import (
     Account,
     ActivateAccount,
     AttemptSignIn,
     ChangePassword,
+    EnableTotp,
     IssueAccessCode,
     SignInAccepted,
     SignInRefused,
@@ -33,11 +35,15 @@ from ezurnals.identity.domain.passwords import (
 from ezurnals.identity.domain.school import School
 from ezurnals.identity.handlers import Change, Extra, Outcome, carry_out, load
 from ezurnals.shared.contracts.identity import RevocationReason, Role, SessionRevoked
-from ezurnals.shared.domain import DomainError, Invalid, NotFound
+from ezurnals.shared.domain import DomainError, Forbidden, Invalid, NotFound
 from ezurnals.shared.eventstore import CommandContext, CommandResult
 from ezurnals.shared.service import Runtime
 
 log = structlog.get_logger(__name__)
+
+TOTP_ISSUER = "e-žurnāls"
+#: How far back failed sign-ins from one address count against it.
+ADDRESS_WINDOW = timedelta(minutes=15)
 
 
 class SignInFailed(DomainError):
@@ -149,16 +155,72 @@ async def _address_blocked(rt: Runtime, st: IdentityState, address: str, now: da
         failures = await conn.fetchval(
             "SELECT count(*) FROM sign_in_failures WHERE address = $1 AND failed_at > $2",
             address,
-            now - timedelta(minutes=15),
+            now - ADDRESS_WINDOW,
         )
     return int(failures or 0) >= st.config.address_failure_limit
 
 
 async def _note_failure(rt: Runtime, address: str, now: datetime) -> None:
-    async with rt.db.raw() as conn:
+    """Record the failure and forget this address's failures older than the window."""
+    async with rt.db.raw() as conn, conn.transaction():
+        await conn.execute(
+            "DELETE FROM sign_in_failures WHERE address = $1 AND failed_at <= $2",
+            address,
+            now - ADDRESS_WINDOW,
+        )
         await conn.execute(
             "INSERT INTO sign_in_failures (address, failed_at) VALUES ($1, $2)", address, now
         )
+
+
+def new_totp_secret(username: str) -> dict[str, object]:
+    """A fresh secret for an authenticator app; nothing is kept until a code proves it works."""
+    secret = pyotp.random_base32()
+    uri = pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=TOTP_ISSUER)
+    return {"secret": secret, "otpauth_uri": uri}
+
+
+def totp_ok(secret: str, code: str | None, now: datetime) -> bool:
+    """The code of this 30-second step or the one either side (clocks drift)."""
+    return code is not None and pyotp.TOTP(secret).verify(code, for_time=now, valid_window=1)
+
+
+async def _sealed_totp(rt: Runtime, school_id: UUID, person_id: UUID, secret: str) -> EnableTotp:
+    async with rt.db.raw() as conn:
+        key = await vault.key_of(conn, person_id)
+    if key is None:
+        raise NotFound("no such person", field="person_id")
+    return EnableTotp(sealed_secret=vault.seal(key, person_id, {"totp_secret": secret}))
+
+
+async def enable_totp(
+    rt: Runtime, ctx: CommandContext, school_id: UUID, person_id: UUID, secret: str, code: str
+) -> CommandResult:
+    """Store the secret (sealed with the person's key) once a code shows the app has it."""
+    if not totp_ok(secret, code, ctx.now):
+        raise Invalid("the code does not match the secret", field="code", code="wrong_totp")
+    cmd = await _sealed_totp(rt, school_id, person_id, secret)
+
+    async def decide() -> Outcome:
+        account = await load(rt.store, Account, Account.stream(school_id, person_id))
+        events = account.enable_totp(cmd, ctx.now)
+        return Outcome([Change.of(account, events)], CommandResult(201, {"totp": "enabled"}))
+
+    return await carry_out(rt.store, ctx, decide, attempts=3)
+
+
+async def _totp_verified(
+    rt: Runtime, account: Account, code: str | None, now: datetime
+) -> bool | None:
+    """None without TOTP or without a code; else whether the code matches the sealed secret."""
+    if account.totp_sealed is None or code is None:
+        return None
+    async with rt.db.raw() as conn:
+        key = await vault.key_of(conn, account.person_id)
+    if key is None:
+        return False
+    secret = vault.unseal(key, account.person_id, account.totp_sealed)["totp_secret"]
+    return totp_ok(secret, code, now)
 
 
 async def sign_in(
@@ -168,8 +230,15 @@ async def sign_in(
     username: str,
     password: str,
     address: str,
+    totp_code: str | None = None,
+    totp_secret: str | None = None,
 ) -> CommandResult:
-    """Every refusal is the same 401, whether or not the account exists (no enumeration)."""
+    """Every refusal is the same 401, whether or not the account exists (no enumeration).
+
+    With TOTP enabled the code must come with the password (a missing or wrong one is a failed
+    sign-in). Where the school requires TOTP and the person has none yet, the right password is
+    answered with 403 ``totp_enrolment_required`` and a fresh secret; signing in again with that
+    ``totp_secret`` and a ``totp_code`` from the app enables TOTP and signs in."""
     now = ctx.now
     if await _address_blocked(rt, st, address, now):
         credentials.waste_time(password)
@@ -194,14 +263,34 @@ async def sign_in(
     session_id = uuid.uuid4()
     accepted: list[SignInAccepted] = []
 
+    enrolment = (
+        await _sealed_totp(rt, school_id, person_id, totp_secret)
+        if totp_secret is not None and totp_ok(totp_secret, totp_code, now)
+        else None
+    )
+
     async def decide() -> Outcome:
         account = await load(rt.store, Account, Account.stream(school_id, person_id))
-        decision = account.attempt_sign_in(
-            AttemptSignIn(password=password, session_id=session_id), now, policy, credentials.verify
+        attempt = AttemptSignIn(
+            password=password,
+            session_id=session_id,
+            totp_verified=await _totp_verified(rt, account, totp_code, now),
         )
+        decision = account.attempt_sign_in(attempt, now, policy, credentials.verify)
         if isinstance(decision.outcome, SignInRefused):
             log.info("sign_in.refused", reason=decision.outcome.reason, person_id=str(person_id))
             return Outcome([Change.of(account, decision.events)], CommandResult(401, None))
+        events = decision.events
+        if decision.outcome.must_enable_totp:
+            if enrolment is None:
+                raise Forbidden(
+                    "the school requires a one-time code app: add this secret to it and sign in "
+                    "again with totp_secret and totp_code",
+                    field="totp_code",
+                    code="totp_enrolment_required",
+                    details=new_totp_secret(username.strip().lower()),
+                )
+            events = [*account.enable_totp(enrolment, now), *events]
         accepted.append(decision.outcome)
         issued = issue_tokens(
             st,
@@ -213,10 +302,8 @@ async def sign_in(
             status=decision.outcome.password,
             now=now,
         )
-        body = {**issued.body, "must_enable_totp": decision.outcome.must_enable_totp}
-        return Outcome(
-            [Change.of(account, decision.events)], CommandResult(200, body), [issued.extra]
-        )
+        body = {**issued.body, "totp": account.totp or decision.outcome.must_enable_totp}
+        return Outcome([Change.of(account, events)], CommandResult(200, body), [issued.extra])
 
     result = await carry_out(rt.store, ctx, decide, attempts=3)
     if result.status != 200:

@@ -18,15 +18,24 @@ from ezurnals.identity.domain.guardianship import (
     Guardianship,
     LinkGuardian,
     RestrictGuardianship,
+    UnlinkGuardian,
     UnrestrictGuardianship,
 )
-from ezurnals.identity.domain.roll import EnrolStudent, MoveStudent, SchoolRoll, WithdrawStudent
+from ezurnals.identity.domain.person import Person
+from ezurnals.identity.domain.roll import (
+    EnrolStudent,
+    MoveStudent,
+    PromoteStudents,
+    SchoolRoll,
+    WithdrawStudent,
+)
 from ezurnals.identity.domain.school import (
     ChangePasswordPolicy,
     DefineSchoolYear,
     OpenClass,
     RegisterSchool,
     School,
+    next_school_year,
 )
 from ezurnals.identity.domain.staffing import (
     AssignClassTeacher,
@@ -34,10 +43,10 @@ from ezurnals.identity.domain.staffing import (
     ClassStaffing,
     UnassignTeaching,
 )
-from ezurnals.identity.handlers import Change, Outcome, carry_out, load
+from ezurnals.identity.handlers import REGISTRATION_ATTEMPTS, Change, Outcome, carry_out, load
 from ezurnals.identity.handlers.people import PersonalData, new_person
 from ezurnals.shared.contracts.identity import RevocationReason, Role
-from ezurnals.shared.domain import NotFound
+from ezurnals.shared.domain import Conflict, NotFound
 from ezurnals.shared.eventstore import CommandContext, CommandResult
 from ezurnals.shared.service import Runtime
 
@@ -142,7 +151,7 @@ async def hire_staff(
             [person.change, Change.of(employment, hired)], CommandResult(201, body), [person.extra]
         )
 
-    return await carry_out(rt.store, ctx, decide)
+    return await carry_out(rt.store, ctx, decide, attempts=REGISTRATION_ATTEMPTS)
 
 
 async def _employment(rt: Runtime, school_id: UUID, person_id: UUID) -> Employment:
@@ -184,6 +193,29 @@ async def end_employment(
     return await carry_out(rt.store, ctx, decide)
 
 
+async def rehire_staff(
+    rt: Runtime, ctx: CommandContext, school_id: UUID, person_id: UUID, cmd: HireStaffMember
+) -> CommandResult:
+    """Someone who worked here before comes back: hired again, and their access restored."""
+
+    async def decide() -> Outcome:
+        async with rt.db.raw() as conn:
+            await queries.person_school(conn, school_id, person_id)
+        person = await load(rt.store, Person, Person.stream(school_id, person_id))
+        if person.erased:
+            raise Conflict("the person's data has been erased; register them anew", code="erased")
+        employment = await _employment(rt, school_id, person_id)
+        hired = employment.hire(cmd)
+        account = await load(rt.store, Account, Account.stream(school_id, person_id))
+        restored = account.restore_access(ctx.now)
+        body = {"person_id": str(person_id), "roles": sorted(str(r) for r in cmd.roles)}
+        return Outcome(
+            [Change.of(employment, hired), Change.of(account, restored)], CommandResult(200, body)
+        )
+
+    return await carry_out(rt.store, ctx, decide)
+
+
 async def _roll_and_class(
     rt: Runtime, school_id: UUID, class_id: UUID
 ) -> tuple[SchoolRoll, School]:
@@ -204,6 +236,13 @@ async def enrol_new_student(
     async def decide() -> Outcome:
         roll, school = await _roll_and_class(rt, school_id, class_id)
         async with rt.db.raw() as conn:
+            if data.personal_code and data.personal_code in await queries.personal_codes(
+                conn, school_id
+            ):
+                raise Conflict(
+                    "a person with this personal code is already registered",
+                    field="person.personal_code",
+                )
             person = await new_person(conn, school_id, data)
         cmd = EnrolStudent(student_id=person.person_id, class_id=class_id, enrolled_on=enrolled_on)
         enrolled = roll.enrol(cmd, school.class_(class_id))
@@ -212,20 +251,20 @@ async def enrol_new_student(
             [person.change, Change.of(roll, enrolled)], CommandResult(201, body), [person.extra]
         )
 
-    return await carry_out(rt.store, ctx, decide)
+    return await carry_out(rt.store, ctx, decide, attempts=REGISTRATION_ATTEMPTS)
 
 
 async def _current_roll(rt: Runtime, school_id: UUID, student_id: UUID) -> SchoolRoll:
     async with rt.db.raw() as conn:
-        year = await conn.fetchval(
-            "SELECT school_year FROM enrolments WHERE student_id = $1 AND school_id = $2 "
-            "AND class_id IS NOT NULL ORDER BY school_year DESC LIMIT 1",
+        row = await conn.fetchrow(
+            "SELECT school_year, class_id FROM enrolments WHERE student_id = $1 "
+            "AND school_id = $2 ORDER BY school_year DESC LIMIT 1",
             student_id,
             school_id,
         )
-    if year is None:
+    if row is None or row["class_id"] is None:
         raise NotFound("the student is not enrolled", field="student_id")
-    return await load(rt.store, SchoolRoll, SchoolRoll.stream(school_id, year))
+    return await load(rt.store, SchoolRoll, SchoolRoll.stream(school_id, row["school_year"]))
 
 
 async def move_student(
@@ -249,6 +288,30 @@ async def withdraw_student(
         events = roll.withdraw(cmd)
         body = {"student_id": str(cmd.student_id), "withdrawn_on": cmd.withdrawn_on.isoformat()}
         return Outcome([Change.of(roll, events)], CommandResult(200, body))
+
+    return await carry_out(rt.store, ctx, decide)
+
+
+async def promote_students(
+    rt: Runtime, ctx: CommandContext, school_id: UUID, from_year: str, cmd: PromoteStudents
+) -> CommandResult:
+    """The year-end promotion: everyone enrolled at the end of ``from_year`` moves up a grade
+    (or stays, or graduates) into the next year's roll, in one event."""
+
+    async def decide() -> Outcome:
+        school = await _school(rt, school_id)
+        to_year = next_school_year(from_year)
+        previous = await load(rt.store, SchoolRoll, SchoolRoll.stream(school_id, from_year))
+        roll = await load(rt.store, SchoolRoll, SchoolRoll.stream(school_id, to_year))
+        events = roll.promote(cmd, previous, school.classes)
+        promoted = events[0].model_dump()["promotions"]
+        body = {
+            "from_year": from_year,
+            "to_year": to_year,
+            "promoted": sum(1 for p in promoted if p["to_class_id"] is not None),
+            "graduated": sum(1 for p in promoted if p["to_class_id"] is None),
+        }
+        return Outcome([Change.of(roll, events)], CommandResult(201, body))
 
     return await carry_out(rt.store, ctx, decide)
 
@@ -298,6 +361,24 @@ async def link_guardian(
         changes.append(Change.of(family, linked))
         body = {"guardian_id": str(guardian_id), "username": username, "restricted": restricted}
         return Outcome(changes, CommandResult(201, body), extras)
+
+    return await carry_out(rt.store, ctx, decide, attempts=REGISTRATION_ATTEMPTS)
+
+
+async def unlink_guardian(
+    rt: Runtime,
+    ctx: CommandContext,
+    school_id: UUID,
+    student_id: UUID,
+    guardian_id: UUID,
+    unlinked_on: date,
+) -> CommandResult:
+    async def decide() -> Outcome:
+        await _require_student(rt, school_id, student_id)
+        family = await load(rt.store, Guardianship, Guardianship.stream(school_id, student_id))
+        events = family.unlink(UnlinkGuardian(guardian_id=guardian_id, unlinked_on=unlinked_on))
+        body = {"guardian_id": str(guardian_id), "unlinked_on": unlinked_on.isoformat()}
+        return Outcome([Change.of(family, events)], CommandResult(200, body))
 
     return await carry_out(rt.store, ctx, decide)
 

@@ -6,11 +6,19 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
+from ezurnals.identity import queries
 from ezurnals.identity.domain.guardianship import Guardianship, LinkGuardian
 from ezurnals.identity.domain.roll import EnrolStudent, SchoolRoll
 from ezurnals.identity.domain.school import School
 from ezurnals.identity.domain.student_import import StudentImport, parse_students_csv
-from ezurnals.identity.handlers import Change, Extra, Outcome, carry_out, load
+from ezurnals.identity.handlers import (
+    REGISTRATION_ATTEMPTS,
+    Change,
+    Extra,
+    Outcome,
+    carry_out,
+    load,
+)
 from ezurnals.identity.handlers.people import PersonalData, new_person
 from ezurnals.shared.contracts.identity import IdentityEvent
 from ezurnals.shared.domain import NotFound
@@ -28,6 +36,9 @@ async def check(
     school.calendar(school_year)
     classes = {c.label: c for c in school.classes_of(school_year)}
     parsed = parse_students_csv(text, classes, today)
+    async with rt.db.raw() as conn:
+        registered = await queries.personal_codes(conn, school_id)
+    parsed = parsed.refuse_registered(registered)
     parsed.raise_if_invalid()
     return parsed
 
@@ -57,12 +68,13 @@ async def import_students(
         changes: list[Change] = []
         extras: list[Extra] = []
         guardian_ids: list[UUID] = []
+        usernames: set[str] = set()
         async with rt.db.raw() as conn:
             for g in parsed.guardians:
                 data = PersonalData(
                     first_name=g.first_name, last_name=g.last_name, email=g.email, phone=g.phone
                 )
-                person = await new_person(conn, school_id, data)
+                person = await new_person(conn, school_id, data, reserved=usernames)
                 guardian_ids.append(person.person_id)
                 changes.append(person.change)
                 extras.append(person.extra)
@@ -74,7 +86,7 @@ async def import_students(
                     personal_code=s.personal_code,
                     birth_date=s.birth_date,
                 )
-                person = await new_person(conn, school_id, data)
+                person = await new_person(conn, school_id, data, reserved=usernames)
                 changes.append(person.change)
                 extras.append(person.extra)
                 cmd = EnrolStudent(
@@ -95,4 +107,4 @@ async def import_students(
         changes.append(Change(roll.stream_id, start, roll_events))
         return Outcome(changes, CommandResult(201, summary), extras)
 
-    return await carry_out(rt.store, ctx, decide)
+    return await carry_out(rt.store, ctx, decide, attempts=REGISTRATION_ATTEMPTS)

@@ -100,8 +100,9 @@ async def _retained_for(rt: Runtime, school_id: UUID, person_id: UUID) -> list[s
         if await queries.staff_roles(conn, school_id, person_id):
             reasons.append("employment")
         if await conn.fetchval(
-            "SELECT 1 FROM guardians g JOIN enrolments e ON e.student_id = g.student_id "
-            "WHERE g.guardian_id = $1 AND e.class_id IS NOT NULL",
+            "SELECT 1 FROM guardians g CROSS JOIN LATERAL (SELECT class_id FROM enrolments e "
+            "WHERE e.student_id = g.student_id ORDER BY school_year DESC LIMIT 1) now "
+            "WHERE g.guardian_id = $1 AND now.class_id IS NOT NULL",
             person_id,
         ):
             reasons.append("guardian of an enrolled student")
