@@ -35,7 +35,7 @@ AUDIT_DDL = (
     "CREATE INDEX IF NOT EXISTS access_audit_subject ON access_audit (subject_id, accessed_at)",
     "CREATE INDEX IF NOT EXISTS access_audit_actor ON access_audit (actor_id, accessed_at)",
 )
-_LOCK = 7_215_002
+_LOCK = 7_215_003  # distinct from the migrations (7_215_001) and relay (7_215_002) locks
 _ready: set[int] = set()
 
 
