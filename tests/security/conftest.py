@@ -1,0 +1,359 @@
+"""Two schools on the real stack for the security tests, seen by every service but identity.
+
+School A and school B are published as identity's facts on topics of this folder's own; the
+lessons API defines their subjects and timetables and schedules a week of lessons, and its relay
+carries those lessons to attendance, grading and reporting, whose workers project everything
+(including the shared ``AccessRevocations``). Callers hold tokens from a ``TestIssuer`` that
+every service trusts.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from datetime import date, time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from ezurnals.attendance.service import SERVICE as ATTENDANCE
+from ezurnals.grading.service import SERVICE as GRADING
+from ezurnals.lessons.service import SERVICE as LESSONS
+from ezurnals.reporting.service import SERVICE as REPORTING
+from ezurnals.shared.contracts import identity as idn
+from ezurnals.shared.contracts.base import EventEnvelope, IntegrationEvent
+from ezurnals.shared.messaging import kafka
+from ezurnals.shared.service import ServiceDefinition
+from ezurnals.shared.settings import Settings
+from ezurnals.shared.testing.auth import TestIssuer
+from ezurnals.shared.testing.stack import TestStack, api_client, eventually, running_worker
+
+YEAR = "2026/2027"
+SEMESTERS = (
+    idn.Semester(number=1, first_day=date(2026, 9, 1), last_day=date(2026, 12, 22)),
+    idn.Semester(number=2, first_day=date(2027, 1, 4), last_day=date(2027, 5, 28)),
+)
+#: The week whose lessons are scheduled (Monday to Friday).
+WEEK = (date(2026, 11, 23), date(2026, 11, 27))
+SERVICES: dict[str, ServiceDefinition] = {
+    "lessons": LESSONS,
+    "attendance": ATTENDANCE,
+    "grading": GRADING,
+    "reporting": REPORTING,
+}
+_versions = itertools.count(1)
+
+
+def _ids(n: int) -> tuple[uuid.UUID, ...]:
+    return tuple(uuid.uuid4() for _ in range(n))
+
+
+@dataclass
+class School:
+    """One school's ids: who is who, and the lessons the lessons API scheduled."""
+
+    school_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    #: The class the matrix is about, and a class of the same school the "other" teacher teaches.
+    class_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    other_class_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    subject_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    teacher: uuid.UUID = field(default_factory=uuid.uuid4)
+    other_teacher: uuid.UUID = field(default_factory=uuid.uuid4)
+    class_teacher: uuid.UUID = field(default_factory=uuid.uuid4)
+    deputy: uuid.UUID = field(default_factory=uuid.uuid4)
+    director: uuid.UUID = field(default_factory=uuid.uuid4)
+    admin: uuid.UUID = field(default_factory=uuid.uuid4)
+    leaver: uuid.UUID = field(default_factory=uuid.uuid4)
+    #: student, other family's student (same class), student of the other class
+    student: uuid.UUID = field(default_factory=uuid.uuid4)
+    other_student: uuid.UUID = field(default_factory=uuid.uuid4)
+    guardian: uuid.UUID = field(default_factory=uuid.uuid4)
+    other_guardian: uuid.UUID = field(default_factory=uuid.uuid4)
+    restricted_guardian: uuid.UUID = field(default_factory=uuid.uuid4)
+    lesson_id: uuid.UUID | None = None
+    other_lesson_id: uuid.UUID | None = None
+
+    def facts(self) -> list[tuple[str, IntegrationEvent]]:
+        s = self.school_id
+        staff = {
+            self.teacher: (idn.Role.TEACHER,),
+            self.other_teacher: (idn.Role.TEACHER,),
+            self.class_teacher: (idn.Role.TEACHER, idn.Role.CLASS_TEACHER),
+            self.deputy: (idn.Role.DEPUTY_DIRECTOR,),
+            self.director: (idn.Role.DIRECTOR,),
+            self.admin: (idn.Role.ADMIN,),
+            self.leaver: (idn.Role.TEACHER,),
+        }
+        out: list[tuple[str, IntegrationEvent]] = [
+            (f"school-{s}", idn.SchoolRegistered(school_id=s, name="Skola")),
+            (
+                f"school-{s}",
+                idn.SchoolYearDefined(school_id=s, school_year=YEAR, semesters=SEMESTERS),
+            ),
+            *(
+                (
+                    f"school-{s}",
+                    idn.ClassOpened(
+                        school_id=s, class_id=c, school_year=YEAR, grade_level=7, label=label
+                    ),
+                )
+                for c, label in ((self.class_id, "7.a"), (self.other_class_id, "7.b"))
+            ),
+            *(
+                (
+                    f"employment-{p}",
+                    idn.StaffMemberHired(
+                        school_id=s, person_id=p, roles=roles, hired_on=date(2026, 8, 25)
+                    ),
+                )
+                for p, roles in staff.items()
+            ),
+            *(
+                (
+                    f"roll-{s}",
+                    idn.StudentEnrolled(
+                        school_id=s,
+                        student_id=student,
+                        class_id=self.class_id,
+                        school_year=YEAR,
+                        enrolled_on=date(2026, 9, 1),
+                    ),
+                )
+                for student in (self.student, self.other_student)
+            ),
+            *(
+                (
+                    f"guardianship-{student}",
+                    idn.GuardianLinked(
+                        school_id=s,
+                        guardian_id=guardian,
+                        student_id=student,
+                        linked_on=date(2026, 9, 1),
+                        restricted=restricted,
+                    ),
+                )
+                for guardian, student, restricted in (
+                    (self.guardian, self.student, False),
+                    (self.restricted_guardian, self.student, True),
+                    (self.other_guardian, self.other_student, False),
+                )
+            ),
+            (
+                f"class-staffing-{self.class_id}",
+                idn.ClassTeacherAssigned(
+                    school_id=s,
+                    class_id=self.class_id,
+                    teacher_id=self.class_teacher,
+                    valid_from=date(2026, 9, 1),
+                ),
+            ),
+            *(
+                (
+                    f"class-staffing-{c}",
+                    idn.TeachingAssigned(
+                        school_id=s,
+                        assignment_id=uuid.uuid4(),
+                        class_id=c,
+                        teacher_id=t,
+                        subject_id=self.subject_id,
+                        valid_from=date(2026, 9, 1),
+                    ),
+                )
+                for c, t in (
+                    (self.class_id, self.teacher),
+                    (self.class_id, self.leaver),
+                    (self.other_class_id, self.other_teacher),
+                )
+            ),
+        ]
+        return out
+
+
+@dataclass
+class World:
+    """Two schools, the services' in-process clients, and tokens for anyone."""
+
+    issuer: TestIssuer
+    settings: dict[str, Settings]
+    clients: dict[str, httpx.AsyncClient]
+    a: School
+    b: School
+
+    def token(self, person: uuid.UUID, *roles: str, school: School | None = None, **kw: Any) -> str:
+        return self.issuer.token(person, (school or self.a).school_id, roles, **kw)
+
+    def headers(self, person: uuid.UUID, *roles: str, **kw: Any) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(person, *roles, **kw)}"}
+
+    async def call(
+        self,
+        service: str,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        body: Any = None,
+    ) -> httpx.Response:
+        kwargs: dict[str, Any] = {"headers": headers}
+        if body is not None:
+            kwargs["json"] = body
+        return await self.clients[service].request(method, f"/api/{service}{path}", **kwargs)
+
+
+async def publish(settings: Settings, service: str, facts: list[tuple[str, IntegrationEvent]]):  # type: ignore[no-untyped-def]
+    """Send ``facts`` as ``service``'s envelopes; returns their event ids."""
+    producer = kafka.producer(settings)
+    await producer.start()
+    sent = []
+    try:
+        for stream, event in facts:
+            envelope = EventEnvelope(
+                event_type=event.event_type,
+                schema_version=event.schema_version,
+                stream_id=stream,
+                stream_version=next(_versions),
+                school_id=getattr(event, "school_id", None),
+                payload=event.model_dump(mode="json"),
+            )
+            await producer.send_and_wait(
+                settings.topic(service),
+                key=stream.encode(),
+                value=envelope.model_dump_json().encode(),
+            )
+            sent.append(envelope.event_id)
+    finally:
+        await producer.stop()
+    return sent
+
+
+async def applied(
+    settings: Settings, client: httpx.AsyncClient, event_ids: list[uuid.UUID]
+) -> bool:
+    """Whether the service's worker has applied every one of ``event_ids``."""
+    runtime = client._transport.app.state.runtime  # type: ignore[attr-defined]
+    async with runtime.db.raw() as conn:
+        try:
+            n = await conn.fetchval(
+                f"SELECT count(DISTINCT event_id) FROM {settings.read_model_schema}"
+                ".processed_events WHERE event_id = ANY($1::uuid[])",
+                event_ids,
+            )
+        except Exception:  # the worker has not created its read models yet
+            return False
+    return bool(n == len(event_ids))
+
+
+async def _schedule(world: World, school: School) -> None:
+    """The school's subject, a timetable per class and the week's lessons, via the lessons API."""
+    admin = world.headers(school.admin, "admin", school=school)
+
+    async def ok(method: str, path: str, body: Any) -> Any:
+        answer = await world.call("lessons", method, path, admin, body)
+        assert answer.status_code < 300, (path, answer.status_code, answer.text)
+        return answer.json()
+
+    await ok(
+        "POST",
+        "/subjects",
+        {
+            "subject_id": str(school.subject_id),
+            "name_key": "matematika",
+            "name": "Matemātika",
+            "curriculum_hours": {"7": 175},
+        },
+    )
+    for class_id, teacher in (
+        (school.class_id, school.teacher),
+        (school.other_class_id, school.other_teacher),
+    ):
+        timetable = (await ok("POST", "/timetables", {"class_id": str(class_id)}))["timetable_id"]
+        for weekday in range(1, 6):
+            await ok(
+                "POST",
+                f"/timetables/{timetable}/slots",
+                {
+                    "effective_from": WEEK[0].isoformat(),
+                    "slot": {
+                        "weekday": weekday,
+                        "period": 1,
+                        "starts_at": time(8, 30).isoformat(),
+                        "ends_at": time(9, 10).isoformat(),
+                        "subject_id": str(school.subject_id),
+                        "teacher_id": str(teacher),
+                    },
+                },
+            )
+        await ok(
+            "POST",
+            f"/timetables/{timetable}/schedule",
+            {"first_day": WEEK[0].isoformat(), "last_day": WEEK[1].isoformat()},
+        )
+    for class_id in (school.class_id, school.other_class_id):
+        found = await world.call(
+            "lessons",
+            "GET",
+            f"/lessons?class_id={class_id}&first_day={WEEK[0]}&last_day={WEEK[0]}",
+            admin,
+        )
+        assert found.status_code == 200, found.text
+        [lesson] = found.json()
+        if class_id == school.class_id:
+            school.lesson_id = uuid.UUID(lesson["lesson_id"])
+        else:
+            school.other_lesson_id = uuid.UUID(lesson["lesson_id"])
+
+
+@pytest.fixture(scope="session")
+async def world(stack: TestStack, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World]:
+    issuer = TestIssuer(Path(tmp_path_factory.mktemp("security-keys")))
+    prefix = f"{stack.prefix}security."
+    settings = {
+        name: await stack.settings(
+            definition,
+            database=f"security_{name}",
+            jwks_url=issuer.jwks_url,
+            topic_prefix=prefix,
+        )
+        for name, definition in SERVICES.items()
+    }
+    any_settings = settings["lessons"]
+    async with AsyncExitStack() as running:
+        for name, definition in SERVICES.items():
+            await running.enter_async_context(running_worker(definition, settings[name]))
+        clients = {
+            name: await running.enter_async_context(api_client(definition, settings[name]))
+            for name, definition in SERVICES.items()
+        }
+        world = World(issuer, settings, clients, School(), School())
+        identity_ids = await publish(any_settings, "identity", world.a.facts() + world.b.facts())
+        for name in SERVICES:
+            await eventually(
+                lambda name=name: applied(settings[name], clients[name], identity_ids),  # type: ignore[misc]
+                timeout=60,
+                what=f"{name} projected both schools",
+            )
+        for school in (world.a, world.b):
+            await _schedule(world, school)
+        await _lessons_projected(world)
+        yield world
+
+
+async def _lessons_projected(world: World) -> None:
+    """Attendance knows the scheduled lessons once it answers their registers."""
+    for school in (world.a, world.b):
+        admin = world.headers(school.admin, "admin", school=school)
+
+        async def known(school: School = school, admin: dict[str, str] = admin) -> bool:
+            answer = await world.call(
+                "attendance", "GET", f"/lessons/{school.lesson_id}/attendance", admin
+            )
+            return answer.status_code == 200
+
+        await eventually(known, timeout=60, what="attendance knows the lessons")
+
+
+Caller = Callable[[World], dict[str, str]]
