@@ -1,6 +1,6 @@
 """Imports every contract module so the registry knows every event on the bus."""
 
-from ezurnals.shared.contracts import attendance, grading, identity, lessons, reporting
+from ezurnals.shared.contracts import attendance, audit, grading, identity, lessons, reporting
 
 PRODUCERS = {
     "identity": identity,
@@ -8,6 +8,7 @@ PRODUCERS = {
     "attendance": attendance,
     "grading": grading,
     "reporting": reporting,
+    "audit": audit,
 }
 
 __all__ = ["PRODUCERS"]

@@ -4,6 +4,11 @@ A route notes each person whose data it hands out with ``record_read(request, pe
 what)``; routers built with ``route_class=AuditedRoute`` write those notes to the service's own
 ``access_audit`` table once the answer is a success (a refused read reveals nothing, so it is not
 an access). The table is created on first use, so any service can adopt this without a migration.
+
+Each audited request also appends ``PersonalDataRead`` events (one per kind of data read) to the
+service's own event store, on a fresh stream so the append never conflicts; the outbox relay
+publishes them on the service's topic, and identity collects them into the guardians' access logs
+and the director's staff audit without reading any other service's database.
 """
 
 from __future__ import annotations
@@ -18,8 +23,10 @@ from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
 from ezurnals.shared.auth.principal import Principal
-from ezurnals.shared.contracts.base import utcnow
+from ezurnals.shared.contracts.audit import PersonalDataRead
+from ezurnals.shared.contracts.base import Actor, new_event_id, utcnow
 from ezurnals.shared.db import Database
+from ezurnals.shared.eventstore import CommandContext, EventStore
 
 AUDIT_DDL = (
     """CREATE TABLE IF NOT EXISTS access_audit (
@@ -89,6 +96,59 @@ async def write(
         )
 
 
+def read_events(
+    service: str,
+    principal: Principal,
+    notes: Iterable[tuple[UUID, str]],
+    *,
+    method: str,
+    path: str,
+    at: datetime,
+) -> list[PersonalDataRead]:
+    """One event per kind of data read, naming every person it was read about."""
+    subjects: dict[str, dict[UUID, None]] = {}
+    for subject, what in notes:
+        subjects.setdefault(what, {})[subject] = None
+    return [
+        PersonalDataRead(
+            source_service=service,
+            school_id=principal.school_id,
+            reader_id=principal.person_id,
+            reader_roles=sorted(principal.roles),
+            subject_ids=list(people),
+            what=what,
+            method=method,
+            path=path,
+            read_at=at,
+        )
+        for what, people in subjects.items()
+    ]
+
+
+async def publish(
+    store: EventStore,
+    service: str,
+    principal: Principal,
+    notes: Iterable[tuple[UUID, str]],
+    *,
+    method: str,
+    path: str,
+    at: datetime,
+    correlation_id: UUID | None = None,
+) -> None:
+    """Append the request's reads in one round trip, on a stream of their own."""
+    events = read_events(service, principal, notes, method=method, path=path, at=at)
+    if not events:
+        return
+    ctx = CommandContext(
+        actor=Actor(id=principal.person_id, role=min(principal.roles, default="system")),
+        school_id=principal.school_id,
+        correlation_id=correlation_id,
+        now=at,
+    )
+    await store.append(f"audit-{principal.person_id}-{new_event_id()}", 0, events, ctx)
+
+
 class AuditedRoute(APIRoute):
     """A route that writes the reads its handler noted, after a successful answer."""
 
@@ -100,14 +160,20 @@ class AuditedRoute(APIRoute):
             notes = getattr(request.state, "audit_notes", None)
             principal = getattr(request.state, "principal", None)
             if notes and isinstance(principal, Principal) and response.status_code < 400:
-                clock = getattr(request.app.state, "clock", utcnow)
-                await write(
-                    request.app.state.runtime.db,
+                at = getattr(request.app.state, "clock", utcnow)()
+                runtime = request.app.state.runtime
+                method, path = request.method, request.url.path
+                await write(runtime.db, principal, notes, method=method, path=path, at=at)
+                correlation = getattr(request.state, "correlation_id", None)
+                await publish(
+                    runtime.store,
+                    runtime.settings.service,
                     principal,
                     notes,
-                    method=request.method,
-                    path=request.url.path,
-                    at=clock(),
+                    method=method,
+                    path=path,
+                    at=at,
+                    correlation_id=UUID(correlation) if correlation else None,
                 )
             return response
 
@@ -124,28 +190,46 @@ async def accesses(
 ) -> list[dict[str, Any]]:
     """Recorded reads at a school, newest first: of these subjects, or by this actor."""
     await ensure_table(db)
-    subjects = list(subject_ids) if subject_ids is not None else None
     async with db.raw() as conn:
-        rows: list[asyncpg.Record] = await conn.fetch(
-            """SELECT actor_id, actor_roles, subject_id, what, method, path, accessed_at
-               FROM access_audit WHERE school_id = $1
-                 AND ($2::uuid[] IS NULL OR subject_id = ANY($2))
-                 AND ($3::uuid IS NULL OR actor_id = $3)
-               ORDER BY accessed_at DESC, id DESC LIMIT $4""",
-            school_id,
-            subjects,
-            actor_id,
-            limit,
+        rows = await accesses_in(
+            conn, "access_audit", school_id, subject_ids=subject_ids, actor_id=actor_id, limit=limit
         )
-    return [
-        {
-            "actor_id": str(r["actor_id"]),
-            "actor_roles": list(r["actor_roles"]),
-            "subject_id": str(r["subject_id"]),
-            "what": r["what"],
-            "method": r["method"],
-            "path": r["path"],
-            "accessed_at": r["accessed_at"].isoformat(),
-        }
-        for r in rows
-    ]
+    return [entry(r) for r in rows]
+
+
+async def accesses_in(
+    conn: asyncpg.Connection,
+    table: str,
+    school_id: UUID,
+    *,
+    subject_ids: Iterable[UUID] | None = None,
+    actor_id: UUID | None = None,
+    limit: int = 500,
+) -> list[asyncpg.Record]:
+    """Rows of ``table`` (a trusted name of a table with ``access_audit``'s columns), newest first:
+    for a service that also keeps reads recorded elsewhere."""
+    subjects = list(subject_ids) if subject_ids is not None else None
+    rows: list[asyncpg.Record] = await conn.fetch(
+        f"""SELECT * FROM {table} WHERE school_id = $1
+              AND ($2::uuid[] IS NULL OR subject_id = ANY($2))
+              AND ($3::uuid IS NULL OR actor_id = $3)
+            ORDER BY accessed_at DESC, id DESC LIMIT $4""",
+        school_id,
+        subjects,
+        actor_id,
+        limit,
+    )
+    return rows
+
+
+def entry(r: asyncpg.Record) -> dict[str, Any]:
+    """One recorded read as the access-log endpoints show it."""
+    return {
+        "actor_id": str(r["actor_id"]),
+        "actor_roles": list(r["actor_roles"]),
+        "subject_id": str(r["subject_id"]),
+        "what": r["what"],
+        "method": r["method"],
+        "path": r["path"],
+        "accessed_at": r["accessed_at"].isoformat(),
+    }

@@ -22,9 +22,10 @@ from ezurnals.attendance.domain import (
 from ezurnals.attendance.domain.access import may_read_student, require_read_student
 from ezurnals.shared.contracts.attendance import DocumentType
 from ezurnals.shared.domain import NotFound
+from ezurnals.shared.http.audit import AuditedRoute, record_read
 from ezurnals.shared.http.auth import CurrentPrincipal
 
-router = APIRouter(tags=["excuses"])
+router = APIRouter(tags=["excuses"], route_class=AuditedRoute)
 
 
 @router.post("/excuse-requests", status_code=201)
@@ -82,11 +83,9 @@ async def list_excuse_requests(
             candidates = rel.homeroom_students | rel.children | {rel.person_id}
             students = [s for s in candidates if may_read_student(rel, s)]
         rows = await queries.excuse_requests(conn, principal.school_id, students)
-    return [
-        {k: _json(v) for k, v in row.items()}
-        for row in rows
-        if status is None or row["status"] == status
-    ]
+    shown = [row for row in rows if status is None or row["status"] == status]
+    record_read(request, dict.fromkeys(row["student_id"] for row in shown), "excuse_requests")
+    return [{k: _json(v) for k, v in row.items()} for row in shown]
 
 
 def _json(value: Any) -> Any:
@@ -113,6 +112,7 @@ async def read_attachment(request_id: UUID, request: Request, principal: Current
         rel = await queries.relationships(conn, principal, today)
     if row is None or not may_read_student(rel, row["student_id"]):
         raise NotFound("no such attachment", field="request_id")
+    record_read(request, [row["student_id"]], "excuse_document")
     return Response(
         content=bytes(row["content"]),
         media_type=row["content_type"],

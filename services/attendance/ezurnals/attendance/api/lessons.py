@@ -12,9 +12,10 @@ from ezurnals.attendance import handlers, queries
 from ezurnals.attendance.api.common import answer, now, runtime_of
 from ezurnals.attendance.domain import CorrectMark, MarkEntry, TakeAttendance
 from ezurnals.attendance.domain.access import require_read_lesson
+from ezurnals.shared.http.audit import AuditedRoute, record_read
 from ezurnals.shared.http.auth import CurrentPrincipal
 
-router = APIRouter(tags=["lesson attendance"])
+router = APIRouter(tags=["lesson attendance"], route_class=AuditedRoute)
 
 
 class MarkIn(BaseModel):
@@ -88,6 +89,8 @@ async def read_attendance(
         rel = await queries.relationships(conn, principal, today, lesson=lesson)
     require_read_lesson(rel, lesson_id, lesson.context.class_id)
     attendance = await queries.lesson_attendance(runtime.store, lesson_id)
+    marked = [*attendance.marks, *(c.student_id for c in attendance.corrections)]
+    record_read(request, dict.fromkeys(marked), "lesson_attendance")
     return {
         "lesson_id": str(lesson_id),
         "class_id": str(lesson.context.class_id),

@@ -15,9 +15,10 @@ from ezurnals.attendance.domain import Relationships, monthly_absences, unexcuse
 from ezurnals.attendance.domain.access import require_read_class, require_read_student
 from ezurnals.shared.auth import Principal
 from ezurnals.shared.domain import Forbidden, NotFound
+from ezurnals.shared.http.audit import AuditedRoute, record_read
 from ezurnals.shared.http.auth import CurrentPrincipal
 
-router = APIRouter(tags=["views"])
+router = APIRouter(tags=["views"], route_class=AuditedRoute)
 
 
 @router.get("/classes/{class_id}/unexcused-absences")
@@ -38,7 +39,9 @@ async def class_unexcused_absences(
         require_read_class(rel, class_id)
         members = await queries.class_members_ever(conn, class_id)
         students = await queries.students_absences(conn, principal.school_id, members)
-    return [row.model_dump(mode="json") for row in unexcused_absences(students.values(), class_id)]
+    rows = unexcused_absences(students.values(), class_id)
+    record_read(request, dict.fromkeys(r.student_id for r in rows), "unexcused_absences")
+    return [row.model_dump(mode="json") for row in rows]
 
 
 @router.get("/students/{student_id}/absences")
@@ -56,6 +59,7 @@ async def student_absences(
         student = (await queries.students_absences(conn, principal.school_id, [student_id]))[
             student_id
         ]
+    record_read(request, [student_id], "absences")
     return {
         "student_id": str(student_id),
         "months": [

@@ -11,9 +11,10 @@ from ezurnals.grading import views
 from ezurnals.grading.api.common import access_of, runtime_of
 from ezurnals.shared.contracts.base import utcnow
 from ezurnals.shared.contracts.grading import PeriodKind
+from ezurnals.shared.http.audit import AuditedRoute, record_read
 from ezurnals.shared.http.auth import CurrentPrincipal
 
-router = APIRouter(tags=["grade views"])
+router = APIRouter(tags=["grade views"], route_class=AuditedRoute)
 Year = Annotated[str, Query(pattern=r"^\d{4}/(\d{2}|\d{4})$", examples=["2025/26"])]
 
 
@@ -22,9 +23,11 @@ async def grade_sheet(
     class_id: UUID, subject_id: UUID, request: Request, principal: CurrentPrincipal
 ) -> Any:
     """The class-subject grade sheet (its teacher, the class teacher, the administration)."""
-    return await views.grade_sheet(
+    sheet = await views.grade_sheet(
         runtime_of(request), await access_of(request, principal), class_id, subject_id, utcnow()
     )
+    record_read(request, [UUID(row["student_id"]) for row in sheet["students"]], "grade_sheet")
+    return sheet
 
 
 @router.get("/students/{student_id}/grades")
@@ -36,9 +39,11 @@ async def student_grades(
 ) -> Any:
     """A student's grades: the student, their unrestricted guardians, their teachers for the
     subjects they teach, and the administration."""
-    return await views.student_grades(
+    grades = await views.student_grades(
         runtime_of(request), await access_of(request, principal), student_id, school_year, utcnow()
     )
+    record_read(request, [student_id], "grades")
+    return grades
 
 
 @router.get("/missing-period-grades")

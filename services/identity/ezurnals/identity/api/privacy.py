@@ -8,12 +8,12 @@ from uuid import UUID
 from fastapi import APIRouter, Request, Response
 
 from ezurnals.identity import queries
+from ezurnals.identity.access_log import accesses
 from ezurnals.identity.api import deps
 from ezurnals.identity.handlers import privacy as handle
 from ezurnals.shared.auth.principal import ADMINISTRATION, Principal
 from ezurnals.shared.contracts.identity import Role
 from ezurnals.shared.domain import NotFound
-from ezurnals.shared.http import audit
 from ezurnals.shared.http.audit import AuditedRoute, record_read
 from ezurnals.shared.http.auth import CurrentPrincipal
 
@@ -149,9 +149,7 @@ def router() -> APIRouter:
         )
         if not allowed:
             raise NotFound("no such person", field="person_id")
-        return await audit.accesses(
-            deps.runtime(request).db, principal.school_id, subject_ids=[person_id]
-        )
+        return await accesses(deps.runtime(request), principal.school_id, subject_ids=[person_id])
 
     @r.get("/staff/{person_id}/accesses")
     async def staff_accesses(
@@ -163,8 +161,6 @@ def router() -> APIRouter:
         )
         async with deps.runtime(request).db.raw() as conn:
             await queries.person_school(conn, principal.school_id, person_id)
-        return await audit.accesses(
-            deps.runtime(request).db, principal.school_id, actor_id=person_id
-        )
+        return await accesses(deps.runtime(request), principal.school_id, actor_id=person_id)
 
     return r

@@ -6,14 +6,13 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from ezurnals.identity import queries
+from ezurnals.identity import access_log, queries
 from ezurnals.identity.domain.account import Account
 from ezurnals.identity.domain.person import Person
 from ezurnals.identity.handlers import Change, Outcome, carry_out, load
 from ezurnals.shared.contracts.base import registry
 from ezurnals.shared.contracts.identity import RevocationReason
 from ezurnals.shared.eventstore import CommandContext, CommandResult
-from ezurnals.shared.http import audit
 from ezurnals.shared.service import Runtime
 
 
@@ -87,7 +86,7 @@ async def export(rt: Runtime, school_id: UUID, person_id: UUID) -> dict[str, Any
             }
             for e in events
         ],
-        "accessed_by": await audit.accesses(rt.db, school_id, subject_ids=[person_id]),
+        "accessed_by": await access_log.accesses(rt, school_id, subject_ids=[person_id]),
     }
 
 

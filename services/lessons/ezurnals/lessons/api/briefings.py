@@ -33,9 +33,10 @@ from ezurnals.lessons.domain import (
 from ezurnals.shared.auth.principal import Role
 from ezurnals.shared.contracts.lessons import AcknowledgedBy
 from ezurnals.shared.domain import Forbidden, Invalid, NotFound
+from ezurnals.shared.http.audit import AuditedRoute, record_read
 from ezurnals.shared.http.auth import CurrentPrincipal
 
-router = APIRouter(tags=["safety briefings"])
+router = APIRouter(tags=["safety briefings"], route_class=AuditedRoute)
 
 
 @router.get("/briefing-types", operation_id="list_briefing_types")
@@ -95,6 +96,9 @@ async def conduct_briefing(
 async def get_briefing(briefing_id: UUID, request: Request, principal: CurrentPrincipal) -> Any:
     require_staff(principal)
     briefing = await handlers.load_briefing(runtime_of(request), principal.school_id, briefing_id)
+    record_read(
+        request, [*briefing.acknowledged, *briefing.not_acknowledged], "briefing_acknowledgements"
+    )
     return handlers.briefing_body(briefing)
 
 
@@ -147,6 +151,7 @@ async def not_briefed(
     ]
     roster = await reader.roster(class_id)
     missing = students_not_briefed(roster, briefings, briefing_type_id)
+    record_read(request, missing, "briefing_acknowledgements")
     return {"class_id": str(class_id), "student_ids": [str(s) for s in missing]}
 
 

@@ -14,9 +14,10 @@ from ezurnals.lessons.api.common import answer, context, reader_of, runtime_of
 from ezurnals.lessons.api.models import ConsultationIn
 from ezurnals.lessons.domain import RecordConsultation
 from ezurnals.shared.auth.principal import Role
+from ezurnals.shared.http.audit import AuditedRoute, record_read
 from ezurnals.shared.http.auth import CurrentPrincipal
 
-router = APIRouter(tags=["consultations"])
+router = APIRouter(tags=["consultations"], route_class=AuditedRoute)
 
 
 @router.post("/consultations", status_code=201, operation_id="record_consultation")
@@ -43,4 +44,7 @@ async def list_consultations(
     """The administration sees the school's notes of the day; a teacher their own."""
     require_staff(principal)
     mine = None if principal.is_administration else principal.person_id
-    return await reader_of(request).consultations(principal.school_id, held_on, mine)
+    notes = await reader_of(request).consultations(principal.school_id, held_on, mine)
+    participants = dict.fromkeys(p for note in notes for p in note["participant_ids"])
+    record_read(request, participants, "consultation_notes")
+    return notes
