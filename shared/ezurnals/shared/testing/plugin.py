@@ -16,13 +16,13 @@ from pathlib import Path
 import pytest
 from hypothesis import settings as hypothesis_settings
 
+from ezurnals.shared.runtime.infra import Infrastructure, provide
+from ezurnals.shared.testing.stack import TestStack
+
 # Property tests check behaviour, never speed: no per-example deadline (a loaded CI machine would
 # otherwise fail them for being slow).
 hypothesis_settings.register_profile("ezurnals", deadline=None)
 hypothesis_settings.load_profile("ezurnals")
-
-from ezurnals.shared.runtime.infra import Infrastructure, provide
-from ezurnals.shared.testing.stack import TestStack
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
