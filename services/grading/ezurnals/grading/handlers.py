@@ -185,13 +185,16 @@ class BookContext:
 
 async def book_context(
     conn: asyncpg.Connection,
-    runtime: Runtime,
+    policy: SchoolGradingPolicy,
     access: Access,
     class_id: UUID,
     subject_id: UUID,
     now: datetime,
 ) -> BookContext:
-    """The class and subject of the caller's school, or 404 without saying whose they are."""
+    """The class and subject of the caller's school, or 404 without saying whose they are.
+
+    ``policy`` is the school's grading policy, loaded by the caller before ``conn`` was taken.
+    """
     school_id = access.school_id
     klass = await queries.class_info(conn, school_id, class_id)
     if klass is None:
@@ -199,7 +202,6 @@ async def book_context(
     if not await queries.subject_known(conn, school_id, subject_id):
         raise NotFound("no such subject", field="subject_id")
     today = await queries.school_today(conn, school_id, now)
-    policy = await load_policy(runtime, school_id)
     return BookContext(
         key=GradeBookKey(school_id, class_id, subject_id, klass.school_year),
         klass=klass,
@@ -214,8 +216,11 @@ async def book_context(
 async def _context(
     runtime: Runtime, access: Access, class_id: UUID, subject_id: UUID, ctx: CommandContext
 ) -> BookContext:
+    # The policy is loaded before a connection is held: nesting the two would need two pooled
+    # connections per request and exhaust the pool under load.
+    policy = await load_policy(runtime, access.school_id)
     async with runtime.db.raw() as conn:
-        return await book_context(conn, runtime, access, class_id, subject_id, ctx.now)
+        return await book_context(conn, policy, access, class_id, subject_id, ctx.now)
 
 
 async def load_book(runtime: Runtime, key: GradeBookKey) -> GradeBook:
