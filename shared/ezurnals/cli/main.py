@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -136,6 +137,53 @@ def contracts(
         console.print(f"[red]stale schemas:[/] {', '.join(changed)}")
         raise typer.Exit(1)
     console.print(f"{len(changed)} schema file(s) {'would change' if check else 'written'}")
+
+
+@app.command()
+def seed(
+    schools: Annotated[int, typer.Option(min=1, help="How many schools")] = 1,
+    year: Annotated[
+        str | None, typer.Option(help="The school year, e.g. 2025/2026 (default: the current)")
+    ] = None,
+    days: Annotated[int, typer.Option(min=0, help="School days to simulate, up to today")] = 5,
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same country")] = 1,
+    students: Annotated[
+        int | None, typer.Option(min=12, help="At most this many students per school")
+    ] = None,
+    concurrency: Annotated[int, typer.Option(min=1, help="Requests in flight at once")] = 32,
+    data_dir: Annotated[Path, typer.Option(help="Of a running `ezurnals up`")] = Path(".ezurnals"),
+    urls: Annotated[
+        Path | None, typer.Option(help="A stack.json naming the services' URLs")
+    ] = None,
+) -> None:
+    """Create a synthetic country through the public APIs and simulate its school days."""
+    from ezurnals.cli.seed import (
+        SeedOptions,
+        current_school_year,
+        load_urls,
+        operator_secret,
+        print_summary,
+        run_seed,
+    )
+    from ezurnals.cli.seeding.plan import SchoolYear
+
+    try:
+        school_year = SchoolYear.of(year or current_school_year(datetime.now(UTC).date()))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--year") from None
+    options = SeedOptions(
+        schools=schools,
+        year=school_year,
+        days=days,
+        seed=seed,
+        max_students=students,
+        concurrency=concurrency,
+    )
+    result = asyncio.run(
+        run_seed(load_urls(data_dir, urls), options, operator_secret(data_dir), console)
+    )
+    print_summary(result, console)
+    raise typer.Exit(1 if result.stats.errors else 0)
 
 
 bench_app = typer.Typer(help="Benchmarks that print and save their figures beside a reference.")

@@ -1,0 +1,1 @@
+"""``ezurnals seed``: a synthetic country planned from a seed, created through the APIs."""
