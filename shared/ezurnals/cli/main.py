@@ -212,6 +212,29 @@ def bench_spine(
     console.print(f"saved {json_path}")
 
 
+@bench_app.command("reporting")
+def bench_reporting(
+    json_path: Annotated[Path, typer.Option("--json", help="Where to write the figures")] = Path(
+        "bench-results/reporting.json"
+    ),
+    students: Annotated[int, typer.Option(help="Students of the synthetic school")] = 1000,
+    weeks: Annotated[int, typer.Option(help="Weeks of lessons, absences and grades")] = 2,
+    readers: Annotated[int, typer.Option(help="Concurrent diary readers")] = 200,
+    reads: Annotated[int, typer.Option(help="Diary reads per reader")] = 10,
+) -> None:
+    """Reporting's projections, report cards, monthly statements and diary reads."""
+    from ezurnals.cli.bench_reporting import run_bench_reporting
+
+    figures = asyncio.run(
+        run_bench_reporting(
+            students=students, weeks=weeks, readers=readers, reads=reads, console=console
+        )
+    )
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(figures, indent=2))
+    console.print(f"saved {json_path}")
+
+
 def print_table(title: str, rows: list[tuple[str, ...]], headers: tuple[str, ...]) -> None:
     table = Table(title=title)
     for h in headers:

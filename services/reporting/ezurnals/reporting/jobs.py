@@ -1,4 +1,4 @@
-"""Scheduled work of the reporting worker.
+"""Scheduled work of the reporting worker: monthly statements and family notifications.
 
 Monthly statements (rule 5): when a month has closed in a school's time zone, every student's
 statement of that month is issued. The job keeps re-checking the closed month until the 5th, the
@@ -16,9 +16,12 @@ from datetime import UTC, datetime
 import asyncpg
 import structlog
 
+from ezurnals.reporting.channels import from_environment
 from ezurnals.reporting.domain.calendar import closed_month, local_day
 from ezurnals.reporting.handlers import issue_statements
+from ezurnals.reporting.notifying import Sender, send_due
 from ezurnals.reporting.queries import Reads
+from ezurnals.shared.contracts.reporting import Channel
 from ezurnals.shared.service import Runtime
 
 log = structlog.get_logger(__name__)
@@ -75,3 +78,50 @@ class MonthlyStatementsJob:
                     issued=run.issued,
                 )
         return issued
+
+
+class NotificationJob:
+    """Sends due family notifications every ``interval_s``; senders and ``clock`` are for tests.
+
+    Without given senders the channels come from the environment (see ``channels``).
+    """
+
+    __name__ = "family_notifications"
+
+    def __init__(
+        self,
+        *,
+        interval_s: float = 15.0,
+        clock: Callable[[], datetime] = _utcnow,
+        senders: dict[Channel, Sender] | None = None,
+    ) -> None:
+        self.interval_s = interval_s
+        self.clock = clock
+        self.senders = senders
+
+    def _senders(self) -> dict[Channel, Sender]:
+        if self.senders is not None:
+            return self.senders
+        mailer, sms = from_environment()
+        found: dict[Channel, Sender] = {}
+        if mailer:
+            found[Channel.EMAIL] = mailer
+        if sms:
+            found[Channel.SMS] = sms
+        return found
+
+    async def __call__(self, runtime: Runtime, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.run_once(runtime)
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("notifications.run_failed", error=str(exc))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.interval_s)
+
+    async def run_once(self, runtime: Runtime) -> int:
+        """Returns how many messages were sent."""
+        try:
+            return await send_due(runtime, self.clock(), self._senders())
+        except asyncpg.UndefinedTableError:
+            return 0

@@ -1,7 +1,7 @@
 """The reporting service as the runtime sees it (API routers, projections, worker jobs)."""
 
 from ezurnals.reporting import api, projections
-from ezurnals.reporting.jobs import MonthlyStatementsJob
+from ezurnals.reporting.jobs import MonthlyStatementsJob, NotificationJob
 from ezurnals.shared.service import ServiceDefinition
 
 SERVICE = ServiceDefinition(
@@ -9,5 +9,5 @@ SERVICE = ServiceDefinition(
     title="reporting — diary, statements, report cards",
     routers=api.routers,
     projections=projections.all_projections,
-    jobs=(MonthlyStatementsJob(),),
+    jobs=(MonthlyStatementsJob(), NotificationJob()),
 )

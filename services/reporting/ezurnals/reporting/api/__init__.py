@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ezurnals.reporting.api import administration, diary, report_cards, statements, teaching
+from ezurnals.reporting.api import (
+    administration,
+    diary,
+    notifications,
+    report_cards,
+    statements,
+    teaching,
+)
 
 
 def routers() -> list[APIRouter]:
@@ -14,4 +21,5 @@ def routers() -> list[APIRouter]:
         report_cards.router,
         administration.router,
         teaching.router,
+        notifications.router,
     ]
