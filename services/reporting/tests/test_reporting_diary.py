@@ -130,6 +130,31 @@ async def test_a_guardian_reads_the_childs_week(settings: Settings, school: dict
     assert school["next_week"] not in {le["lesson_id"] for le in body["lessons"]}
 
 
+async def test_reading_a_diary_is_recorded_in_the_access_audit(
+    settings: Settings, school: dict[str, Any]
+) -> None:
+    s: School = school["s"]
+    r = await diary(
+        settings, s.anna, issuer_headers(settings, s.annas_mother, s.school_id, "guardian")
+    )
+    assert r.status_code == 200, r.text
+    db = Database(settings.database_url)
+    try:
+        async with db.raw() as conn:
+            rows = await conn.fetch(
+                "SELECT actor_id, what FROM access_audit WHERE subject_id = $1", s.anna
+            )
+            published = await conn.fetchval(
+                "SELECT count(*) FROM events WHERE event_type = 'PersonalDataRead'"
+                " AND payload->'subject_ids' ? $1",
+                str(s.anna),
+            )
+    finally:
+        await db.dispose()
+    assert (s.annas_mother, "diary") in {(row["actor_id"], row["what"]) for row in rows}
+    assert published >= 1
+
+
 async def test_only_the_family_and_the_staff_of_the_class_read_a_diary(
     settings: Settings, school: dict[str, Any]
 ) -> None:

@@ -12,9 +12,10 @@ from pydantic import BaseModel
 from ezurnals.reporting.api.common import reads, require_student
 from ezurnals.reporting.domain.calendar import week_days, week_of
 from ezurnals.reporting.domain.diary import ExcuseState
+from ezurnals.shared.http.audit import AuditedRoute, record_read
 from ezurnals.shared.http.auth import CurrentPrincipal
 
-router = APIRouter(tags=["diary"])
+router = APIRouter(route_class=AuditedRoute, tags=["diary"])
 
 
 class HomeworkOut(BaseModel):
@@ -108,6 +109,7 @@ async def diary(
     first, last = week_days(name)
     async with reads(request) as db:
         await require_student(db, principal, student_id)
+        record_read(request, [student_id], "diary")
         found = await db.diary(student_id, first, last)
     grades = [grade_out(g) for g in found["grades"]]
     marks = {m["lesson_id"]: m for m in found["marks"]}

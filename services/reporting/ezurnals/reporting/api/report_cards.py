@@ -33,10 +33,11 @@ from ezurnals.reporting.queries import Reads
 from ezurnals.shared.contracts.base import utcnow
 from ezurnals.shared.contracts.reporting import ReportPeriod
 from ezurnals.shared.domain import Conflict, NotFound
+from ezurnals.shared.http.audit import AuditedRoute, record_read
 from ezurnals.shared.http.auth import CurrentPrincipal
 from ezurnals.shared.service import Runtime
 
-router = APIRouter(tags=["report cards"])
+router = APIRouter(route_class=AuditedRoute, tags=["report cards"])
 
 SchoolYearQuery = Annotated[
     str, Query(alias="school_year", description="The school year, e.g. 2025/26")
@@ -173,6 +174,7 @@ async def list_cards(
 ) -> list[ReportCardSummary]:
     async with reads(request) as db:
         await require_student(db, principal, student_id)
+        record_read(request, [student_id], "report_card")
         rows = await db.conn.fetch(
             "SELECT school_year, period, class_id, version, issued_at FROM report_cards "
             "WHERE student_id = $1 AND school_id = $2 ORDER BY school_year DESC, period",
@@ -223,6 +225,7 @@ async def get_card(
     year = school_year(year)
     async with reads(request) as db:
         await require_student(db, principal, student_id)
+        record_read(request, [student_id], "report_card")
         row = await _card(db, principal.school_id, student_id, year, str(period))
     return ReportCardOut(
         report_card=ReportCard.model_validate(row["content"]),
@@ -247,6 +250,7 @@ async def student_pdf(
     year = school_year(year)
     async with reads(request) as db:
         await require_student(db, principal, student_id)
+        record_read(request, [student_id], "report_card")
         row = await _card(db, principal.school_id, student_id, year, str(period))
         school = await _school_name(db, principal.school_id)
     pdf = await asyncio.to_thread(

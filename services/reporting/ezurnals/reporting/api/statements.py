@@ -25,10 +25,11 @@ from ezurnals.reporting.queries import Reads
 from ezurnals.shared.contracts.base import utcnow
 from ezurnals.shared.contracts.reporting import Month
 from ezurnals.shared.domain import Forbidden, NotFound
+from ezurnals.shared.http.audit import AuditedRoute, record_read
 from ezurnals.shared.http.auth import CurrentPrincipal
 from ezurnals.shared.service import Runtime
 
-router = APIRouter(tags=["statements"])
+router = APIRouter(route_class=AuditedRoute, tags=["statements"])
 
 
 class StatementSummary(BaseModel):
@@ -100,6 +101,7 @@ async def list_statements(
 ) -> list[StatementSummary]:
     async with reads(request) as db:
         await require_student(db, principal, student_id)
+        record_read(request, [student_id], "statement")
         rows = await db.conn.fetch(
             "SELECT month, class_id, content, version FROM statements "
             "WHERE student_id = $1 AND school_id = $2 ORDER BY month DESC",
@@ -125,6 +127,7 @@ async def get_statement(
 ) -> StatementOut:
     async with reads(request) as db:
         await require_student(db, principal, student_id)
+        record_read(request, [student_id], "statement")
         row = await _statement(db, student_id, month)
     return StatementOut(
         statement=MonthlyStatement.model_validate(row["content"]),
@@ -148,6 +151,7 @@ async def statement_pdf(
     """POST because it carries the display names to print (never stored)."""
     async with reads(request) as db:
         await require_student(db, principal, student_id)
+        record_read(request, [student_id], "statement")
         row = await _statement(db, student_id, month)
         content = row["content"]
         return await _pdf(
