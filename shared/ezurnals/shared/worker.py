@@ -58,6 +58,7 @@ class Worker:
             done, pending = await asyncio.wait(tasks, timeout=10)
             for task in pending:
                 task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
             for task in done:
                 if task.exception() is not None:
                     log.error(

@@ -249,7 +249,12 @@ class ProjectionRunner:
                     last_lag = time.monotonic()
                     await self._record_lag(kafka)
         finally:
-            await kafka.stop()
+            # Leaving must not fail: an in-flight fetch that times out while the broker is slow
+            # would otherwise turn a clean shutdown into an error.
+            try:
+                await kafka.stop()
+            except (KafkaError, asyncio.CancelledError, TimeoutError) as exc:
+                log.warning("consumer.stop_failed", error=repr(exc))
 
     async def _record_lag(self, kafka: AIOKafkaConsumer) -> None:
         rows = []
