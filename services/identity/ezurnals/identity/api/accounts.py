@@ -25,7 +25,7 @@ class _In(BaseModel):
 
 
 _TOTP_CODE = Field(default=None, pattern=r"^\d{6}$")
-_TOTP_SECRET = r"^[A-Z2-7]{16,64}$"
+_TOTP_SECRET = r"^[A-Z2-7]{32,64}$"  # ≥ 160 bits (RFC 4226)
 
 
 class SignInIn(_In):

@@ -120,7 +120,7 @@ class SchoolYearCalendar:
 def year_bounds(school_year: str) -> DateRange:
     """The widest span a school year may cover: 1 July of its first year to 31 August after."""
     match = _YEAR.match(school_year)
-    if match is None or int(match[2]) != int(match[1]) + 1:
+    if match is None or int(match[1]) < 1 or int(match[2]) != int(match[1]) + 1:
         raise Invalid(
             "a school year is written like 2025/2026", field="school_year", code="bad_school_year"
         )
