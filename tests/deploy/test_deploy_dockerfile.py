@@ -108,3 +108,13 @@ def test_default_command_serves_the_api_of_the_built_service(
 def test_build_context_leaves_out_local_state() -> None:
     ignored = (REPO / "deploy" / "Dockerfile.dockerignore").read_text("utf-8").split()
     assert {".git", ".venv", "**/__pycache__"} <= set(ignored)
+
+
+def test_the_web_app_is_a_package_the_build_arg_can_name_and_its_tests_stay_out() -> None:
+    project = tomllib.loads((REPO / "web" / "pyproject.toml").read_text("utf-8"))
+    assert project["project"]["name"] == "ezurnals-web"
+    assert 'name = "ezurnals-web"' in (REPO / "uv.lock").read_text("utf-8")
+    text = DOCKERFILE.read_text(encoding="utf-8")
+    assert "source=web/pyproject.toml,target=web/pyproject.toml" in text
+    ignored = (REPO / "deploy" / "Dockerfile.dockerignore").read_text("utf-8").split()
+    assert "web/tests" in ignored

@@ -540,7 +540,7 @@ def test_nothing_is_deployed_for_a_service_that_does_not_exist(
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_every_pod_runs_hardened(rendered: dict[str, list[Manifest]], overlay: str) -> None:
     deployments = of_kind(rendered[overlay], "Deployment")
-    assert len(deployments) == 2 * len(workspace_services())
+    assert len(deployments) == 2 * len(workspace_services()) + 1  # and the web app
     for deployment in deployments:
         pod = deployment["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True
@@ -718,7 +718,9 @@ def test_production_images_are_pinned_to_a_registry_and_tag(
     rendered: dict[str, list[Manifest]],
 ) -> None:
     for deployment in of_kind(rendered["prod"], "Deployment"):
-        service = service_of(deployment)
+        service = (
+            service_of(deployment) or deployment["metadata"]["labels"]["app.kubernetes.io/name"]
+        )
         for container in _pod_containers(deployment):
             assert container["image"] == f"registry.example.lv/ezurnals/ezurnals-{service}:0.1.0"
 
@@ -735,3 +737,77 @@ def test_apis_are_sized_by_their_autoscaler_and_workers_by_replicas(
         hpa = find(docs, "HorizontalPodAutoscaler", f"{service}-api")["spec"]
         assert (hpa["minReplicas"], hpa["maxReplicas"]) == (min_api, max_api)
         assert find(docs, "Deployment", f"{service}-worker")["spec"]["replicas"] == workers
+
+
+# --- the web app ----------------------------------------------------------------------------
+
+WEB_POD = {"app.kubernetes.io/part-of": "ezurnals", "app.kubernetes.io/name": "web"}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_web_app_is_served_at_the_root_and_calls_every_api_in_the_cluster(
+    rendered: dict[str, list[Manifest]], overlay: str
+) -> None:
+    docs = rendered[overlay]
+    web = find(docs, "Deployment", "web")
+    pod = web["spec"]["template"]["spec"]
+    assert "initContainers" not in pod, "the web app has no database to migrate"
+    (container,) = pod["containers"]
+    args = container["args"]
+    assert container["command"] == ["python"] and args[:2] == ["-m", "ezurnals.web"]
+    urls = dict(args[i + 1].split("=", 1) for i, a in enumerate(args) if a == "--service")
+    assert urls == {s: f"http://{s}-api:8000" for s in workspace_services()}
+    assert args[args.index("--port") + 1] == "8000"
+    assert {"DATABASE_URL", "DB_PASSWORD"}.isdisjoint(e["name"] for e in container.get("env", []))
+    assert container["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert web["spec"]["replicas"] >= 2
+
+    service = find(docs, "Service", "web")
+    assert (
+        service["spec"]["selector"].items() <= web["spec"]["template"]["metadata"]["labels"].items()
+    )
+    paths = [
+        (p["path"], p["pathType"], p["backend"]["service"]["name"])
+        for rule in find(docs, "Ingress", "ezurnals")["spec"]["rules"]
+        for p in rule["http"]["paths"]
+    ]
+    assert ("/", "Prefix", "web") in paths
+    assert {(f"/api/{s}/", "Prefix", f"{s}-api") for s in workspace_services()} <= set(paths)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_network_policies_let_the_web_app_reach_the_apis_and_nothing_else_reach_it(
+    rendered: dict[str, list[Manifest]], overlay: str
+) -> None:
+    docs = rendered[overlay]
+    labels = find(docs, "Deployment", "web")["spec"]["template"]["metadata"]["labels"]
+    assert WEB_POD.items() <= labels.items()
+    policies = _policies_for(docs, labels)
+    assert find(docs, "NetworkPolicy", "ezurnals-default-deny") in policies
+    to_apis = [
+        rule
+        for policy in policies
+        for rule in policy["spec"].get("egress", [])
+        if any(
+            peer.get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/component")
+            == "api"
+            for peer in rule["to"]
+        )
+    ]
+    assert to_apis and {p["port"] for rule in to_apis for p in rule["ports"]} == {8000}
+    sources = [
+        peer
+        for policy in policies
+        for rule in policy["spec"].get("ingress", [])
+        for peer in rule["from"]
+    ]
+    assert sources and all("namespaceSelector" in peer for peer in sources)
+    for service in workspace_services():
+        api = find(docs, "Deployment", f"{service}-api")["spec"]["template"]["metadata"]["labels"]
+        allowed = [
+            peer
+            for policy in _policies_for(docs, api)
+            for rule in policy["spec"].get("ingress", [])
+            for peer in rule["from"]
+        ]
+        assert {"podSelector": {"matchLabels": WEB_POD}} in allowed, service

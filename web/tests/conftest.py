@@ -1,6 +1,6 @@
-"""The whole system over real HTTP for a real browser: identity, lessons, attendance and reporting
-(API and worker each, on the session's PostgreSQL and Kafka), the web app in front of them, and a
-school seeded through the APIs the way a school would set itself up."""
+"""The whole system over real HTTP for a real browser: identity, lessons, attendance, grading
+and reporting (API and worker each, on the session's PostgreSQL and Kafka), the web app in
+front of them, and a school seeded through the APIs the way a school would set itself up."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from ezurnals.shared.service import load_service
 from ezurnals.shared.testing.stack import TestStack, eventually, running_worker
 from ezurnals.web import create_app as create_web_app
 
-SERVICES = ("identity", "lessons", "attendance", "reporting")
+SERVICES = ("identity", "lessons", "attendance", "grading", "reporting")
 BOOTSTRAP = "web-e2e-operator-secret"
 PASSWORD = "kalnu-ezers-rudens-2026"
 RIGA = ZoneInfo("Europe/Riga")
@@ -113,6 +113,7 @@ class World:
     subject_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     class_id: str = ""
     lesson_id: str = ""
+    admin: Person = field(default_factory=nobody)
     teacher: Person = field(default_factory=nobody)
     class_teacher: Person = field(default_factory=nobody)
     guardian: Person = field(default_factory=nobody)
@@ -172,7 +173,9 @@ async def world(system: System) -> World:
     await world.ok(
         "POST", "identity", "/activate", json={"code": admin["access_code"], "password": PASSWORD}
     )
-    admin_token = await _sign_in(world, Person(admin["person_id"], admin["username"], "", ""))
+    world.admin = Person(admin["person_id"], admin["username"], "Agnese", "Kļaviņa")
+    admin_token = await _sign_in(world, world.admin)
+    world.tokens["admin"] = admin_token
     await world.ok(
         "POST",
         "identity",
@@ -305,6 +308,8 @@ async def world(system: System) -> World:
         ("attendance", f"/classes/{world.class_id}/unexcused-absences", "class_teacher"),
         ("attendance", f"/students/{world.students[0].person_id}/absences", "guardian"),
         ("reporting", f"/students/{world.students[0].person_id}/diary", "guardian"),
+        ("grading", f"/classes/{world.class_id}/subjects/{world.subject_id}/sheet", "teacher"),
+        ("grading", f"/students/{world.students[0].person_id}/grades", "guardian"),
     )
     for service, path, role in ready:
 
@@ -313,4 +318,23 @@ async def world(system: System) -> World:
             return response.status_code == 200
 
         await eventually(answered, timeout=60, interval=0.3, what=f"{service} {path} as {role}")
+
+    async def grading_knows_the_lesson() -> bool:
+        """A grade nobody could give: refused for its value once the lesson is known, for the
+        lesson before; either way nothing is recorded."""
+        response = await world.call(
+            "POST",
+            "grading",
+            f"/classes/{world.class_id}/subjects/{world.subject_id}/grades",
+            world.tokens["teacher"],
+            json={
+                "work": {"title": "-", "kind": "oral", "lesson_id": world.lesson_id},
+                "marks": [{"student_id": world.students[0].person_id, "value": "not-a-grade"}],
+            },
+        )
+        assert response.status_code in (404, 422), response.text
+        field: str | None = response.json().get("field")
+        return field != "work.lesson_id"
+
+    await eventually(grading_knows_the_lesson, timeout=60, interval=0.3, what="grading's lesson")
     return world

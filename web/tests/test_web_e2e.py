@@ -1,10 +1,14 @@
 """The journal's everyday loop in a real headless Chromium: a teacher records a lesson with two
-absences; the parent sees them in the diary and submits an excuse; the class teacher accepts it;
-the parent sees the absence excused. A screenshot of each step goes to test-artifacts/web/."""
+absences and a grade; the parent sees them in the diary and submits an excuse; the class teacher
+accepts it; the parent sees the absence excused. Then every other role's pages: the parent's
+grades, notification settings and access log; the class teacher's family access letters and
+statements (PDF); the administration's compliance, briefings and policies; English, a phone
+screen, labels and landmarks. A screenshot of each step goes to test-artifacts/web/."""
 
 from __future__ import annotations
 
 import asyncio
+import io
 import struct
 import time
 import zlib
@@ -14,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pyotp
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from pypdf import PdfReader
 
 pytestmark = pytest.mark.slow
 
@@ -64,10 +70,12 @@ async def new_page(browser: Browser, **options: Any) -> tuple[BrowserContext, Pa
     return context, await context.new_page()
 
 
-async def sign_in(page: Page, web: str, username: str) -> None:
+async def sign_in(page: Page, web: str, username: str, totp: str | None = None) -> None:
     await page.goto(f"{web}/sign-in")
     await page.get_by_label("Lietotājvārds").fill(username)
     await page.get_by_label("Parole").fill(PASSWORD)
+    if totp:
+        await page.get_by_label("Vienreizējais kods").fill(totp)
     await page.get_by_role("button", name="Pieteikties").click()
     await page.wait_for_load_state()
     assert "/sign-in" not in page.url, await page.content()
@@ -85,6 +93,29 @@ async def every_field_is_labelled(page: Page) -> None:
               .map(el => el.name || el.id)"""
     )
     assert unlabelled == [], unlabelled
+
+
+async def has_landmarks(page: Page) -> None:
+    """A language, one main region, one h1, a skip link to the content; focus lands on main."""
+    found = await page.evaluate(
+        """() => ({lang: document.documentElement.lang,
+                   main: document.querySelectorAll('main').length,
+                   h1: document.querySelectorAll('h1').length,
+                   skip: document.querySelector('a.skip')?.getAttribute('href')})"""
+    )
+    assert found == {"lang": found["lang"], "main": 1, "h1": 1, "skip": "#content"}, found
+    assert found["lang"] in ("lv", "en")
+
+
+async def pdf_text(page: Page, click: Any) -> str:
+    """Click what downloads a PDF; the document's text."""
+    async with page.expect_download() as download_info:
+        await click()
+    download = await download_info.value
+    await download.save_as(ARTIFACTS / download.suggested_filename)
+    content = await asyncio.to_thread((ARTIFACTS / download.suggested_filename).read_bytes)
+    assert content.startswith(b"%PDF-"), content[:20]
+    return "\n".join(p.extract_text() or "" for p in PdfReader(io.BytesIO(content)).pages)
 
 
 async def fits_the_screen(page: Page) -> None:
@@ -128,6 +159,10 @@ async def test_a_lesson_with_two_absences_is_excused_by_the_class_teacher(
     await page.locator(f"label[for='absent-{absent_child.person_id}']").click()
     await page.locator(f"#absent-{other_absent.person_id}").focus()
     await page.keyboard.press("Space")
+    await page.get_by_label("Darbs", exact=True).fill("Daļskaitļi: patstāvīgais darbs")
+    await page.get_by_label("Darba veids").select_option("test")
+    await page.locator(f"#grade-{present.person_id}").fill("8")
+    await page.locator(f"#grade-{absent_child.person_id}").fill("nv")
     # Neither homework nor "no homework": refused, and nothing typed or tapped is lost.
     await page.get_by_role("button", name="Saglabāt").click()
     await expect_text(page, "#form-error", "homework")
@@ -135,6 +170,7 @@ async def test_a_lesson_with_two_absences_is_excused_by_the_class_teacher(
     assert await page.locator(f"#absent-{absent_child.person_id}").is_checked()
     assert await page.locator(f"#absent-{other_absent.person_id}").is_checked()
     assert not await page.locator(f"#absent-{present.person_id}").is_checked()
+    assert await page.locator(f"#grade-{present.person_id}").input_value() == "8"
     await page.get_by_label("Mājasdarbs", exact=True).fill("Uzdevumi 12.–15. lpp.")
     await page.get_by_label("Līdz").fill((world.day + timedelta(days=7)).isoformat())
     await shot(page, "01-teacher-lesson-filled")
@@ -142,7 +178,26 @@ async def test_a_lesson_with_two_absences_is_excused_by_the_class_teacher(
     await page.wait_for_selector("#saved")
     await expect_text(page, "#lesson-state", "Ierakstīta ar nokavējumu")
     await expect_text(page, "#lesson-state", "Apmeklējums ir ierakstīts")
+    await expect_text(page, f"#grade-{present.person_id}-given", "8")
     await shot(page, "02-teacher-lesson-saved")
+    sheet = await world.ok(
+        "GET",
+        "grading",
+        f"/classes/{world.class_id}/subjects/{world.subject_id}/sheet",
+        world.tokens["teacher"],
+    )
+    given = [
+        (row["student_id"], g["value"], g["work_kind"], g["work_title"])
+        for row in sheet["students"]
+        for g in row["grades"]
+        if g["lesson_id"] == lesson_id
+    ]
+    assert sorted(given) == sorted(
+        [
+            (present.person_id, "8", "test", "Daļskaitļi: patstāvīgais darbs"),
+            (absent_child.person_id, "nv", "test", "Daļskaitļi: patstāvīgais darbs"),
+        ]
+    )
     taken = await world.ok(
         "GET", "attendance", f"/lessons/{lesson_id}/attendance", world.tokens["teacher"]
     )
@@ -266,4 +321,174 @@ async def test_signing_out_ends_the_session(world: Any, browser: Browser) -> Non
     assert not [c for c in await context.cookies() if c["name"] == "ez_at" and c["value"]]
     await page.goto(f"{world.web}/teacher")
     assert "/sign-in" in page.url
+    await context.close()
+
+
+async def test_the_parent_sees_grades_sets_notifications_and_reads_the_access_log(
+    world: Any, browser: Browser
+) -> None:
+    context, page = await new_page(browser, viewport=PHONE, is_mobile=True, has_touch=True)
+    await sign_in(page, world.web, world.guardian.username)
+    await page.get_by_role("link", name="Vērtējumi").click()
+    await page.wait_for_url("**/grades")
+    await expect_text(page, "#grades-table", "Matemātika")
+    await expect_text(page, "#grades-table", "Daļskaitļi: patstāvīgais darbs")
+    await expect_text(page, "#grades-table .grade", "nv")
+    await has_landmarks(page)
+    await fits_the_screen(page)
+    await shot(page, "09-parent-grades")
+
+    await page.get_by_role("link", name="Paziņojumi").click()
+    await every_field_is_labelled(page)
+    await fits_the_screen(page)
+    await page.get_by_label("Īsziņa").check()
+    await page.get_by_label("Kavējums", exact=True).check()
+    await page.get_by_role("button", name="Saglabāt").click()
+    await expect_text(page, "#form-error", "phone")
+    assert await page.get_by_label("Kavējums", exact=True).is_checked()
+    await page.get_by_label("Īsziņa").uncheck()
+    await page.get_by_label("E-pasts", exact=True).check()
+    await page.get_by_label("E-pasta adrese").fill("inese.perkone@example.lv")
+    await page.get_by_label("Uzreiz").check()
+    await page.get_by_role("button", name="Saglabāt").click()
+    await expect_text(page, "main", "Saglabāts.")
+    assert await page.get_by_label("E-pasta adrese").input_value() == "inese.perkone@example.lv"
+    await shot(page, "10-parent-notifications")
+    saved = await world.ok("GET", "reporting", "/notifications/settings", world.tokens["guardian"])
+    assert (saved["email"], saved["channels"], saved["events"], saved["delivery"]) == (
+        "inese.perkone@example.lv",
+        ["email"],
+        ["absence_recorded"],
+        "immediate",
+    )
+
+    await page.get_by_role("link", name="Kas skatīja datus").click()
+    await page.wait_for_url("**/access-log")
+    # The teacher's lesson screen listed the class: identity records that read itself.
+    await expect_text(page, "#access-log", "klases saraksts")
+    await expect_text(page, "#access-log", "skolotājs")
+    await has_landmarks(page)
+    await fits_the_screen(page)
+    await shot(page, "11-parent-access-log")
+    await context.close()
+
+
+async def test_the_class_teacher_prints_access_letters_and_statements(
+    world: Any, browser: Browser
+) -> None:
+    context, page = await new_page(
+        browser, viewport={"width": 1280, "height": 900}, accept_downloads=True
+    )
+    await sign_in(page, world.web, world.class_teacher.username)
+    await page.get_by_role("link", name="Klase", exact=True).click()
+    await page.wait_for_url("**/class")
+    await expect_text(page, "h1", "5.a")
+    still_absent = world.students[1]
+    await expect_text(
+        page, "#class-absences", f"{still_absent.last_name} {still_absent.first_name}"
+    )
+    await every_field_is_labelled(page)
+    await has_landmarks(page)
+    await expect_text(page, "#readiness", "0 / 3")
+    await shot(page, "12-class-teacher-class")
+
+    letters = await pdf_text(
+        page, page.get_by_role("button", name="Izdot piekļuves vēstules (PDF)").click
+    )
+    assert "5.a" in letters and still_absent.last_name in letters, letters[:500]
+    assert "Cēsu pamatskola" in letters or "pamatskola" in letters, letters[:500]
+
+    month = world.day.strftime("%Y-%m")
+    await page.get_by_label("Mēnesis").fill(month)
+    await page.get_by_role("button", name="Sagatavot izrakstus").click()
+    await expect_text(page, "main", "Izraksti sagatavoti.")
+    statements = await pdf_text(
+        page, page.locator("#statements").get_by_role("button", name="Lejupielādēt PDF").click
+    )
+    assert "izraksts" in statements, statements[:500]
+    for student in world.students:
+        assert student.last_name in statements, (student.last_name, statements[:800])
+    await shot(page, "13-class-teacher-statements")
+
+    # No finalised period grades yet: report cards are refused, saying so, not a server error.
+    await page.get_by_role("button", name="Izdot liecības").click()
+    await expect_text(page, "#form-error", "missing")
+    await context.close()
+
+
+async def test_the_administration_sees_compliance_briefings_and_policies(
+    world: Any, browser: Browser
+) -> None:
+    context, page = await new_page(browser, viewport={"width": 1280, "height": 900})
+    await sign_in(page, world.web, world.admin.username)
+    await page.get_by_role("link", name="Administrācija").click()
+    await page.wait_for_url("**/admin")
+    row = f"#compliance tr[data-teacher='{world.teacher.person_id}']"
+    await reload_until(page, f"{world.web}/admin", row, "compliance row")
+    await expect_text(page, row, world.teacher.last_name)
+    await expect_text(page, "#compliance-totals", "ar nokavējumu")
+    await every_field_is_labelled(page)
+    await has_landmarks(page)
+    await shot(page, "14-admin-compliance")
+
+    await page.get_by_role("link", name="Skolas noteikumi").click()
+    await expect_text(page, "#deadline-policy", "15:00")
+    await every_field_is_labelled(page)
+    await shot(page, "15-admin-policies")
+
+    await page.get_by_role("link", name="Instruktāžas").first.click()
+    await page.get_by_label("Nosaukums").fill("Ugunsdrošība")
+    await page.get_by_role("button", name="Pievienot").click()
+    await expect_text(page, "#briefing-types", "Ugunsdrošība")
+    await page.locator("#nb-class").select_option(world.class_id)
+    await (
+        page.locator("#not-briefed-title ~ form").get_by_role("button", name="Izvēlieties").click()
+    )
+    await expect_text(page, "#not-briefed", world.students[0].last_name)
+    await every_field_is_labelled(page)
+    await shot(page, "16-admin-briefings")
+    await context.close()
+
+
+async def test_the_lesson_screen_in_english_on_a_phone(world: Any, browser: Browser) -> None:
+    context, page = await new_page(browser, viewport=PHONE, is_mobile=True, has_touch=True)
+    await sign_in(page, world.web, world.teacher.username)
+    await page.goto(f"{world.web}/lang/en?next=/lessons/{world.lesson_id}")
+    await page.wait_for_url(f"**/lessons/{world.lesson_id}")
+    await expect_text(page, "#grades legend", "Grades")
+    assert await page.get_by_label("Topic").input_value() == "Daļskaitļu saskaitīšana"
+    await expect_text(page, "#lesson-state", "Recorded late")
+    await every_field_is_labelled(page)
+    await has_landmarks(page)
+    await fits_the_screen(page)
+    await shot(page, "17-teacher-lesson-phone-english")
+    await page.get_by_role("link", name="Latviski").click()
+    await expect_text(page, "#grades legend", "Vērtējumi")
+    await context.close()
+
+
+async def test_a_staff_member_turns_on_one_time_codes(world: Any, browser: Browser) -> None:
+    context, page = await new_page(browser)
+    await sign_in(page, world.web, world.class_teacher.username)
+    await page.get_by_role("link", name="Konts").click()
+    await page.get_by_role("button", name="Ieslēgt vienreizējos kodus").click()
+    secret = (await page.locator("#totp-secret code").inner_text()).strip()
+    await page.get_by_label("Vienreizējais kods").fill(
+        "000000" if pyotp.TOTP(secret).now() != "000000" else "111111"
+    )
+    await page.get_by_role("button", name="Apstiprināt").click()
+    await expect_text(page, "#form-error", "code")
+    await every_field_is_labelled(page)
+    await page.get_by_label("Vienreizējais kods").fill(pyotp.TOTP(secret).now())
+    await page.get_by_role("button", name="Apstiprināt").click()
+    await expect_text(page, "main", "Vienreizējie kodi ieslēgti.")
+    await page.get_by_role("button", name="Iziet").click()
+    await page.wait_for_url("**/sign-in")
+
+    await page.get_by_label("Lietotājvārds").fill(world.class_teacher.username)
+    await page.get_by_label("Parole").fill(PASSWORD)
+    await page.get_by_role("button", name="Pieteikties").click()
+    await expect_text(page, "[role=alert]", "Nepareizs lietotājvārds vai parole.")
+    await sign_in(page, world.web, world.class_teacher.username, pyotp.TOTP(secret).now())
+    await expect_text(page, "h1", "Stundas")
     await context.close()

@@ -1,7 +1,8 @@
 """The web app: server-rendered pages over the service APIs, and the APIs themselves proxied.
 
-``create_app({"identity": "http://…", "lessons": …})`` needs identity, lessons, attendance and
-reporting (grading is proxied when given). ``serve_web`` runs it with uvicorn.
+``create_app({"identity": "http://…", "lessons": …})`` needs identity, lessons, attendance
+and reporting; with grading the lesson screen takes grades and families see them.
+``serve_web`` runs it with uvicorn.
 """
 
 from __future__ import annotations
@@ -76,7 +77,10 @@ def create_app(service_urls: dict[str, str], *, time_zone: str = "Europe/Riga") 
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> Response:
-        """What a page could not handle: not found (also another family's data) or refused."""
+        """What a page could not handle: not found (also another family's data) or refused; an
+        expired staff password leads to the form that changes it."""
+        if exc.status == 403 and exc.body.get("error") == "password_expired":
+            return ui.redirect("/password", next=request.url.path)
         key = "not_found" if exc.status in (403, 404) else "unavailable"
         status = 404 if exc.status in (403, 404) else 502
         return ui.render(request, "error.html", status=status, message_key=key, detail=exc.message)

@@ -11,16 +11,17 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from ezurnals.web import i18n
-from ezurnals.web.backend import Backend, Session
+from ezurnals.web.backend import Backend, Session, SignInRequired
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 
 STAFF = frozenset({"teacher", "class_teacher", "deputy_director", "director", "admin"})
+ADMINISTRATION = frozenset({"deputy_director", "director", "admin"})
 FAMILY = frozenset({"guardian", "student"})
 
 
@@ -36,6 +37,13 @@ def templates() -> Environment:
 def session(request: Request) -> Session:
     found: Session = request.state.session
     return found
+
+
+def signed_in(request: Request) -> None:
+    """A dependency of every page that shows anyone's data: without a session, sign in first
+    (a page that calls no API would otherwise render empty for a stranger)."""
+    if not session(request).signed_in:
+        raise SignInRequired
 
 
 def backend(request: Request) -> Backend:
@@ -76,8 +84,18 @@ def nav(roles: frozenset[str]) -> list[tuple[str, str]]:
         items.append(("my_lessons", "/teacher"))
     if "class_teacher" in roles:
         items.append(("excuses", "/excuses"))
+    if roles & ({"class_teacher"} | ADMINISTRATION):
+        items.append(("my_class", "/class"))
+    if roles & ADMINISTRATION:
+        items.append(("administration", "/admin"))
     if roles & FAMILY:
-        items.append(("diary", "/diary"))
+        items += [("diary", "/diary"), ("grades", "/grades")]
+    if "guardian" in roles:
+        items.append(("notifications", "/notifications"))
+    if roles & FAMILY:
+        items.append(("access_log", "/access-log"))
+    if roles & STAFF:
+        items.append(("account", "/account"))
     return items
 
 
@@ -93,6 +111,10 @@ def safe_next(target: str | None, fallback: str) -> str:
     return fallback
 
 
+def is_administration(request: Request) -> bool:
+    return bool(session(request).roles & ADMINISTRATION)
+
+
 def redirect(path: str, **params: Any) -> RedirectResponse:
     query = {k: str(v) for k, v in params.items() if v is not None}
     return RedirectResponse(f"{path}?{urlencode(query)}" if query else path, status_code=303)
@@ -101,6 +123,18 @@ def redirect(path: str, **params: Any) -> RedirectResponse:
 def nonce() -> str:
     """A form's idempotency key: a repeated submit of the same form changes nothing twice."""
     return uuid.uuid4().hex
+
+
+def pdf(content: bytes, filename: str) -> Response:
+    """A document to save: never kept in a cache, named for the user's downloads folder."""
+    return Response(
+        content,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "private, no-store",
+        },
+    )
 
 
 def render(request: Request, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:

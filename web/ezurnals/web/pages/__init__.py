@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ezurnals.web.pages import auth, excuses, family, teacher
+from ezurnals.web.pages import admin, auth, classes, excuses, family, teacher
 
 
 def routers() -> list[APIRouter]:
-    return [auth.router, teacher.router, family.router, excuses.router]
+    return [
+        auth.router,
+        teacher.router,
+        family.router,
+        excuses.router,
+        classes.router,
+        admin.router,
+    ]

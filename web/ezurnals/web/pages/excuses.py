@@ -6,14 +6,14 @@ import asyncio
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Depends, Form, Request, Response
 
 from ezurnals.web import ui
 from ezurnals.web.backend import ApiError, Backend, Session
 from ezurnals.web.pages.family import person_name
 from ezurnals.web.pages.teacher import labels
 
-router = APIRouter()
+router = APIRouter(dependencies=[Depends(ui.signed_in)])
 
 #: Lessons looked up per request to show their dates; a longer list shows the count only.
 SHOWN_LESSONS = 12

@@ -9,13 +9,13 @@ from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from starlette.datastructures import UploadFile
 
 from ezurnals.web import ui
 from ezurnals.web.backend import ApiError, Backend, Session
 
-router = APIRouter()
+router = APIRouter(dependencies=[Depends(ui.signed_in)])
 
 DOCUMENT_TYPES = ("parent_note", "doctor_certificate", "school_event", "other")
 #: Absences a family may still ask to excuse.
@@ -169,3 +169,146 @@ async def submit_excuse(request: Request) -> Response:
             request, student, monday, error=error, typed=typed, status=error.status
         )
     return ui.redirect("/diary", student=student, week=_iso_week(monday), notice="excuse_submitted")
+
+
+def _chosen(current: Session, student: UUID | None) -> tuple[list[UUID], UUID | None]:
+    students = students_of(current)
+    if not students:
+        return students, None
+    return students, student if student in students else students[0]
+
+
+async def _names(backend: Backend, current: Session, students: list[UUID]) -> dict[UUID, str]:
+    names = await asyncio.gather(*(person_name(backend, current, s) for s in students))
+    return dict(zip(students, names, strict=True))
+
+
+@router.get("/grades")
+async def grades(request: Request, student: UUID | None = None) -> Response:
+    """Every grade of the school year by subject, with the final period grades."""
+    current, backend = ui.session(request), ui.backend(request)
+    students, chosen = _chosen(current, student)
+    if chosen is None:
+        return ui.render(request, "grades.html", students=[], names={})
+    if "grading" not in backend.urls:
+        return ui.render(request, "error.html", status=503, message_key="unavailable")
+    found, names = await asyncio.gather(
+        backend.call(current, "GET", "grading", f"/students/{chosen}/grades"),
+        _names(backend, current, students),
+    )
+    by_subject: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for grade in sorted(found["grades"], key=lambda g: g["given_on"]):
+        by_subject[grade["subject_name"] or ""].append(grade)
+    periods: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for period in found["period_grades"]:
+        periods[period["subject_name"] or ""].append(period)
+    return ui.render(
+        request,
+        "grades.html",
+        students=students,
+        names=names,
+        student=chosen,
+        subjects=sorted(set(by_subject) | set(periods)),
+        by_subject=by_subject,
+        periods=periods,
+    )
+
+
+@router.get("/access-log")
+async def access_log(request: Request, student: UUID | None = None, mine: bool = False) -> Response:
+    """Who read the child's data, in which service, when (rule 10); the family's own reads
+    only when asked for, as they would bury the school's."""
+    current, backend = ui.session(request), ui.backend(request)
+    students, chosen = _chosen(current, student)
+    if chosen is None:
+        return ui.render(request, "access_log.html", students=[], names={})
+    entries, names = await asyncio.gather(
+        backend.call(current, "GET", "identity", f"/people/{chosen}/access-log"),
+        _names(backend, current, students),
+    )
+    me = str(current.person_id)
+    own = sum(1 for e in entries if e["actor_id"] == me)
+    shown = entries if mine else [e for e in entries if e["actor_id"] != me]
+    return ui.render(
+        request,
+        "access_log.html",
+        students=students,
+        names=names,
+        student=chosen,
+        entries=shown[:SHOWN_ACCESSES],
+        more=max(0, len(shown) - SHOWN_ACCESSES),
+        own=own,
+        mine=mine,
+        me=me,
+    )
+
+
+#: Accesses listed on the page; the newest come first.
+SHOWN_ACCESSES = 200
+NOTIFICATION_EVENTS = (
+    "absence_recorded",
+    "grade_recorded",
+    "excuse_decided",
+    "statement_ready",
+    "absence_threshold",
+)
+CHANNELS = ("email", "sms")
+
+
+def _settings_of(form: Any) -> dict[str, Any]:
+    """The form as the reporting API's settings: empty fields are absent (None)."""
+
+    def text(name: str) -> str | None:
+        value = str(form.get(name, "")).strip()
+        return value or None
+
+    threshold = text("absence_threshold")
+    return {
+        "email": text("email"),
+        "phone": text("phone"),
+        "channels": [c for c in CHANNELS if c in form.getlist("channels")],
+        "events": [e for e in NOTIFICATION_EVENTS if e in form.getlist("events")],
+        "absence_threshold": int(threshold) if threshold and threshold.isdigit() else threshold,
+        "delivery": text("delivery") or "immediate",
+        "digest_at": text("digest_at") or "18:00",
+        "quiet_from": text("quiet_from"),
+        "quiet_to": text("quiet_to"),
+    }
+
+
+def _settings_page(
+    request: Request, settings: dict[str, Any], *, error: ApiError | None = None, status: int = 200
+) -> Response:
+    return ui.render(
+        request,
+        "notifications.html",
+        status=status,
+        settings=settings,
+        events=NOTIFICATION_EVENTS,
+        channels=CHANNELS,
+        error=error,
+    )
+
+
+@router.get("/notifications")
+async def notification_settings(request: Request) -> Response:
+    current, backend = ui.session(request), ui.backend(request)
+    found = await backend.call(current, "GET", "reporting", "/notifications/settings")
+    return _settings_page(request, found)
+
+
+@router.post("/notifications")
+async def save_notification_settings(request: Request) -> Response:
+    current, backend = ui.session(request), ui.backend(request)
+    form = await request.form()
+    if form.get("stop") == "1":
+        await backend.call(current, "DELETE", "reporting", "/notifications/settings")
+        return ui.redirect("/notifications", notice="notifications_stopped")
+    settings = _settings_of(form)
+    try:
+        await backend.call(current, "PUT", "reporting", "/notifications/settings", json=settings)
+    except ApiError as error:
+        if error.status >= 500:
+            raise
+        return _settings_page(request, settings, error=error, status=error.status)
+    return ui.redirect("/notifications", notice="saved")

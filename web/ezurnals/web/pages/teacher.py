@@ -1,20 +1,24 @@
 """A teacher's day: the lessons of a day, those still not recorded, and one lesson's screen where
-the topic, homework and attendance are saved together."""
+the topic, homework, attendance and grades are saved together."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from starlette.datastructures import FormData
 
 from ezurnals.web import ui
 from ezurnals.web.backend import ApiError, Backend, Session
 
-router = APIRouter()
+router = APIRouter(dependencies=[Depends(ui.signed_in)])
+
+#: The kinds of work a grade is given for, as the grading service names them.
+WORK_KINDS = ("classwork", "test", "homework", "oral", "project", "practical", "other")
 
 
 async def labels(backend: Backend, current: Session) -> tuple[dict[str, str], dict[str, str]]:
@@ -82,15 +86,27 @@ class LessonForm:
     homework_due: str = ""
     no_homework: bool = False
     absent: set[str] = field(default_factory=set)
+    #: New grades for this lesson by student id, as typed ("7", "nv", "i").
+    grades: dict[str, str] = field(default_factory=dict)
+    work_title: str = ""
+    work_kind: str = "classwork"
 
     @classmethod
     def of(cls, form: FormData) -> LessonForm:
+        kind = str(form.get("work_kind", "classwork"))
         return cls(
             topic=str(form.get("topic", "")).strip(),
             homework_text=str(form.get("homework_text", "")).strip(),
             homework_due=str(form.get("homework_due", "")),
             no_homework=form.get("no_homework") == "1",
             absent={str(v) for v in form.getlist("absent")},
+            grades={
+                key.removeprefix("grade-"): str(value).strip()
+                for key, value in form.multi_items()
+                if key.startswith("grade-") and str(value).strip()
+            },
+            work_title=str(form.get("work_title", "")).strip(),
+            work_kind=kind if kind in WORK_KINDS else "other",
         )
 
     @classmethod
@@ -151,6 +167,7 @@ async def _lesson_page(
         backend.call(current, "GET", "lessons", "/deadline-policy"),
         labels(backend, current),
     )
+    sheet = await _sheet(backend, current, lesson)
     lesson_date = date.fromisoformat(lesson["lesson_date"])
     deadline = entry_deadline(policy, lesson_date, lesson["grade_level"], ui.zone(request))
     late_marks = {m["student_id"]: m for m in (attendance or {}).get("marks", []) if m["is_late"]}
@@ -168,6 +185,9 @@ async def _lesson_page(
         deadline_passed=deadline is not None and ui.local_now(request) > deadline,
         subject=subjects.get(lesson["subject_id"], ""),
         class_label=classes.get(lesson["class_id"], ""),
+        sheet=sheet,
+        given=_given(sheet, lesson_id),
+        work_kinds=WORK_KINDS,
         error=error,
         error_key=error_key,
         saved=request.query_params.get("saved") == "1",
@@ -197,11 +217,70 @@ async def save_lesson(request: Request, lesson_id: str) -> Response:
                 request, lesson_id, form, error_key="attendance_unavailable", status=409
             )
         await _save_attendance(backend, current, lesson, attendance, form, key)
+        await _save_grades(backend, current, lesson, form, key)
     except ApiError as error:
         if error.status == 404 or error.status >= 500:
             raise
         return await _lesson_page(request, lesson_id, form, error=error, status=error.status)
     return ui.redirect(f"/lessons/{lesson_id}", saved=1)
+
+
+async def _sheet(
+    backend: Backend, current: Session, lesson: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The class-subject grade sheet (its scale and grades), or None where grades cannot be given
+    here: no grading service, or the caller is not this subject's teacher."""
+    if "grading" not in backend.urls:
+        return None
+    path = f"/classes/{lesson['class_id']}/subjects/{lesson['subject_id']}/sheet"
+    try:
+        found: dict[str, Any] = await backend.call(current, "GET", "grading", path)
+    except ApiError as error:
+        if error.status in (403, 404):
+            return None
+        raise
+    return found
+
+
+def _given(sheet: dict[str, Any] | None, lesson_id: str) -> dict[str, list[str]]:
+    """Grades already given in this lesson, by student."""
+    given: dict[str, list[str]] = {}
+    for row in (sheet or {}).get("students", []):
+        values = [g["value"] for g in row["grades"] if g.get("lesson_id") == lesson_id]
+        if values:
+            given[row["student_id"]] = values
+    return given
+
+
+async def _save_grades(
+    backend: Backend, current: Session, lesson: dict[str, Any], form: LessonForm, key: str
+) -> None:
+    """One piece of work for the lesson; grade ids derived from the form's key make a repeated
+    submit record nothing twice."""
+    if not form.grades:
+        return
+    marks = [
+        {
+            "student_id": student,
+            "value": value,
+            "grade_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"ezurnals:{key}:grade:{student}")),
+        }
+        for student, value in sorted(form.grades.items())
+    ]
+    work = {
+        "title": form.work_title or form.topic or "-",
+        "kind": form.work_kind,
+        "lesson_id": lesson["lesson_id"],
+        "given_on": lesson["lesson_date"],
+    }
+    await backend.call(
+        current,
+        "POST",
+        "grading",
+        f"/classes/{lesson['class_id']}/subjects/{lesson['subject_id']}/grades",
+        json={"work": work, "marks": marks},
+        idempotency_key=f"{key}-grades",
+    )
 
 
 async def _save_record(
