@@ -14,7 +14,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from datetime import date, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +23,13 @@ import pytest
 
 from ezurnals.attendance.service import SERVICE as ATTENDANCE
 from ezurnals.grading.service import SERVICE as GRADING
+from ezurnals.identity.keys import SigningKeys
+from ezurnals.identity.service import SERVICE as IDENTITY
 from ezurnals.lessons.service import SERVICE as LESSONS
 from ezurnals.reporting.service import SERVICE as REPORTING
 from ezurnals.shared.contracts import identity as idn
 from ezurnals.shared.contracts.base import EventEnvelope, IntegrationEvent
+from ezurnals.shared.http.app import create_app
 from ezurnals.shared.messaging import kafka
 from ezurnals.shared.service import ServiceDefinition
 from ezurnals.shared.settings import Settings
@@ -357,3 +360,222 @@ async def _lessons_projected(world: World) -> None:
 
 
 Caller = Callable[[World], dict[str, str]]
+
+
+# --- identity: its own school, built through its API, tokens signed with its own key ---
+
+IDENTITY_BOOTSTRAP = "security-operator-secret"
+PASSWORD = "sniega-kalni-un-ezeri-2026"
+
+
+def school_year_of(day: date) -> str:
+    start = day.year if day.month >= 7 else day.year - 1
+    return f"{start}/{start + 1}"
+
+
+class Clock:
+    """Identity's clock: real time unless a test sets it (to activate an account long ago)."""
+
+    def __init__(self) -> None:
+        self.fixed: datetime | None = None
+
+    def __call__(self) -> datetime:
+        return self.fixed or datetime.now(UTC)
+
+
+@dataclass
+class IdentitySchool:
+    """Who is who in one school that identity keeps."""
+
+    school_id: uuid.UUID
+    admin: uuid.UUID
+    people: dict[str, uuid.UUID] = field(default_factory=dict)
+    classes: dict[str, uuid.UUID] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> uuid.UUID:
+        try:
+            return self.__dict__["people"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+@dataclass
+class IdentityWorld:
+    settings: Settings
+    client: httpx.AsyncClient
+    keys: SigningKeys
+    clock: Clock
+    a: IdentitySchool
+    b: IdentitySchool
+
+    def token(
+        self,
+        person: uuid.UUID,
+        *roles: str,
+        school: IdentitySchool | None = None,
+        password_expired: bool = False,
+        ttl_s: int = 600,
+    ) -> str:
+        """A token as identity's sign-in issues it, signed with identity's current key."""
+        return self.keys.sign(
+            person_id=person,
+            school_id=(school or self.a).school_id,
+            roles=list(roles),
+            session_id=uuid.uuid4(),
+            issued_at=datetime.now(UTC).timestamp(),
+            ttl_s=ttl_s,
+            password_expired=password_expired,
+        )
+
+    def headers(self, person: uuid.UUID, *roles: str, **kw: Any) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(person, *roles, **kw)}"}
+
+    async def call(
+        self, method: str, path: str, headers: dict[str, str] | None = None, body: Any = None
+    ) -> httpx.Response:
+        kwargs: dict[str, Any] = {"headers": headers or {}}
+        if body is not None:
+            kwargs["json"] = body
+        return await self.client.request(method, f"/api/identity{path}", **kwargs)
+
+    async def ok(self, method: str, path: str, headers: dict[str, str], body: Any = None) -> Any:
+        answer = await self.call(method, path, headers, body)
+        assert answer.status_code < 300, (method, path, answer.status_code, answer.text)
+        return answer.json()
+
+
+def _person(first: str, last: str) -> dict[str, str]:
+    return {"first_name": first, "last_name": last}
+
+
+#: Staff of each identity school: name → (first name, last name, roles).
+IDENTITY_STAFF = {
+    "director": ("Dace", "Rozīte", ["director"]),
+    "class_teacher": ("Pēteris", "Zariņš", ["teacher", "class_teacher"]),
+    "other_class_teacher": ("Ilze", "Vītola", ["teacher", "class_teacher"]),
+    "teacher": ("Jānis", "Ozols", ["teacher"]),
+    "other_teacher": ("Maija", "Liepa", ["teacher"]),
+    "leaver": ("Oskars", "Krūmiņš", ["teacher"]),
+}
+
+
+async def _identity_school(world: IdentityWorld, name: str) -> IdentitySchool:
+    """Registered by the operator, then built by its admin: two classes with their class
+    teachers and teachers, two families in class "a" (one child with a restricted guardian)."""
+    registered = await world.ok(
+        "POST",
+        "/schools",
+        {"X-Bootstrap-Token": IDENTITY_BOOTSTRAP},
+        {"name": name, "admin": _person("Anna", "Bērziņa")},
+    )
+    school = IdentitySchool(
+        uuid.UUID(registered["school_id"]), uuid.UUID(registered["admin"]["person_id"])
+    )
+    admin = world.headers(school.admin, "admin", school=school)
+    today = datetime.now(UTC).date()
+    year = school_year_of(today)
+    start = int(year[:4])
+    await world.ok(
+        "POST",
+        "/school-years",
+        admin,
+        {
+            "school_year": year,
+            "semesters": [
+                {"number": 1, "first_day": f"{start}-09-01", "last_day": f"{start}-12-22"},
+                {"number": 2, "first_day": f"{start + 1}-01-05", "last_day": f"{start + 1}-05-29"},
+            ],
+        },
+    )
+    for label in ("a", "b"):
+        opened = await world.ok(
+            "POST",
+            "/classes",
+            admin,
+            {"school_year": year, "grade_level": 7, "label": f"7.{label}"},
+        )
+        school.classes[label] = uuid.UUID(opened["class_id"])
+    for key, (first, last, roles) in IDENTITY_STAFF.items():
+        hired = await world.ok(
+            "POST",
+            "/staff",
+            admin,
+            {"person": _person(first, last), "roles": roles, "hired_on": f"{start}-08-25"},
+        )
+        school.people[key] = uuid.UUID(hired["person_id"])
+    since = f"{start}-09-01"
+    for label, teacher in (("a", "class_teacher"), ("b", "other_class_teacher")):
+        await world.ok(
+            "PUT",
+            f"/classes/{school.classes[label]}/class-teacher",
+            admin,
+            {"teacher_id": str(school.people[teacher]), "valid_from": since},
+        )
+    subject = uuid.uuid4()
+    for label, teacher in (("a", "teacher"), ("a", "leaver"), ("b", "other_teacher")):
+        await world.ok(
+            "POST",
+            f"/classes/{school.classes[label]}/teaching",
+            admin,
+            {
+                "teacher_id": str(school.people[teacher]),
+                "subject_id": str(subject),
+                "valid_from": since,
+            },
+        )
+    for key, first in (("student", "Līga"), ("other_student", "Roberts")):
+        enrolled = await world.ok(
+            "POST",
+            "/students",
+            admin,
+            {
+                "person": _person(first, "Kalniņa" if key == "student" else "Siliņš"),
+                "class_id": str(school.classes["a"]),
+                "enrolled_on": since,
+            },
+        )
+        school.people[key] = uuid.UUID(enrolled["person_id"])
+    for key, child, first, restricted in (
+        ("guardian", "student", "Gita", False),
+        ("restricted_guardian", "student", "Raimonds", True),
+        ("other_guardian", "other_student", "Sandra", False),
+    ):
+        linked = await world.ok(
+            "POST",
+            f"/students/{school.people[child]}/guardians",
+            admin,
+            {"person": _person(first, "Vecāks"), "linked_on": since, "restricted": restricted},
+        )
+        school.people[key] = uuid.UUID(linked["guardian_id"])
+    return school
+
+
+@pytest.fixture(scope="session")
+async def identity_world(
+    stack: TestStack, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[IdentityWorld]:
+    """Identity's API and worker (its worker applies ended employments to the revocations) on
+    topics of their own, with schools A and B."""
+    keys_dir = Path(tmp_path_factory.mktemp("security-identity-keys"))
+    settings = await stack.settings(
+        IDENTITY, database="security_identity", topic_prefix=f"{stack.prefix}security-identity."
+    )
+    app = create_app(IDENTITY, settings)
+    clock = Clock()
+    async with AsyncExitStack() as running:
+        # Identity reads its configuration once, when the app starts; the environment is put
+        # back at once so that later tests (and the processes they start) never see it.
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("EZURNALS_SIGNING_KEYS_DIR", str(keys_dir))
+            env.setenv("EZURNALS_BOOTSTRAP_TOKEN", IDENTITY_BOOTSTRAP)
+            env.delenv("EZURNALS_DATA_DIR", raising=False)
+            await running.enter_async_context(running_worker(IDENTITY, settings))
+            await running.enter_async_context(app.router.lifespan_context(app))
+        app.state.clock = clock
+        client = await running.enter_async_context(
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+        )
+        world = IdentityWorld(settings, client, SigningKeys(keys_dir), clock, None, None)  # type: ignore[arg-type]
+        world.a = await _identity_school(world, "Cēsu 1. pamatskola")
+        world.b = await _identity_school(world, "Valmieras 2. vidusskola")
+        yield world

@@ -25,7 +25,9 @@ class _In(BaseModel):
 
 
 _TOTP_CODE = Field(default=None, pattern=r"^\d{6}$")
-_TOTP_SECRET = r"^[A-Z2-7]{32,64}$"  # ≥ 160 bits (RFC 4226)
+# ≥ 160 bits (RFC 4226), in whole 8-character base32 groups: other lengths (33, 35, 38 …) do
+# not decode, and were a 500 where they must be a 422.
+_TOTP_SECRET = r"^(?:[A-Z2-7]{8}){4,8}$"
 
 
 class SignInIn(_In):
@@ -211,6 +213,12 @@ def router() -> APIRouter:
             async with deps.runtime(request).db.raw() as conn:
                 teachers = {await queries.class_teacher_on(conn, c, today) for c in classes if c}
             if not held or principal.person_id not in teachers:
+                # Someone who may not even read the person gets the stranger's 404: a 403
+                # would tell another family that this child exists.
+                async with deps.runtime(request).db.raw() as conn:
+                    readable = await queries.may_read_person(conn, principal, person_id, today)
+                if not readable:
+                    raise NotFound("no such person", field="person_id")
                 raise Forbidden("only the class teacher or the administration issues this access")
         ctx = await deps.context(request, principal, idempotent=False)
         result = await handle.issue_access_codes(

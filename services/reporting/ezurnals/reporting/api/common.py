@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
+from datetime import time
+from typing import Annotated, Any
 from uuid import UUID
 
 import asyncpg
 from fastapi import HTTPException, Request
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 from ezurnals.reporting.domain.access import may_read_class, may_read_student
 from ezurnals.reporting.queries import Reads
@@ -20,6 +29,27 @@ from ezurnals.shared.service import Runtime
 
 PDF = "application/pdf"
 DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+#: A time on the school's clock, "HH:MM" or "HH:MM:SS[.ffffff]", without an offset.
+WALL_CLOCK = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$"
+
+
+def _wall_clock(value: Any) -> Any:
+    """Only the documented text (or a ``time`` from the read models): pydantic alone would also
+    take seconds as a number or an offset, which the schema does not promise."""
+    if isinstance(value, time) and value.tzinfo is None:
+        return value
+    if isinstance(value, str) and re.fullmatch(WALL_CLOCK, value):
+        return value
+    raise ValueError("a time of day such as 09:30, without an offset")
+
+
+#: OpenAPI's ``format: time`` is RFC 3339's full-time, which needs an offset; a school's wall
+#: clock has none, so the schema says what is sent and accepted instead.
+WallClock = Annotated[
+    time,
+    BeforeValidator(_wall_clock),
+    WithJsonSchema({"type": "string", "pattern": WALL_CLOCK, "examples": ["09:30"]}),
+]
 
 
 class DocumentRequest(BaseModel):

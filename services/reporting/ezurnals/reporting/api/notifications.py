@@ -12,6 +12,7 @@ from typing import Annotated, Self
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from ezurnals.reporting.api.common import WallClock
 from ezurnals.reporting.domain.notifications import Delivery, Kind
 from ezurnals.shared.auth.principal import Principal, Role
 from ezurnals.shared.contracts.base import utcnow
@@ -37,9 +38,9 @@ class NotificationSettings(BaseModel):
     events: list[Kind] = Field(default_factory=list, max_length=5)
     absence_threshold: int | None = Field(default=None, ge=1, le=200)
     delivery: Delivery = Delivery.IMMEDIATE
-    digest_at: time = time(18, 0)
-    quiet_from: time | None = None
-    quiet_to: time | None = None
+    digest_at: WallClock = time(18, 0)
+    quiet_from: WallClock | None = None
+    quiet_to: WallClock | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

@@ -1,0 +1,402 @@
+"""Who may call what in identity: personal files, class lists, family access, the school's
+structure and staff — every role of school A against its own school's data, and the same calls
+aimed where they must not reach: another family's child, a restricted guardian's child, a class
+the teacher does not teach or lead, school B's people and classes. What a caller may not see
+looks exactly like what does not exist. An ended employment and an expired staff password are
+refused as well.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+
+from ezurnals.identity.service import SERVICE as IDENTITY
+from ezurnals.shared.http.app import create_app
+from ezurnals.shared.settings import Settings
+from ezurnals.shared.testing.stack import eventually
+
+from .conftest import PASSWORD, IdentitySchool, IdentityWorld, school_year_of
+
+ADMINISTRATION = frozenset({"admin", "director"})
+FILE_KEEPERS = ADMINISTRATION | {"class_teacher"}
+THE_CLASS = FILE_KEEPERS | {"teacher"}
+
+#: Caller name → (the person in ``IdentitySchool.people``, or "admin"; the token's roles).
+CALLERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "admin": ("admin", ("admin",)),
+    "director": ("director", ("director",)),
+    "class_teacher": ("class_teacher", ("teacher", "class_teacher")),
+    "other_class_teacher": ("other_class_teacher", ("teacher", "class_teacher")),
+    "teacher": ("teacher", ("teacher",)),
+    "other_teacher": ("other_teacher", ("teacher",)),
+    "guardian": ("guardian", ("guardian",)),
+    "other_guardian": ("other_guardian", ("guardian",)),
+    "restricted_guardian": ("restricted_guardian", ("guardian",)),
+    "student": ("student", ("student",)),
+}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One call; ``{student}``, ``{class}``, ``{staff}`` name the target (the matrix's student
+    of class "a", that class, a teacher); ``allowed`` are the callers who may make it."""
+
+    method: str
+    path: str
+    allowed: frozenset[str]
+    body: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.method} {self.path}"
+
+    @property
+    def target(self) -> str | None:
+        text = self.path + (self.body or "")
+        return next((n for n in ("student", "class", "staff") if f"{{{n}}}" in text), None)
+
+
+def _new_person(first: str) -> str:
+    return json.dumps({"first_name": first, "last_name": "Jaunā"})
+
+
+ENDPOINTS = (
+    Endpoint("GET", "/me", frozenset(CALLERS)),
+    Endpoint(
+        "GET",
+        "/people/{student}",
+        THE_CLASS | {"guardian", "student"},
+    ),
+    Endpoint("GET", "/people/{student}/export", ADMINISTRATION | {"student"}),
+    Endpoint("GET", "/people/{student}/access-log", ADMINISTRATION | {"guardian", "student"}),
+    Endpoint("GET", "/classes/{class}/students", THE_CLASS),
+    Endpoint("PATCH", "/people/{student}", FILE_KEEPERS, json.dumps({"last_name": "Kalniņa"})),
+    Endpoint("POST", "/people/{student}/access-code", FILE_KEEPERS),
+    Endpoint("POST", "/classes/{class}/access-codes", FILE_KEEPERS),
+    Endpoint("POST", "/classes/{class}/access-letters?deliver=false", FILE_KEEPERS),
+    Endpoint(
+        "POST",
+        "/students/{student}/guardians",
+        FILE_KEEPERS,
+        '{"person": ' + _new_person("Aija") + ', "linked_on": "{today}"}',
+    ),
+    Endpoint(
+        "POST",
+        "/staff",
+        ADMINISTRATION,
+        '{"person": ' + _new_person("Kārlis") + ', "roles": ["teacher"], "hired_on": "{today}"}',
+    ),
+    Endpoint(
+        "POST",
+        "/classes",
+        ADMINISTRATION,
+        json.dumps({"school_year": "{year}", "grade_level": 9, "label": "9.x"}),
+    ),
+    Endpoint("GET", "/staff/{staff}/accesses", frozenset({"director"})),
+)
+BY_LABEL = {e.label: e for e in ENDPOINTS}
+
+
+def targets_of(school: IdentitySchool, **chosen: uuid.UUID) -> dict[str, str]:
+    today = datetime.now(UTC).date()
+    return {
+        "student": str(chosen.get("student", school.student)),
+        "class": str(chosen.get("class", school.classes["a"])),
+        "staff": str(chosen.get("staff", school.teacher)),
+        "today": today.isoformat(),
+        "year": school_year_of(today),
+    }
+
+
+def fill(text: str, targets: dict[str, str]) -> str:
+    for name, value in targets.items():
+        text = text.replace(f"{{{name}}}", value)
+    return text
+
+
+async def send(
+    world: IdentityWorld, endpoint: Endpoint, headers: dict[str, str], targets: dict[str, str]
+) -> httpx.Response:
+    body = json.loads(fill(endpoint.body, targets)) if endpoint.body else None
+    return await world.call(endpoint.method, fill(endpoint.path, targets), headers, body)
+
+
+def caller_headers(
+    world: IdentityWorld, caller: str, school: IdentitySchool | None = None
+) -> dict[str, str]:
+    person, roles = CALLERS[caller]
+    school = school or world.a
+    who = school.admin if person == "admin" else school.people[person]
+    return world.headers(who, *roles, school=school)
+
+
+def everyone(world: IdentityWorld) -> set[str]:
+    """Every id of both schools, as text."""
+    ids: set[str] = set()
+    for school in (world.a, world.b):
+        ids |= {str(school.school_id), str(school.admin)}
+        ids |= {str(v) for v in (*school.people.values(), *school.classes.values())}
+    return ids
+
+
+def assert_denied(endpoint: Endpoint, caller: str, answer: httpx.Response) -> None:
+    assert answer.status_code in (403, 404), (
+        f"{caller} on {endpoint.label}: {answer.status_code} {answer.text}"
+    )
+    assert set(answer.json()) >= {"error", "message"}, answer.text
+
+
+async def assert_looks_missing(
+    world: IdentityWorld, endpoint: Endpoint, headers: dict[str, str], targets: dict[str, str]
+) -> None:
+    """The answer about the target equals the answer about a made-up one: same status, same
+    body once the asked id is masked, and no other known id in it."""
+    hidden = endpoint.target
+    assert hidden is not None
+    asked = await send(world, endpoint, headers, targets)
+    ghost = dict(targets, **{hidden: str(uuid.uuid4())})
+    missing = await send(world, endpoint, headers, ghost)
+    assert missing.status_code in (403, 404), f"a made-up {hidden}: {missing.status_code}"
+    assert asked.status_code == missing.status_code, (
+        f"{endpoint.label}: {asked.status_code} {asked.text} differs from a made-up "
+        f"{hidden}'s {missing.status_code} {missing.text}"
+    )
+    assert asked.text.replace(targets[hidden], "<id>") == missing.text.replace(
+        ghost[hidden], "<id>"
+    ), (asked.text, missing.text)
+    leaked = {i for i in everyone(world) if i in asked.text} - {targets[hidden]}
+    assert not leaked, f"{endpoint.label} echoed {leaked}: {asked.text}"
+
+
+# --- every role within its own school ---
+
+
+@pytest.mark.parametrize(
+    ("label", "caller"),
+    [pytest.param(e.label, c, id=f"{e.label} as {c}") for e in ENDPOINTS for c in CALLERS],
+)
+async def test_each_role_may_do_only_what_it_must(
+    identity_world: IdentityWorld, label: str, caller: str
+) -> None:
+    endpoint = BY_LABEL[label]
+    world = identity_world
+    answer = await send(world, endpoint, caller_headers(world, caller), targets_of(world.a))
+    if caller in endpoint.allowed:
+        assert answer.status_code < 300 or answer.status_code == 409, (
+            f"{caller} refused on {label}: {answer.status_code} {answer.text}"
+        )
+    else:
+        assert_denied(endpoint, caller, answer)
+
+
+# --- what is not the caller's looks like what does not exist ---
+
+ABOUT_A_STUDENT = [e.label for e in ENDPOINTS if e.target == "student"]
+
+
+@pytest.mark.parametrize("label", ABOUT_A_STUDENT)
+@pytest.mark.parametrize("caller", ["other_guardian", "restricted_guardian"])
+async def test_another_familys_child_looks_like_no_child(
+    identity_world: IdentityWorld, label: str, caller: str
+) -> None:
+    """A guardian of another family, and a guardian a court restricted, aim at the child."""
+    world = identity_world
+    await assert_looks_missing(
+        world, BY_LABEL[label], caller_headers(world, caller), targets_of(world.a)
+    )
+
+
+@pytest.mark.parametrize("label", [e.label for e in ENDPOINTS if e.target == "student"])
+async def test_a_student_of_the_same_class_looks_like_no_one(
+    identity_world: IdentityWorld, label: str
+) -> None:
+    world = identity_world
+    targets = targets_of(world.a, student=world.a.other_student)
+    await assert_looks_missing(world, BY_LABEL[label], caller_headers(world, "student"), targets)
+
+
+AIMED = [e.label for e in ENDPOINTS if e.target is not None]
+
+
+@pytest.mark.parametrize("label", AIMED)
+@pytest.mark.parametrize("caller", ["admin", "director", "class_teacher", "guardian"])
+async def test_another_schools_data_looks_like_no_data(
+    identity_world: IdentityWorld, label: str, caller: str
+) -> None:
+    """School B's administration, class teacher and family aim at school A's people and
+    classes: the same answer as for ids that do not exist."""
+    world = identity_world
+    headers = caller_headers(world, caller, world.b)
+    await assert_looks_missing(world, BY_LABEL[label], headers, targets_of(world.a))
+
+
+FAMILY_ACCESS = [e.label for e in ENDPOINTS if "access-code" in e.path or "letters" in e.path]
+
+
+@pytest.mark.parametrize("label", FAMILY_ACCESS)
+async def test_a_class_teacher_issues_no_family_access_for_another_class(
+    identity_world: IdentityWorld, label: str
+) -> None:
+    world = identity_world
+    endpoint = BY_LABEL[label]
+    answer = await send(
+        world, endpoint, caller_headers(world, "other_class_teacher"), targets_of(world.a)
+    )
+    assert_denied(endpoint, "the class teacher of another class", answer)
+
+
+@pytest.mark.parametrize(
+    "label", [e.label for e in ENDPOINTS if e.target in ("student", "class") and e.method == "GET"]
+)
+async def test_a_teacher_reads_nothing_of_a_class_they_do_not_teach(
+    identity_world: IdentityWorld, label: str
+) -> None:
+    world = identity_world
+    await assert_looks_missing(
+        world, BY_LABEL[label], caller_headers(world, "other_teacher"), targets_of(world.a)
+    )
+
+
+# --- an ended employment, an expired password ---
+
+
+async def test_an_ended_employment_ends_access(identity_world: IdentityWorld) -> None:
+    """The leaver reads the class's file until the administration ends the employment; then
+    their token opens nothing in identity (once its worker has applied the end)."""
+    world = identity_world
+    leaver = world.a.leaver
+    headers = world.headers(leaver, "teacher")
+    read = await world.call("GET", f"/people/{world.a.student}", headers)
+    assert read.status_code == 200, read.text
+    today = datetime.now(UTC).date().isoformat()
+    await world.ok(
+        "POST",
+        f"/staff/{leaver}/end-employment",
+        caller_headers(world, "admin"),
+        {"ended_on": today},
+    )
+    for endpoint in ENDPOINTS:
+
+        async def refused(endpoint: Endpoint = endpoint) -> bool:
+            answer = await send(world, endpoint, headers, targets_of(world.a))
+            return answer.status_code == 401
+
+        await eventually(refused, timeout=15, what=f"{endpoint.label} refuses the leaver")
+
+
+#: What a signed-in user with an expired password may still do (besides the public calls).
+WITH_AN_EXPIRED_PASSWORD = frozenset(
+    {"POST /api/identity/password", "POST /api/identity/sign-out"}
+    | {"POST /api/identity/sign-out-everywhere"}
+)
+PUBLIC = frozenset(
+    {
+        "POST /api/identity/schools",
+        "GET /api/identity/.well-known/jwks.json",
+        "POST /api/identity/sign-in",
+        "POST /api/identity/refresh",
+        "POST /api/identity/activate",
+    }
+)
+
+
+def _operations(settings: Settings) -> list[tuple[str, str]]:
+    spec = create_app(IDENTITY, settings).openapi()
+    return [(method.upper(), path) for path, ops in spec["paths"].items() for method in ops]
+
+
+async def test_an_expired_staff_password_opens_only_the_password_change(
+    identity_world: IdentityWorld,
+) -> None:
+    """A teacher whose password was set 61 days ago signs in and gets a token that every
+    operation refuses with 403 ``password_expired`` — except changing the password, which
+    answers with tokens that work again."""
+    world = identity_world
+    admin = caller_headers(world, "admin")
+    hired = await world.ok(
+        "POST",
+        "/staff",
+        admin,
+        {
+            "person": {"first_name": "Rūta", "last_name": "Egle"},
+            "roles": ["teacher"],
+            "hired_on": datetime.now(UTC).date().isoformat(),
+        },
+    )
+    issued = await world.ok("POST", f"/people/{hired['person_id']}/access-code", admin)
+    world.clock.fixed = datetime.now(UTC) - timedelta(days=61)
+    try:
+        await world.ok(
+            "POST", "/activate", {}, {"code": issued["codes"][0]["code"], "password": PASSWORD}
+        )
+    finally:
+        world.clock.fixed = None
+    signed = await world.ok(
+        "POST", "/sign-in", {}, {"username": hired["username"], "password": PASSWORD}
+    )
+    token = signed["access_token"]
+    assert jwt.decode(token, options={"verify_signature": False})["pwd_expired"] is True
+    headers = {"Authorization": f"Bearer {token}"}
+    checked = 0
+    for method, path in _operations(world.settings):
+        label = f"{method} {path}"
+        if label in PUBLIC or label in WITH_AN_EXPIRED_PASSWORD:
+            continue
+        concrete = path.removeprefix("/api/identity")
+        for name in ("person_id", "student_id", "class_id", "guardian_id", "assignment_id"):
+            concrete = concrete.replace(f"{{{name}}}", str(world.a.student))
+        answer = await world.client.request(
+            method, f"/api/identity{concrete}", headers=headers, json={}
+        )
+        assert answer.status_code == 403, (label, answer.status_code, answer.text)
+        assert answer.json()["error"] == "password_expired", (label, answer.text)
+        checked += 1
+    assert checked >= 30
+    changed = await world.ok(
+        "POST",
+        "/password",
+        headers,
+        {"current_password": PASSWORD, "new_password": "jauna-gara-parole-rudenim-7"},
+    )
+    assert changed["password"]["status"] == "ok"
+    fresh = {"Authorization": f"Bearer {changed['access_token']}"}
+    assert (await world.call("GET", "/me", fresh)).status_code == 200
+
+
+async def test_the_admin_of_school_b_changes_nothing_in_school_a(
+    identity_world: IdentityWorld,
+) -> None:
+    """Writes aimed at school A from school B's administration: each a 404, nothing changed."""
+    world = identity_world
+    b_admin = caller_headers(world, "admin", world.b)
+    a, since = world.a, datetime.now(UTC).date().isoformat()
+    writes: list[tuple[str, str, Any]] = [
+        (
+            "PUT",
+            f"/classes/{a.classes['a']}/class-teacher",
+            {"teacher_id": str(a.teacher), "valid_from": since},
+        ),
+        ("POST", f"/students/{a.student}/withdraw", {"withdrawn_on": since}),
+        ("POST", f"/staff/{a.teacher}/end-employment", {"ended_on": since}),
+        ("PUT", f"/staff/{a.teacher}/roles", {"roles": ["admin"], "changed_on": since}),
+        ("POST", f"/people/{a.student}/erase", None),
+        (
+            "PUT",
+            f"/students/{a.student}/guardians/{a.guardian}/restriction",
+            {"restricted": True, "on": since},
+        ),
+    ]
+    for method, path, body in writes:
+        answer = await world.call(method, path, b_admin, body)
+        assert answer.status_code == 404, (method, path, answer.status_code, answer.text)
+    still = await world.call("GET", f"/people/{a.student}", caller_headers(world, "guardian"))
+    assert still.status_code == 200, still.text
+    assert still.json()["personal_data"]["first_name"] == "Līga"
