@@ -18,7 +18,7 @@ async def test_the_bench_measures_every_figure(
     monkeypatch.setenv("DATABASE_URL", infra.database_url)
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", infra.kafka_bootstrap_servers)
     figures = await run_bench_reporting(
-        students=4, weeks=1, readers=2, reads=2, console=Console(quiet=True)
+        students=4, weeks=1, readers=2, reads=2, think_s=0.01, console=Console(quiet=True)
     )
     config = figures.pop("config")
     assert config["students"] == 4 and config["events"] > 0
@@ -31,7 +31,12 @@ async def test_the_bench_measures_every_figure(
         "statements_per_s",
         "diary_ms_p50",
         "diary_ms_p99",
+        "diary_reads_per_s",
         "diary_reads_ok_percent",
+        "diary_saturated_reads_per_s",
+        "diary_saturated_ms_p50",
+        "diary_saturated_ms_p99",
+        "diary_saturated_ok_percent",
     }
     not_positive = {
         k: v
@@ -40,3 +45,5 @@ async def test_the_bench_measures_every_figure(
     }
     assert not not_positive
     assert figures["diary_reads_ok_percent"] == 100
+    assert figures["diary_saturated_ok_percent"] == 100
+    assert config["reader_think_s_mean"] == 0.01

@@ -10,9 +10,11 @@ over real HTTP against the reporting API served by uvicorn in its own process.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import platform
+import random
 import shutil
 import socket
 import statistics
@@ -20,7 +22,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
@@ -412,26 +414,25 @@ def _free_port() -> int:
 
 @dataclass
 class DiaryReads:
-    """Latencies of the diary reads that succeeded, and how many did not."""
+    """Latencies of the diary reads that succeeded, how many did not, and over how long."""
 
     latencies: list[float] = field(default_factory=list)
     failed: int = 0
+    seconds: float = 0.0
 
     @property
     def ok_percent(self) -> float:
         total = len(self.latencies) + self.failed
         return 100.0 * len(self.latencies) / total if total else 0.0
 
+    @property
+    def per_s(self) -> float:
+        return len(self.latencies) / self.seconds if self.seconds else 0.0
 
-async def bench_diary(
-    settings: Settings, school: SyntheticSchool, issuer: TestIssuer, readers: int, reads: int
-) -> DiaryReads:
-    """Diary reads over real HTTP: uvicorn serving the reporting API in its own process.
 
-    A read that fails (a refused connection, a 5xx) is counted, not fatal: how many reads fail
-    under load is itself a figure. The pool lets every reader hold a connection, up to what one
-    PostgreSQL server allows by default.
-    """
+@contextlib.asynccontextmanager
+async def reporting_api(settings: Settings, issuer: TestIssuer, pool: int) -> AsyncIterator[str]:
+    """The reporting API served by uvicorn in a process of its own, as ``ezurnals up`` runs it."""
     port = _free_port()
     env = {
         **os.environ,
@@ -440,70 +441,87 @@ async def bench_diary(
         "EZURNALS_TOPIC_PREFIX": settings.topic_prefix,
         "EZURNALS_JWKS_URL": issuer.jwks_url,
         "EZURNALS_LOG_LEVEL": "WARNING",
-        "EZURNALS_DB_POOL_SIZE": str(min(readers, 60)),
+        "EZURNALS_DB_POOL_SIZE": str(pool),
     }
     server = await asyncio.create_subprocess_exec(
-        *[
-            sys.executable,
-            "-m",
-            "ezurnals.cli.main",
-            "serve",
-            "api",
-            "--service",
-            "reporting",
-            "--port",
-            str(port),
-        ],
+        *(sys.executable, "-m", "ezurnals.cli.main", "serve", "api", "--service", "reporting"),
+        *("--port", str(port)),
         env=env,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
     )
     base = f"http://127.0.0.1:{port}"
-    guardians = list(school.guardians.items())
-    result = DiaryReads()
     try:
-        limits = httpx.Limits(max_connections=readers, max_keepalive_connections=readers)
-        async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+        async with httpx.AsyncClient(base_url=base, timeout=5) as client:
             deadline = time.monotonic() + 60
             while True:
-                try:
+                with contextlib.suppress(httpx.TransportError):
                     if (await client.get("/readyz")).status_code == 200:
                         break
-                except httpx.TransportError:
-                    pass
                 if time.monotonic() > deadline or server.returncode is not None:
                     error = b""
                     if server.returncode is not None and server.stderr is not None:
                         error = await server.stderr.read()
                     raise RuntimeError(f"the reporting API did not start: {error[-2000:]!r}")
                 await asyncio.sleep(0.2)
-
-            async def reader(n: int) -> None:
-                guardian, student = guardians[n % len(guardians)]
-                headers = issuer.headers(guardian, school.school_id, ["guardian"])
-                for i in range(reads + 1):
-                    week = f"2025-W{41 + i % school.weeks}"
-                    started = time.perf_counter()
-                    try:
-                        r = await client.get(
-                            f"/api/reporting/students/{student}/diary",
-                            params={"week": week},
-                            headers=headers,
-                        )
-                    except httpx.TransportError:
-                        result.failed += 1
-                        continue
-                    elapsed = (time.perf_counter() - started) * 1000
-                    if r.status_code != 200:
-                        result.failed += 1
-                    elif i:  # the first read of each reader warms its connection
-                        result.latencies.append(elapsed)
-
-            await asyncio.gather(*(reader(n) for n in range(readers)))
+        yield base
     finally:
         if server.returncode is None:
             server.terminate()
         await asyncio.wait_for(server.wait(), 30)
+
+
+async def bench_diary(
+    base: str,
+    school: SyntheticSchool,
+    issuer: TestIssuer,
+    *,
+    readers: int,
+    reads: int,
+    think_s: float,
+    seed: int = 7,
+) -> DiaryReads:
+    """Diary reads by ``readers`` concurrent guardians over real HTTP.
+
+    Each reader reads a week, looks at it for a random while (exponential, mean ``think_s``)
+    and reads another, as people do; with ``think_s=0`` every reader asks again at once, which
+    measures how many reads the one API process can answer at all (saturation). A read that
+    fails (a refused connection, a 5xx) is counted, not fatal: how many fail is itself a figure.
+    """
+    guardians = list(school.guardians.items())
+    result = DiaryReads()
+    limits = httpx.Limits(max_connections=readers, max_keepalive_connections=readers)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+
+        async def reader(n: int) -> None:
+            pace = random.Random(seed * 100_003 + n)
+            guardian, student = guardians[n % len(guardians)]
+            headers = issuer.headers(guardian, school.school_id, ["guardian"])
+            if think_s:  # readers arrive spread out, not all in the same millisecond
+                await asyncio.sleep(pace.uniform(0, think_s))
+            for i in range(reads + 1):
+                week = f"2025-W{41 + (n + i) % school.weeks}"
+                started = time.perf_counter()
+                try:
+                    r = await client.get(
+                        f"/api/reporting/students/{student}/diary",
+                        params={"week": week},
+                        headers=headers,
+                    )
+                except httpx.TransportError:
+                    result.failed += 1
+                    continue
+                elapsed = (time.perf_counter() - started) * 1000
+                if r.status_code != 200:
+                    result.failed += 1
+                elif i:  # the first read of each reader opens its connection
+                    result.latencies.append(elapsed)
+                if think_s:
+                    await asyncio.sleep(pace.expovariate(1 / think_s))
+
+        started = time.perf_counter()
+        await asyncio.gather(*(reader(n) for n in range(readers)))
+        result.seconds = time.perf_counter() - started
     result.latencies.sort()
     return result
 
@@ -520,7 +538,13 @@ def percentile(values: list[float], p: float) -> float:
 
 
 async def run_bench_reporting(
-    *, students: int, weeks: int, readers: int, reads: int, console: Console
+    *,
+    students: int,
+    weeks: int,
+    readers: int,
+    reads: int,
+    console: Console,
+    think_s: float = 1.0,
 ) -> dict[str, Any]:
     data_dir = Path(tempfile.mkdtemp(prefix="ezurnals-bench-reporting-"))
     infra: Infrastructure = await asyncio.to_thread(provide, data_dir)
@@ -555,12 +579,24 @@ async def run_bench_reporting(
             figures.update(await bench_statements(rt, school.school_id, students))
         await rt.close()
         rt = None
-        with console.status(f"diary reads by {readers} concurrent guardians…"):
-            issuer = TestIssuer(data_dir / "keys")
-            diary = await bench_diary(settings, school, issuer, readers, reads)
+        issuer = TestIssuer(data_dir / "keys")
+        async with reporting_api(settings, issuer, pool=min(readers, 60)) as base:
+            with console.status(f"diary reads by {readers} concurrent guardians…"):
+                diary = await bench_diary(
+                    base, school, issuer, readers=readers, reads=reads, think_s=think_s
+                )
+            with console.status(f"diary reads by {readers} readers asking without a pause…"):
+                flat_out = await bench_diary(
+                    base, school, issuer, readers=readers, reads=reads, think_s=0
+                )
         figures["diary_ms_p50"] = percentile(diary.latencies, 50)
         figures["diary_ms_p99"] = percentile(diary.latencies, 99)
+        figures["diary_reads_per_s"] = diary.per_s
         figures["diary_reads_ok_percent"] = diary.ok_percent
+        figures["diary_saturated_reads_per_s"] = flat_out.per_s
+        figures["diary_saturated_ms_p50"] = percentile(flat_out.latencies, 50)
+        figures["diary_saturated_ms_p99"] = percentile(flat_out.latencies, 99)
+        figures["diary_saturated_ok_percent"] = flat_out.ok_percent
         figures = {k: _rounded(v) for k, v in figures.items()}
         figures["config"] = {
             "students": students,
@@ -568,6 +604,7 @@ async def run_bench_reporting(
             "weeks": weeks,
             "readers": readers,
             "reads_per_reader": reads,
+            "reader_think_s_mean": think_s,
             "diary_transport": "HTTP to uvicorn in a separate process on this machine",
             "postgres": infra.database_origin,
             "kafka": infra.kafka_origin,
@@ -617,7 +654,16 @@ def _print(f: dict[str, Any], console: Console) -> None:
         "diary p50 / p99 (ms)",
         f"{f['diary_ms_p50']:.1f} / {f['diary_ms_p99']:.1f}",
         TARGETS["diary_ms_p99"][0],
-        f"{f['config']['readers']} concurrent readers, real HTTP; "
-        f"{f['diary_reads_ok_percent']:.1f} % of reads answered",
+        f"{f['config']['readers']} concurrent readers (mean {f['config']['reader_think_s_mean']} s "
+        f"between reads), {f['diary_reads_per_s']:,.0f} reads/s over real HTTP; "
+        f"{f['diary_reads_ok_percent']:.1f} % answered",
+    )
+    table.add_row(
+        "diary saturated: reads/s, p50 / p99 (ms)",
+        f"{f['diary_saturated_reads_per_s']:,.0f}/s, "
+        f"{f['diary_saturated_ms_p50']:.1f} / {f['diary_saturated_ms_p99']:.1f}",
+        "reference",
+        f"the same readers without a pause: one API process's capacity; "
+        f"{f['diary_saturated_ok_percent']:.1f} % answered",
     )
     console.print(table)

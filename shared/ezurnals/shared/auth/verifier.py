@@ -30,10 +30,27 @@ class TokenRefused(Exception):
 
 
 class TokenVerifier:
-    def __init__(self, jwks_url: str, *, min_refetch_s: float = 5.0, leeway_s: float = 5.0) -> None:
+    """Verifies tokens, remembering the ones already verified until they expire.
+
+    A family's phone or a teacher's browser sends the same token with every request; checking
+    its signature once instead of every time saves most of what authentication costs. Only the
+    exact token text is remembered, so nothing can be forged into the cache, and revocation is
+    checked per request elsewhere (``RevocationCache``).
+    """
+
+    def __init__(
+        self,
+        jwks_url: str,
+        *,
+        min_refetch_s: float = 5.0,
+        leeway_s: float = 5.0,
+        cache_size: int = 10_000,
+    ) -> None:
         self.jwks_url = jwks_url
         self.min_refetch_s = min_refetch_s
         self.leeway_s = leeway_s
+        self.cache_size = cache_size
+        self._verified: dict[str, tuple[float, Principal]] = {}
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at = 0.0
         self._lock = asyncio.Lock()
@@ -67,6 +84,19 @@ class TokenVerifier:
             raise TokenRefused("token signed with an unknown key") from None
 
     async def verify(self, token: str) -> Principal:
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            expires_at, principal = remembered
+            if time.time() < expires_at + self.leeway_s:
+                return principal
+            del self._verified[token]
+        principal, expires_at = await self._verify(token)
+        if len(self._verified) >= self.cache_size:
+            self._verified.clear()  # a burst of distinct tokens: start over rather than grow
+        self._verified[token] = (expires_at, principal)
+        return principal
+
+    async def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -84,7 +114,7 @@ class TokenVerifier:
                 leeway=self.leeway_s,
                 options={"require": ["exp", "iat", "sub", "school"]},
             )
-            return Principal(
+            principal = Principal(
                 person_id=UUID(claims["sub"]),
                 school_id=UUID(claims["school"]),
                 roles=frozenset(claims.get("roles", [])),
@@ -92,5 +122,6 @@ class TokenVerifier:
                 password_expired=bool(claims.get("pwd_expired", False)),
                 issued_at=float(claims["iat"]),
             )
+            return principal, float(claims["exp"])
         except (jwt.PyJWTError, ValueError, KeyError) as exc:
             raise TokenRefused("invalid token") from exc

@@ -16,9 +16,12 @@ import structlog
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ezurnals.shared.auth.revocations import RevocationCache
 from ezurnals.shared.auth.verifier import TokenVerifier
+from ezurnals.shared.http.audit import AuditLog
 from ezurnals.shared.http.errors import install_error_handlers
 from ezurnals.shared.messaging.kafka import broker_reachable
 from ezurnals.shared.observability.metrics import (
@@ -50,6 +53,48 @@ class _BrokerProbe:
         return self._ok
 
 
+class RequestContext:
+    """Correlation id, log context and latency metric for every request.
+
+    A plain ASGI middleware: Starlette's ``BaseHTTPMiddleware`` costs a task and a memory stream
+    per request, a noticeable share of a diary read.
+    """
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        raw = Headers(scope=scope).get("x-correlation-id", "")
+        try:
+            correlation = str(uuid.UUID(raw))
+        except ValueError:
+            correlation = str(uuid.uuid4())
+        scope.setdefault("state", {})["correlation_id"] = correlation
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(correlation_id=correlation)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_header(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message)["X-Correlation-ID"] = correlation
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_header)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            REQUEST_LATENCY.labels(self.service, scope["method"], route, status).observe(
+                time.perf_counter() - started
+            )
+
+
 def create_app(
     definition: ServiceDefinition,
     settings: Settings,
@@ -64,6 +109,7 @@ def create_app(
         app.state.broker = _BrokerProbe(settings)
         app.state.verifier = TokenVerifier(settings.jwks_url) if settings.jwks_url else None
         app.state.revocations = RevocationCache(runtime.db, settings.read_model_schema)
+        app.state.audit = AuditLog(runtime.db, runtime.store, settings.service)
         if on_startup is not None:
             await on_startup(runtime, app)
         log.info("api.started", service=definition.name)
@@ -80,26 +126,7 @@ def create_app(
     )
     install_error_handlers(app)
 
-    @app.middleware("http")
-    async def context(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        raw = request.headers.get("x-correlation-id", "")
-        try:
-            correlation = str(uuid.UUID(raw))
-        except ValueError:
-            correlation = str(uuid.uuid4())
-        request.state.correlation_id = correlation
-        structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(correlation_id=correlation)
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = getattr(request.scope.get("route"), "path", "unmatched")
-        REQUEST_LATENCY.labels(
-            definition.name, request.method, route, response.status_code
-        ).observe(time.perf_counter() - started)
-        response.headers["X-Correlation-ID"] = correlation
-        return response
+    app.add_middleware(RequestContext, service=definition.name)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

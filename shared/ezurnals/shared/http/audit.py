@@ -3,17 +3,22 @@
 A route notes each person whose data it hands out with ``record_read(request, person_ids,
 what)``; routers built with ``route_class=AuditedRoute`` write those notes to the service's own
 ``access_audit`` table once the answer is a success (a refused read reveals nothing, so it is not
-an access). The table is created on first use, so any service can adopt this without a migration.
+an access), before the answer leaves. The table is created on first use, so any service can adopt
+this without a migration.
 
 Each audited request also appends ``PersonalDataRead`` events (one per kind of data read) to the
-service's own event store, on a fresh stream so the append never conflicts; the outbox relay
+service's own event store, on a fresh stream so the append never conflicts, in the same
+transaction as its ``access_audit`` rows (see ``AuditLog``); the outbox relay
 publishes them on the service's topic, and identity collects them into the guardians' access logs
 and the director's staff audit without reading any other service's database.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 from collections.abc import Callable, Coroutine, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -24,7 +29,7 @@ from fastapi.routing import APIRoute
 
 from ezurnals.shared.auth.principal import Principal
 from ezurnals.shared.contracts.audit import PersonalDataRead
-from ezurnals.shared.contracts.base import Actor, new_event_id, utcnow
+from ezurnals.shared.contracts.base import Actor, EventEnvelope, new_event_id, utcnow
 from ezurnals.shared.db import Database
 from ezurnals.shared.eventstore import CommandContext, EventStore
 
@@ -41,6 +46,10 @@ AUDIT_DDL = (
            accessed_at TIMESTAMPTZ NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS access_audit_subject ON access_audit (subject_id, accessed_at)",
     "CREATE INDEX IF NOT EXISTS access_audit_actor ON access_audit (actor_id, accessed_at)",
+)
+_INSERT = (
+    "INSERT INTO access_audit (school_id, actor_id, actor_roles, subject_id, what, method, path,"
+    " accessed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
 )
 _LOCK = 7_215_003  # distinct from the migrations (7_215_001) and relay (7_215_002) locks
 _ready: set[int] = set()
@@ -63,16 +72,10 @@ async def ensure_table(db: Database) -> None:
     _ready.add(id(db))
 
 
-async def write(
-    db: Database,
-    principal: Principal,
-    notes: Iterable[tuple[UUID, str]],
-    *,
-    method: str,
-    path: str,
-    at: datetime,
-) -> None:
-    rows = [
+def _rows(
+    principal: Principal, notes: Iterable[tuple[UUID, str]], method: str, path: str, at: datetime
+) -> list[tuple[Any, ...]]:
+    return [
         (
             principal.school_id,
             principal.person_id,
@@ -85,15 +88,6 @@ async def write(
         )
         for subject, what in dict.fromkeys(notes)
     ]
-    if not rows:
-        return
-    await ensure_table(db)
-    async with db.raw() as conn:
-        await conn.executemany(
-            "INSERT INTO access_audit (school_id, actor_id, actor_roles, subject_id, what, method,"
-            " path, accessed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            rows,
-        )
 
 
 def read_events(
@@ -125,28 +119,85 @@ def read_events(
     ]
 
 
-async def publish(
-    store: EventStore,
-    service: str,
-    principal: Principal,
-    notes: Iterable[tuple[UUID, str]],
-    *,
-    method: str,
-    path: str,
-    at: datetime,
-    correlation_id: UUID | None = None,
-) -> None:
-    """Append the request's reads in one round trip, on a stream of their own."""
-    events = read_events(service, principal, notes, method=method, path=path, at=at)
-    if not events:
-        return
-    ctx = CommandContext(
-        actor=Actor(id=principal.person_id, role=min(principal.roles, default="system")),
-        school_id=principal.school_id,
-        correlation_id=correlation_id,
-        now=at,
-    )
-    await store.append(f"audit-{principal.person_id}-{new_event_id()}", 0, events, ctx)
+@dataclass
+class _Pending:
+    rows: list[tuple[Any, ...]]
+    events: list[EventEnvelope]
+    done: asyncio.Future[None]
+
+
+class AuditLog:
+    """Writes the reads of concurrent requests together (group commit).
+
+    Every audited answer waits until its reads are committed, so nothing is handed out
+    unrecorded; but while one transaction is being written, the reads of the requests arriving
+    meanwhile gather and go in the next one. At a few hundred reads a second that is one commit
+    (and one fsync) per batch instead of two per read.
+    """
+
+    def __init__(self, db: Database, store: EventStore, service: str) -> None:
+        self.db = db
+        self.store = store
+        self.service = service
+        self._queue: list[_Pending] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def record(
+        self,
+        principal: Principal,
+        notes: Iterable[tuple[UUID, str]],
+        *,
+        method: str,
+        path: str,
+        at: datetime,
+        correlation_id: UUID | None = None,
+    ) -> None:
+        notes = list(notes)
+        rows = _rows(principal, notes, method, path, at)
+        if not rows:
+            return
+        ctx = CommandContext(
+            actor=Actor(id=principal.person_id, role=min(principal.roles, default="system")),
+            school_id=principal.school_id,
+            correlation_id=correlation_id,
+            now=at,
+        )
+        events = read_events(self.service, principal, notes, method=method, path=path, at=at)
+        stream = f"audit-{principal.person_id}-{new_event_id()}"
+        pending = _Pending(
+            rows,
+            self.store.envelopes(stream, 0, events, ctx),
+            asyncio.get_running_loop().create_future(),
+        )
+        self._queue.append(pending)
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_queued())
+        await asyncio.shield(pending.done)
+
+    async def _write_queued(self) -> None:
+        await ensure_table(self.db)
+        while self._queue:
+            batch, self._queue = self._queue, []
+            try:
+                await self.store.append_envelopes(
+                    [e for p in batch for e in p.events],
+                    CommandContext(),
+                    inline=functools.partial(_insert_rows, [r for p in batch for r in p.rows]),
+                )
+            except BaseException as exc:
+                for p in batch:
+                    if not p.done.done():
+                        p.done.set_exception(exc)
+                if not isinstance(exc, Exception):
+                    raise
+            else:
+                for p in batch:
+                    if not p.done.done():
+                        p.done.set_result(None)
+
+
+async def _insert_rows(rows: list[tuple[Any, ...]], conn: asyncpg.Connection, _: object) -> None:
+    await conn.executemany(_INSERT, rows)
 
 
 class AuditedRoute(APIRoute):
@@ -160,19 +211,14 @@ class AuditedRoute(APIRoute):
             notes = getattr(request.state, "audit_notes", None)
             principal = getattr(request.state, "principal", None)
             if notes and isinstance(principal, Principal) and response.status_code < 400:
-                at = getattr(request.app.state, "clock", utcnow)()
-                runtime = request.app.state.runtime
-                method, path = request.method, request.url.path
-                await write(runtime.db, principal, notes, method=method, path=path, at=at)
                 correlation = getattr(request.state, "correlation_id", None)
-                await publish(
-                    runtime.store,
-                    runtime.settings.service,
+                log: AuditLog = request.app.state.audit
+                await log.record(
                     principal,
                     notes,
-                    method=method,
-                    path=path,
-                    at=at,
+                    method=request.method,
+                    path=request.url.path,
+                    at=getattr(request.app.state, "clock", utcnow)(),
                     correlation_id=UUID(correlation) if correlation else None,
                 )
             return response

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
-from ezurnals.reporting.api.common import reads, require_student
+from ezurnals.reporting.api.common import WallClock, reads, require_student
 from ezurnals.reporting.domain.calendar import week_days, week_of
 from ezurnals.reporting.domain.diary import ExcuseState
 from ezurnals.shared.http.audit import AuditedRoute, record_read
@@ -52,8 +52,8 @@ class LessonOut(BaseModel):
     lesson_id: UUID
     date: date
     period: int | None
-    starts_at: time | None
-    ends_at: time | None
+    starts_at: WallClock | None
+    ends_at: WallClock | None
     room: str | None
     subject_id: UUID | None
     subject: str | None
@@ -111,9 +111,16 @@ async def diary(
         await require_student(db, principal, student_id)
         record_read(request, [student_id], "diary")
         found = await db.diary(student_id, first, last)
-    grades = [grade_out(g) for g in found["grades"]]
     marks = {m["lesson_id"]: m for m in found["marks"]}
     lesson_ids = {r["lesson_id"] for r in found["lessons"]}
+    by_lesson: dict[UUID, list[GradeOut]] = {}
+    other: list[GradeOut] = []
+    for raw in found["grades"]:
+        grade = grade_out(raw)
+        if raw["lesson_id"] in lesson_ids:
+            by_lesson.setdefault(raw["lesson_id"], []).append(grade)
+        else:
+            other.append(grade)
     lessons = [
         LessonOut(
             lesson_id=r["lesson_id"],
@@ -132,19 +139,10 @@ async def diary(
             homework=HomeworkOut.model_validate(r["homework"]) if r["homework"] else None,
             no_homework=r["no_homework"],
             corrected=r["corrected"],
-            grades=[
-                g
-                for g, raw in zip(grades, found["grades"], strict=True)
-                if raw["lesson_id"] == r["lesson_id"]
-            ],
+            grades=by_lesson.get(r["lesson_id"], []),
             mark=MarkOut.model_validate(marks[r["lesson_id"]]) if r["lesson_id"] in marks else None,
         )
         for r in found["lessons"]
-    ]
-    other = [
-        g
-        for g, raw in zip(grades, found["grades"], strict=True)
-        if raw["lesson_id"] not in lesson_ids
     ]
     return DiaryOut(
         student_id=student_id,
