@@ -10,12 +10,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -37,6 +32,7 @@ from ezurnals.cli.seed import (
 from ezurnals.cli.seeding.client import PASSWORD
 from ezurnals.cli.seeding.plan import Person, SchoolYear
 from ezurnals.shared.settings import SERVICES
+from ezurnals.shared.testing.up import running_up
 
 pytestmark = pytest.mark.slow
 
@@ -50,32 +46,9 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     root = tmp_path_factory.mktemp("privacy")
     data = root / "data"
     (data / "logs").mkdir(parents=True)
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS"} and not k.startswith("EZURNALS_")
-    }
-    env |= {"EZURNALS_LOG_LEVEL": "DEBUG", "EZURNALS_LOG_JSON": "true"}
-    up_log = data / "logs" / "up.log"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ezurnals.cli.main", "up", "--data-dir", str(data)],
-        stdout=up_log.open("ab"),
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    try:
-        deadline = time.monotonic() + 180
-        while not (data / "stack.json").exists():
-            assert proc.poll() is None, up_log.read_text()[-3000:]
-            assert time.monotonic() < deadline, up_log.read_text()[-3000:]
-            time.sleep(0.5)
+    env = {"EZURNALS_LOG_LEVEL": "DEBUG", "EZURNALS_LOG_JSON": "true"}
+    with running_up(data, data / "logs" / "up.log", env=env):
         yield data
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(90)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @pytest.fixture(scope="module")

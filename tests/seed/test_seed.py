@@ -6,11 +6,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -33,6 +28,7 @@ from ezurnals.cli.seed import (
 )
 from ezurnals.cli.seeding.client import PASSWORD
 from ezurnals.cli.seeding.plan import SchoolYear, plan_school
+from ezurnals.shared.testing.up import running_up
 
 pytestmark = pytest.mark.slow
 
@@ -44,29 +40,8 @@ SEED = 20260901
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A fresh `ezurnals up` (embedded PostgreSQL and Kafka), stopped cleanly afterwards."""
     root = tmp_path_factory.mktemp("seed")
-    data, log = root / "data", root / "up.log"
-    env = {
-        k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS"}
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ezurnals.cli.main", "up", "--data-dir", str(data)],
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    try:
-        deadline = time.monotonic() + 180
-        while not (data / "stack.json").exists():
-            assert proc.poll() is None, log.read_text()[-3000:]
-            assert time.monotonic() < deadline, log.read_text()[-3000:]
-            time.sleep(0.5)
-        yield data
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(90)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with running_up(root / "data", root / "up.log"):
+        yield root / "data"
 
 
 @pytest.fixture(scope="module")

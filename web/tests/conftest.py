@@ -70,7 +70,14 @@ async def system(
             urls = {}
             for name in SERVICES:
                 definition = load_service(name)
-                settings = await stack.settings(definition, database=f"web_{name}", jwks_url=jwks)
+                # Topics (and so consumer groups) of this module's own: groups shared with the
+                # session's earlier modules can stall in a rebalance on the broker.
+                settings = await stack.settings(
+                    definition,
+                    database=f"web_{name}",
+                    jwks_url=jwks,
+                    topic_prefix=f"{stack.prefix}web.",
+                )
                 app = create_app(definition, settings)
                 urls[name] = await running.enter_async_context(serving(app, ports[name]))
                 await running.enter_async_context(running_worker(definition, settings))

@@ -36,6 +36,12 @@ def _check_service(name: str) -> str:
     return name
 
 
+def _serving() -> None:
+    """A server ignores SIGPIPE again (``main`` restores its default for piped CLI output):
+    otherwise writing to a socket PostgreSQL just closed would kill the process silently."""
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+
+
 @app.command()
 def up(
     demo: Annotated[
@@ -61,6 +67,8 @@ def serve_api(
     """The HTTP API of one service (uvicorn)."""
     import uvicorn
 
+    _serving()
+
     from ezurnals.shared.http.app import create_app
     from ezurnals.shared.observability.logging import configure_logging
     from ezurnals.shared.service import load_service
@@ -84,6 +92,7 @@ def serve_worker(
     port: Annotated[int, typer.Option(help="Port for /healthz and /metrics (0: none)")] = 9000,
 ) -> None:
     """The worker of one service: outbox relay, projections, scheduled jobs."""
+    _serving()
     from ezurnals.shared.observability.logging import configure_logging
     from ezurnals.shared.service import load_service
     from ezurnals.shared.settings import Settings
@@ -221,13 +230,71 @@ def bench_reporting(
     weeks: Annotated[int, typer.Option(help="Weeks of lessons, absences and grades")] = 2,
     readers: Annotated[int, typer.Option(help="Concurrent diary readers")] = 200,
     reads: Annotated[int, typer.Option(help="Diary reads per reader")] = 10,
+    think: Annotated[
+        float, typer.Option(help="Mean seconds a reader looks at a week before the next read")
+    ] = 1.0,
 ) -> None:
     """Reporting's projections, report cards, monthly statements and diary reads."""
     from ezurnals.cli.bench_reporting import run_bench_reporting
 
     figures = asyncio.run(
         run_bench_reporting(
-            students=students, weeks=weeks, readers=readers, reads=reads, console=console
+            students=students,
+            weeks=weeks,
+            readers=readers,
+            reads=reads,
+            think_s=think,
+            console=console,
+        )
+    )
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(figures, indent=2))
+    console.print(f"saved {json_path}")
+
+
+@bench_app.command("load")
+def bench_load(
+    json_path: Annotated[Path, typer.Option("--json", help="Where to write the figures")] = Path(
+        "bench-results/load.json"
+    ),
+    stack: Annotated[
+        Path | None,
+        typer.Option(
+            help="stack.json of a running `ezurnals up` (default: DATA_DIR/stack.json if there; "
+            "else bench load starts a stack of its own in a temporary dir and stops it after)"
+        ),
+    ] = None,
+    data_dir: Annotated[Path, typer.Option(help="Of a running `ezurnals up`")] = Path(".ezurnals"),
+    duration: Annotated[float, typer.Option(min=1, help="Seconds of load")] = 300.0,
+    rate: Annotated[float, typer.Option(min=1, help="Commands/s the teachers send")] = 300.0,
+    read_rate: Annotated[float, typer.Option(min=0, help="Diary reads/s by guardians")] = 1000.0,
+    students: Annotated[int, typer.Option(min=12, help="Students of the seeded school")] = 300,
+    days: Annotated[int, typer.Option(min=1, help="School days of lessons to record")] = 5,
+    writers: Annotated[int, typer.Option(min=1, help="Concurrent teachers")] = 32,
+    readers: Annotated[int, typer.Option(min=1, help="Concurrent diary readers")] = 48,
+    guardians: Annotated[int, typer.Option(min=1, help="Guardians signed in to read")] = 60,
+    seed: Annotated[int | None, typer.Option(help="The seeded school (default: random)")] = None,
+) -> None:
+    """The 15:00 rush: teachers record lessons, attendance and grades while families read
+    diaries; commands/s, p50/p95/p99 per endpoint, end-to-end lag, errors, peak memory."""
+    from ezurnals.cli.bench_load import run_bench_load
+
+    if stack is None and (data_dir / "stack.json").exists():
+        stack = data_dir / "stack.json"
+    figures = asyncio.run(
+        run_bench_load(
+            stack_file=stack,
+            data_dir=data_dir,
+            duration=duration,
+            rate=rate,
+            read_rate=read_rate,
+            students=students,
+            days=days,
+            writers=writers,
+            readers=readers,
+            guardians=guardians,
+            seed=seed,
+            console=console,
         )
     )
     json_path.parent.mkdir(parents=True, exist_ok=True)

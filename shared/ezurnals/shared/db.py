@@ -7,6 +7,7 @@ process reach thousands of commands per second on two cores.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,6 +16,7 @@ from typing import Any, cast
 import asyncpg
 from sqlalchemy import make_url
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 _BROKEN = (
@@ -24,6 +26,19 @@ _BROKEN = (
     asyncpg.AdminShutdownError,
     asyncpg.CannotConnectNowError,
 )
+
+
+def outage_cause(exc: BaseException) -> BaseException | None:
+    """The connection-level error (server gone, starting up, refused) behind ``exc``, if any:
+    SQLAlchemy wraps asyncpg's errors (``orig``, ``__cause__``) when it opens a connection."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return None
+        if isinstance(seen, _BROKEN):
+            return seen
+        seen = getattr(seen, "orig", None) or seen.__cause__
+    return None
 
 
 def sqlalchemy_url(url: str) -> URL:
@@ -59,14 +74,28 @@ class Database:
         SQLAlchemy's dialect installs the json/jsonb codecs: values read come back as Python
         objects, values written must be JSON text (``json.dumps``).
         """
-        async with self.engine.connect() as sa_conn:
+        sa_conn = self.engine.connect()
+        try:
+            await sa_conn.start()
+        except DBAPIError as exc:
+            # A new connection refused (the server is restarting) comes wrapped by SQLAlchemy;
+            # unwrapped, callers see the same outage errors as on a pooled connection.
+            cause = outage_cause(exc)
+            if cause is None:
+                raise
+            raise cause from exc
+        try:
             fairy = await sa_conn.get_raw_connection()
             try:
                 yield cast(asyncpg.Connection, fairy.driver_connection)
             except _BROKEN:
-                # The server went away under us: drop this connection instead of pooling it.
+                # The server went away under us (a restart, most likely): drop this connection
+                # and every pooled one with it, or each would fail once before being replaced.
                 await sa_conn.invalidate()
+                await self.engine.dispose(close=False)
                 raise
+        finally:
+            await asyncio.shield(sa_conn.close())
 
     async def ping(self) -> None:
         async with self.raw() as conn:

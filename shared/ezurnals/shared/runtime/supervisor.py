@@ -3,6 +3,14 @@
 Starts PostgreSQL and Kafka (see infra.py), creates each service's database and topics, migrates,
 re-relays the event stores into a broker that lost its memory, then runs every service's API
 (uvicorn) and worker as child processes — restarting any that dies — until Ctrl-C or SIGTERM.
+
+The embedded PostgreSQL and broker are supervised too. A PostgreSQL that stops is started again
+on the same data dir (same socket, same URL); the children's pools reconnect by themselves.
+A broker that dies comes back empty (memory storage), so its restart is a re-relay: the workers
+are stopped, every event store is queued again in commit order (replacing what the outbox held,
+with appends held off for that moment), and the workers start afresh. Their consumer groups are
+gone with the old broker, so they read the new topics from the start; the claims in each read
+model's ``processed_events`` make that replay apply nothing twice.
 """
 
 from __future__ import annotations
@@ -125,11 +133,11 @@ class Stack:
         try:
             async with runtime.db.raw() as conn:
                 stored = await conn.fetchval("SELECT count(*) FROM events")
-                waiting = await conn.fetchval("SELECT count(*) FROM outbox")
-            if not stored or waiting:
+            if not stored:
                 return
             if await topic_is_empty(settings, settings.topic(settings.service)):
-                requeued = await runtime.store.requeue_all()
+                # Replacing what the outbox still held keeps each stream's events in order.
+                requeued = await runtime.store.requeue_all(replace=True)
                 log.info("up.rerelay", service=settings.service, events=requeued)
         finally:
             await runtime.close()
@@ -222,7 +230,8 @@ class Stack:
     def write_stack_file(self) -> Path:
         assert self.infra is not None
         path = self.data_dir / "stack.json"
-        path.write_text(
+        partial = path.with_suffix(".json.partial")
+        partial.write_text(
             json.dumps(
                 {
                     "services": self.urls,
@@ -231,25 +240,80 @@ class Stack:
                     "postgres": self.infra.database_origin,
                     "kafka": self.infra.kafka_origin,
                     "processes": {c.name: c.proc.pid for c in self.children if c.proc},
+                    "infrastructure": self._infrastructure_pids(),
                     "health": {c.name: c.health_url for c in self.children},
                     "logs": str(self.data_dir / "logs"),
                 },
                 indent=2,
             )
         )
+        partial.replace(path)  # readers never see half a file
         return path
 
+    def _infrastructure_pids(self) -> dict[str, int]:
+        """The embedded servers' pids (none for PostgreSQL or Kafka from the environment)."""
+        assert self.infra is not None
+        pids = {
+            "postgres": self.infra.postgres.pid if self.infra.postgres else None,
+            "kafka": self.infra.kafka.pid if self.infra.kafka else None,
+        }
+        return {name: pid for name, pid in pids.items() if pid is not None}
+
     async def supervise(self, stop: asyncio.Event) -> None:
-        """Restart a child that dies, with a growing pause, until ``stop``."""
+        """Restart PostgreSQL, the broker or a child that dies, until ``stop``; the stack file
+        is rewritten after each restart, so it always names the live processes."""
         while not stop.is_set():
+            restarted = await self._restart_infrastructure()
             for child in self.children:
                 if not child.alive() and not stop.is_set():
                     child.restarts += 1
-                    log.warning("up.restarting", process=child.name, restarts=child.restarts)
+                    log.warning(
+                        "up.restarting",
+                        process=child.name,
+                        restarts=child.restarts,
+                        exit_code=child.proc.returncode if child.proc else None,
+                    )
                     child.stop()
                     child.start()
+                    restarted = True
+            if restarted and not stop.is_set():
+                self.write_stack_file()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 1.0)
+
+    async def _restart_infrastructure(self) -> bool:
+        infra = self.infra
+        if infra is None:
+            return False
+        restarted = False
+        if infra.postgres is not None and not await asyncio.to_thread(infra.postgres.alive):
+            log.warning("up.restarting", process="postgres")
+            await asyncio.to_thread(infra.postgres.restart)
+            restarted = True
+        if infra.kafka is not None and not infra.kafka.alive():
+            await self.recover_broker()
+            restarted = True
+        return restarted
+
+    async def recover_broker(self) -> None:
+        """Start the embedded broker again and give it every event (see the module docstring)."""
+        assert self.infra is not None and self.infra.kafka is not None
+        log.warning("up.restarting", process="broker")
+        workers = [c for c in self.children if c.name.endswith("-worker")]
+        for child in workers:
+            await asyncio.to_thread(child.stop, 5.0)
+        await asyncio.to_thread(self.infra.kafka.restart)
+        first = self.settings(self.services[0])
+        await ensure_topics(first, all_topics(first, self.services))
+        for name in self.services:
+            runtime = Runtime.create(self.settings(name))
+            try:
+                requeued = await runtime.store.requeue_all(replace=True)
+                log.info("up.rerelay", service=name, events=requeued)
+            finally:
+                await runtime.close()
+        for child in workers:
+            child.start()
 
     def shutdown(self) -> None:
         (self.data_dir / "stack.json").unlink(missing_ok=True)

@@ -1,0 +1,806 @@
+"""``ezurnals bench load``: the 15:00 rush against a running stack, through the public APIs.
+
+A school is created by the seeder (``seeding``) with its timetable scheduled on the last school
+days, but none of those lessons recorded. Then, for ``duration`` seconds, teachers record their
+lessons, take attendance, grade and correct records at a paced rate while guardians read their
+children's diaries at another, and every so often a grade's journey is followed: from the 201
+until the guardian's diary shows it (the end-to-end lag through relay, broker and projection).
+
+Commands on one class-subject grade book (its lessons, their attendance and its grades) are sent
+one at a time, as one teacher would; different books go in parallel. Pacing is open-loop per
+client task: each task has its schedule and only waits when it is ahead of it, so a slow system
+shows as a lower achieved rate, not as a hidden queue in the client.
+
+The same ``LoadRunner`` drives the chaos test, with ``retry_outages``: a command answered 5xx or
+lost in transit is sent again with the same Idempotency-Key until it is acknowledged, so every
+acknowledged command must be in its event store (each carries its own X-Correlation-ID, which the
+events keep).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import random
+import statistics
+import tempfile
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+from rich.console import Console
+from rich.table import Table
+
+from ezurnals.cli.seed import RIGA, SchoolRun, Seeder, SeedOptions, current_school_year
+from ezurnals.cli.seeding.client import PASSWORD, Session, Stack
+from ezurnals.cli.seeding.plan import LEVELS, SchoolClass, SchoolYear, plan_school
+
+TARGETS: dict[str, tuple[str, float]] = {
+    "commands_per_s": ("≥ 300", 300.0),
+    "command_ms_p99": ("< 150 ms", 150.0),
+    "lag_ms_p99": ("< 1,000 ms", 1000.0),
+    "errors": ("0", 0.0),
+    "diary_reads_per_s": ("≥ 1,000", 1000.0),
+    "diary_ms_p99": ("< 50 ms", 50.0),
+}
+#: Figures that meet their target from below (the others from above).
+AT_LEAST = frozenset({"commands_per_s", "diary_reads_per_s"})
+OUTAGE = frozenset({502, 503, 504})
+ENDPOINTS = ("lessons: record", "attendance: take", "grading: grades", "lessons: correct")
+DIARY = "reporting: diary"
+
+
+@dataclass
+class LessonWork:
+    lesson_id: str
+    day: date
+    #: 0: to record, 1: attendance to take, 2: recorded and taken (grades, corrections).
+    state: int = 0
+
+
+@dataclass
+class Book:
+    """One class's subject: its lessons and grades, written by its teacher one command at a time."""
+
+    class_id: str
+    subject_id: str
+    grade_level: int
+    teacher: Session
+    students: list[str]
+    lessons: list[LessonWork]
+    #: A student whose guardian is signed in, and that guardian: whose grades are followed.
+    probe: tuple[str, Session] | None = None
+
+
+@dataclass
+class LoadSchool:
+    run: SchoolRun
+    books: list[Book]
+    #: (guardian, child's id) for the diary readers.
+    families: list[tuple[Session, str]]
+    days: list[date]
+
+
+@dataclass
+class Figures:
+    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    lags: list[float] = field(default_factory=list)
+    #: (when the grade was acknowledged, time.monotonic(); its lag in ms), in order of arrival.
+    lag_log: list[tuple[float, float]] = field(default_factory=list)
+    lag_unseen: int = 0
+    errors: int = 0
+    messages: list[str] = field(default_factory=list)
+    retries: int = 0
+    reauthentications: int = 0
+    #: service → correlation ids of acknowledged commands.
+    acknowledged: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+
+    def fail(self, message: str) -> None:
+        self.errors += 1
+        if len(self.messages) < 20:
+            self.messages.append(message)
+
+
+async def prepare_school(
+    urls: dict[str, str],
+    secret: str,
+    *,
+    students: int,
+    days: int,
+    seed: int,
+    guardians: int,
+    console: Console,
+) -> LoadSchool:
+    """A school from the seeder, its lessons scheduled and nothing recorded; teachers and
+    ``guardians`` guardians signed in; every service's projections caught up with it."""
+    now = datetime.now(RIGA)
+    year = SchoolYear.of(current_school_year(now.date()))
+    options = SeedOptions(
+        schools=1, year=year, days=days, seed=seed, max_students=students, concurrency=16
+    )
+    client = Stack(urls, concurrency=16, settle_seconds=90.0)
+    seeder = Seeder(client, options, secret, now)
+    run = SchoolRun(plan_school(seed, 0, year, students))
+    try:
+        with console.status("creating the school through the APIs…"):
+            await seeder.register(run)
+            await seeder.hire_staff(run)
+            await seeder.open_classes(run)
+            await seeder.enrol_families(run)
+            await seeder.build_timetables(run)
+        if client.stats.errors:
+            raise RuntimeError(f"the school could not be created: {client.stats.messages}")
+        with console.status("signing in teachers and guardians…"):
+            books = await _books(seeder, run)
+            families = await _families(seeder, run, guardians)
+            for book in books:
+                book.probe = next(((s, g) for g, s in families if s in book.students), None)
+        with console.status("waiting for every service to have seen the school…"):
+            await _settle(client, books, families, seeder.days)
+        if client.stats.errors:
+            raise RuntimeError(f"the school did not settle: {client.stats.messages}")
+    finally:
+        await client.close()
+    return LoadSchool(run, books, families, seeder.days)
+
+
+async def _books(seeder: Seeder, run: SchoolRun) -> list[Book]:
+    by_key: dict[tuple[str, str], list[LessonWork]] = defaultdict(list)
+    classes = {c.key: c for c in run.plan.classes}
+    for (class_key, day, period), lesson_id in sorted(run.lessons.items()):
+        slot = next(
+            s
+            for s in classes[class_key].slots
+            if s.weekday == day.isoweekday() and s.period == period
+        )
+        by_key[(class_key, slot.subject_key)].append(LessonWork(lesson_id, day))
+    books = []
+    for (class_key, subject_key), lessons in sorted(by_key.items()):
+        school_class: SchoolClass = classes[class_key]
+        teacher = school_class.teaching.get(subject_key)
+        if teacher not in run.ids or subject_key not in run.subject_ids:
+            continue
+        books.append(
+            Book(
+                class_id=run.class_ids[class_key],
+                subject_id=run.subject_ids[subject_key],
+                grade_level=school_class.grade_level,
+                teacher=await seeder.account(run, teacher),
+                students=[run.ids[s] for s in school_class.students if s in run.ids],
+                lessons=lessons,
+            )
+        )
+    return books
+
+
+async def _families(seeder: Seeder, run: SchoolRun, count: int) -> list[tuple[Session, str]]:
+    found: list[tuple[Session, str]] = []
+    for family in run.plan.families:
+        if len(found) >= count:
+            break
+        guardian = next((g for g in family.guardians if g in run.ids), None)
+        children = [c for c in family.children if c in run.ids]
+        if guardian is None or not children:
+            continue
+        session = await seeder.account(run, guardian)
+        found += [(session, run.ids[child]) for child in children]
+    return found
+
+
+async def _settle(
+    client: Stack, books: list[Book], families: list[tuple[Session, str]], days: list[date]
+) -> None:
+    """One lesson of each book recorded, taken and graded, and each family's diary read, with
+    patience: the services learn of the school from each other's events."""
+
+    async def warm(book: Book) -> None:
+        lesson = book.lessons[0]
+        await client.call(
+            "lessons",
+            "POST",
+            f"/lessons/{lesson.lesson_id}/record",
+            book.teacher,
+            eventual=True,
+            json={"topic": "Ievadstunda", "no_homework": True},
+        )
+        await client.call(
+            "attendance",
+            "POST",
+            f"/lessons/{lesson.lesson_id}/attendance",
+            book.teacher,
+            eventual=True,
+            json={"all_present": True, "marks": []},
+        )
+        lesson.state = 2
+        await client.call(
+            "grading",
+            "POST",
+            f"/classes/{book.class_id}/subjects/{book.subject_id}/grades",
+            book.teacher,
+            eventual=True,
+            json={
+                "work": {"title": "Ievaddarbs", "kind": "oral", "lesson_id": lesson.lesson_id},
+                "marks": [{"student_id": book.students[0], "value": _grade(book, random)}],
+            },
+        )
+
+    async def read(who: Session, student: str) -> None:
+        await client.call(
+            "reporting",
+            "GET",
+            f"/students/{student}/diary",
+            who,
+            eventual=True,
+            params={"on": days[-1].isoformat()},
+        )
+
+    await asyncio.gather(*(warm(b) for b in books if b.students), return_exceptions=True)
+    await asyncio.gather(*(read(g, s) for g, s in families), return_exceptions=True)
+
+
+def _grade(book: Book, rng: random.Random | Any) -> str:
+    points = max(1, min(10, round(rng.gauss(7, 1.5))))
+    return LEVELS[min(3, (points - 1) // 3)] if book.grade_level <= 3 else str(points)
+
+
+class LoadRunner:
+    """Sends the rush: paced commands by teachers, paced diary reads by guardians, and lag probes.
+
+    ``retry_outages``: 5xx outages and transport errors are retried with the same key (the
+    chaos test); otherwise they are errors (the benchmark)."""
+
+    def __init__(
+        self,
+        urls: dict[str, str],
+        school: LoadSchool,
+        *,
+        rate: float,
+        read_rate: float,
+        writers: int = 32,
+        readers: int = 32,
+        probe_interval: float = 0.25,
+        retry_outages: bool = False,
+        seed: int = 1,
+    ) -> None:
+        self.urls = urls
+        self.school = school
+        self.rate = rate
+        self.read_rate = read_rate
+        self.writers = max(1, min(writers, len(school.books)))
+        self.readers = readers if read_rate > 0 and school.families else 0
+        self.probe_interval = probe_interval
+        self.retry_outages = retry_outages
+        self.rng = random.Random(seed)
+        self.figures = Figures()
+        self.http = httpx.AsyncClient(
+            timeout=30.0,
+            # Idle connections are dropped before uvicorn's 5 s keep-alive closes them, so a
+            # request never races the server closing its connection.
+            limits=httpx.Limits(
+                max_connections=256, max_keepalive_connections=256, keepalive_expiry=3.0
+            ),
+        )
+        self.books: asyncio.Queue[Book] = asyncio.Queue()
+        for book in school.books:
+            if book.students:
+                self.books.put_nowait(book)
+        self._last_probe = 0.0
+        self._watchers: set[asyncio.Task[None]] = set()
+        self.started = 0.0
+        self.elapsed = 0.0
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+    # --- one request ---------------------------------------------------------------------------
+
+    async def send(
+        self,
+        endpoint: str,
+        service: str,
+        method: str,
+        path: str,
+        who: Session,
+        *,
+        record: bool = True,
+        **kw: Any,
+    ) -> Any:
+        """The JSON answer, or None after counting the failure."""
+        command = method != "GET"
+        headers = {"X-Correlation-ID": str(uuid.uuid4())}
+        if command:
+            headers["Idempotency-Key"] = str(uuid.uuid4())
+        url = f"{self.urls[service]}/api/{service}{path}"
+        reauthenticated = False
+        deadline = time.monotonic() + 120.0
+        delay = 0.1
+        while True:
+            headers["Authorization"] = f"Bearer {await self._token(who)}"
+            started = time.perf_counter()
+            problem = ""
+            try:
+                response = await self.http.request(method, url, headers=headers, **kw)
+            except httpx.TransportError as exc:
+                response, problem = None, f"{endpoint}: {type(exc).__name__} {exc}"
+            ms = (time.perf_counter() - started) * 1000
+            if response is not None:
+                if response.status_code < 300:
+                    if record:
+                        self.figures.latencies[endpoint].append(ms)
+                    if command:
+                        self.figures.acknowledged[service].append(headers["X-Correlation-ID"])
+                    return response.json()
+                if response.status_code == 401 and not reauthenticated:
+                    reauthenticated = True
+                    self.figures.reauthentications += 1
+                    await self._sign_in(who, stale=headers["Authorization"][7:])
+                    continue
+                problem = f"{endpoint}: {response.status_code} {response.text[:300]}"
+                outage = response.status_code in OUTAGE
+            else:
+                outage = True
+            if not (self.retry_outages and outage) or time.monotonic() > deadline:
+                self.figures.fail(problem)
+                return None
+            self.figures.retries += 1
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+    async def _token(self, who: Session) -> str:
+        if not who.token:
+            await self._sign_in(who, stale="")
+        return who.token
+
+    async def _sign_in(self, who: Session, stale: str) -> None:
+        async with who.lock:
+            if who.token and who.token != stale:
+                return
+            url = f"{self.urls['identity']}/api/identity/sign-in"
+            for _ in range(120):
+                with contextlib.suppress(httpx.TransportError):
+                    signed = await self.http.post(
+                        url, json={"username": who.username, "password": PASSWORD}
+                    )
+                    if signed.status_code == 200:
+                        who.token = signed.json()["access_token"]
+                        return
+                    if signed.status_code not in OUTAGE or not self.retry_outages:
+                        raise RuntimeError(f"sign-in refused: {signed.status_code} {signed.text}")
+                await asyncio.sleep(0.5)
+            raise RuntimeError("identity did not come back to sign in")
+
+    # --- what teachers and guardians do ----------------------------------------------------
+
+    async def command(self, book: Book) -> None:
+        """The book's next step: an unrecorded lesson is recorded, then its attendance taken;
+        after that, grades (most often) or a corrected record."""
+        rng = self.rng
+        lesson = next((x for x in book.lessons if x.state < 2), None)
+        if lesson is not None and lesson.state == 0:
+            body: dict[str, Any] = {"topic": f"Tēma {rng.randrange(10**6)}", "no_homework": True}
+            if rng.random() < 0.4:
+                body = {
+                    "topic": body["topic"],
+                    "homework": {"text": "Uzdevumi mācību grāmatā", "due_date": _due(lesson)},
+                }
+            done = await self.send(
+                ENDPOINTS[0],
+                "lessons",
+                "POST",
+                f"/lessons/{lesson.lesson_id}/record",
+                book.teacher,
+                json=body,
+            )
+            lesson.state += done is not None
+            return
+        if lesson is not None:
+            absent = [s for s in book.students if rng.random() < 0.07]
+            done = await self.send(
+                ENDPOINTS[1],
+                "attendance",
+                "POST",
+                f"/lessons/{lesson.lesson_id}/attendance",
+                book.teacher,
+                json={"all_present": not absent, "marks": [{"student_id": s} for s in absent]},
+            )
+            lesson.state += done is not None
+            return
+        lesson = rng.choice(book.lessons)
+        if rng.random() < 0.75:
+            await self.grade(book, lesson)
+            return
+        await self.send(
+            ENDPOINTS[3],
+            "lessons",
+            "POST",
+            f"/lessons/{lesson.lesson_id}/corrections",
+            book.teacher,
+            json={"topic": f"Tēma {rng.randrange(10**6)}", "no_homework": True, "reason": "Labots"},
+        )
+
+    async def grade(self, book: Book, lesson: LessonWork) -> None:
+        rng = self.rng
+        graded = rng.sample(book.students, k=min(len(book.students), rng.randint(1, 3)))
+        probe = None
+        now = time.monotonic()
+        if book.probe is not None and now - self._last_probe >= self.probe_interval:
+            self._last_probe = now
+            probe = book.probe
+            if probe[0] not in graded:
+                graded.append(probe[0])
+        body = {
+            "work": {"title": "Darbs stundā", "kind": "classwork", "lesson_id": lesson.lesson_id},
+            "marks": [{"student_id": s, "value": _grade(book, rng)} for s in graded],
+        }
+        done = await self.send(
+            ENDPOINTS[2],
+            "grading",
+            "POST",
+            f"/classes/{book.class_id}/subjects/{book.subject_id}/grades",
+            book.teacher,
+            json=body,
+        )
+        if done is None or probe is None:
+            return
+        acked = time.monotonic()
+        grade_id = next(g["grade_id"] for g in done["grades"] if g["student_id"] == probe[0])
+        task = asyncio.create_task(self.follow(probe, grade_id, lesson.day, acked))
+        self._watchers.add(task)
+        task.add_done_callback(self._watchers.discard)
+
+    async def follow(
+        self, probe: tuple[str, Session], grade_id: str, day: date, acked: float
+    ) -> None:
+        """Read the guardian's diary until the grade is there: the end-to-end lag."""
+        student, guardian = probe
+        while time.monotonic() - acked < 30.0:
+            diary = await self.send(
+                "probe",
+                "reporting",
+                "GET",
+                f"/students/{student}/diary",
+                guardian,
+                record=False,
+                params={"on": day.isoformat()},
+            )
+            if diary is not None:
+                grades = [g for x in diary["lessons"] for g in x["grades"]]
+                if any(g["grade_id"] == grade_id for g in grades + diary["other_grades"]):
+                    lag = (time.monotonic() - acked) * 1000
+                    self.figures.lags.append(lag)
+                    self.figures.lag_log.append((acked, lag))
+                    return
+            await asyncio.sleep(0.02)
+        self.figures.lag_unseen += 1
+
+    async def read(self) -> None:
+        guardian, student = self.rng.choice(self.school.families)
+        day = self.rng.choice(self.school.days)
+        await self.send(
+            DIARY,
+            "reporting",
+            "GET",
+            f"/students/{student}/diary",
+            guardian,
+            params={"on": day.isoformat()},
+        )
+
+    # --- pacing ------------------------------------------------------------------------------
+
+    async def _writer(self, until: float | None, stop: asyncio.Event) -> None:
+        interval = self.writers / self.rate
+        due = time.monotonic()
+        while not stop.is_set() and (until is None or due < until):
+            await _wait_until(due, stop)
+            if until is not None and time.monotonic() >= until:
+                return
+            book = await self.books.get()
+            try:
+                await self.command(book)
+            finally:
+                self.books.put_nowait(book)
+            due += interval
+
+    async def _reader(self, until: float | None, stop: asyncio.Event) -> None:
+        interval = self.readers / self.read_rate
+        due = time.monotonic() + self.rng.random() * interval
+        while not stop.is_set() and (until is None or due < until):
+            await _wait_until(due, stop)
+            if until is not None and time.monotonic() >= until:
+                return
+            await self.read()
+            due += interval
+
+    async def run(self, duration: float | None, stop: asyncio.Event | None = None) -> None:
+        """For ``duration`` seconds, or until ``stop`` is set; then waits for the lag probes."""
+        stop = stop or asyncio.Event()
+        self.started = time.monotonic()
+        until = None if duration is None else self.started + duration
+        tasks = [self._writer(until, stop) for _ in range(self.writers)]
+        tasks += [self._reader(until, stop) for _ in range(self.readers)]
+        await asyncio.gather(*tasks)
+        self.elapsed = time.monotonic() - self.started
+        if self._watchers:
+            await asyncio.gather(*self._watchers)
+
+    def results(self) -> dict[str, Any]:
+        f = self.figures
+        seconds = max(self.elapsed, 1e-9)
+        commands = [ms for e in ENDPOINTS for ms in f.latencies.get(e, [])]
+        diary = f.latencies.get(DIARY, [])
+        endpoints = {
+            name: {
+                "count": len(f.latencies.get(name, [])),
+                "per_s": _rounded(len(f.latencies.get(name, [])) / seconds),
+                **_percentiles(f.latencies.get(name, [])),
+            }
+            for name in (*ENDPOINTS, DIARY)
+        }
+        lag = _percentiles(f.lags)
+        return {
+            "duration_s": _rounded(self.elapsed),
+            "commands": len(commands),
+            "commands_per_s": _rounded(len(commands) / seconds),
+            "command_ms_p50": _percentiles(commands)["p50"],
+            "command_ms_p95": _percentiles(commands)["p95"],
+            "command_ms_p99": _percentiles(commands)["p99"],
+            "diary_reads": len(diary),
+            "diary_reads_per_s": _rounded(len(diary) / seconds),
+            "diary_ms_p50": endpoints[DIARY]["p50"],
+            "diary_ms_p95": endpoints[DIARY]["p95"],
+            "diary_ms_p99": endpoints[DIARY]["p99"],
+            "lag_ms_p50": lag["p50"],
+            "lag_ms_p95": lag["p95"],
+            "lag_ms_p99": lag["p99"],
+            "lag_samples": len(f.lags),
+            "lag_unseen_after_30_s": f.lag_unseen,
+            "errors": f.errors,
+            "error_messages": f.messages,
+            "retries": f.retries,
+            "reauthentications": f.reauthentications,
+            "endpoints": endpoints,
+        }
+
+
+async def _wait_until(due: float, stop: asyncio.Event) -> None:
+    pause = due - time.monotonic()
+    if pause > 0:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), pause)
+
+
+def _due(lesson: LessonWork) -> str:
+    return date.fromordinal(lesson.day.toordinal() + 7).isoformat()
+
+
+def _rounded(value: float) -> float:
+    return round(value, 2) if abs(value) >= 1 else float(f"{value:.3g}")
+
+
+def _percentiles(values: list[float]) -> dict[str, float | None]:
+    """p50/p95/p99 in ms (None without samples)."""
+    if not values:
+        return {"p50": None, "p95": None, "p99": None}
+    if len(values) == 1:
+        return {"p50": _rounded(values[0]), "p95": _rounded(values[0]), "p99": _rounded(values[0])}
+    q = statistics.quantiles(values, n=100, method="inclusive")
+    return {"p50": _rounded(q[49]), "p95": _rounded(q[94]), "p99": _rounded(q[98])}
+
+
+class MemorySampler:
+    """The peak resident memory of each process of the stack (PostgreSQL: the proportional
+    memory of the server and all its backends, so shared buffers count once)."""
+
+    def __init__(self, stack_file: Path) -> None:
+        self.stack_file = stack_file
+        self.peak_mb: dict[str, float] = defaultdict(float)
+
+    def _pids(self) -> dict[str, int]:
+        with contextlib.suppress(OSError, ValueError):
+            stack = json.loads(self.stack_file.read_text())
+            return {**stack.get("processes", {}), **stack.get("infrastructure", {})}
+        return {}
+
+    def sample(self) -> None:
+        found = {**self._pids(), "bench load (this client)": os.getpid()}
+        for name, pid in found.items():
+            with contextlib.suppress(psutil.Error):
+                process = psutil.Process(pid)
+                if name == "postgres":
+                    tree = [process, *process.children(recursive=True)]
+                    used = sum(_pss(p) for p in tree)
+                else:
+                    used = process.memory_info().rss
+                self.peak_mb[name] = max(self.peak_mb[name], round(used / 2**20, 1))
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            await asyncio.to_thread(self.sample)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 1.0)
+
+
+def _pss(process: psutil.Process) -> int:
+    try:
+        return int(process.memory_full_info().pss)
+    except (psutil.Error, AttributeError):
+        return int(process.memory_info().rss)
+
+
+def met(figures: dict[str, Any]) -> dict[str, bool]:
+    found = {}
+    for key, (_, target) in TARGETS.items():
+        value = figures.get(key)
+        if value is None:
+            found[key] = False
+        elif key in AT_LEAST:
+            found[key] = value >= target
+        elif key == "errors":
+            found[key] = value == target
+        else:
+            found[key] = value < target
+    return found
+
+
+async def run_bench_load(
+    *,
+    stack_file: Path | None,
+    data_dir: Path,
+    duration: float,
+    rate: float,
+    read_rate: float,
+    students: int,
+    days: int,
+    writers: int,
+    readers: int,
+    guardians: int,
+    seed: int | None,
+    console: Console,
+) -> dict[str, Any]:
+    """Against ``stack_file`` (a running ``ezurnals up``), or else a stack of its own."""
+    from ezurnals.cli.seed import load_urls, operator_secret
+    from ezurnals.shared.runtime.supervisor import Stack as Processes
+
+    own: Processes | None = None
+    if stack_file is None:
+        own_dir = Path(tempfile.mkdtemp(prefix="ezurnals-bench-load-"))
+        own = Processes(own_dir, with_web=False)
+        with console.status("starting a stack of its own (PostgreSQL, Kafka, every service)…"):
+            await own.prepare()
+            own.start_processes()
+            await own.wait_healthy()
+            stack_file = own.write_stack_file()
+        data_dir = own_dir
+    else:
+        data_dir = stack_file.parent  # the stack's own files (the operator's secret) live there
+    try:
+        urls = load_urls(None, stack_file)
+        seed = seed if seed is not None else random.randrange(10**9)
+        school = await prepare_school(
+            urls,
+            operator_secret(data_dir),
+            students=students,
+            days=days,
+            seed=seed,
+            guardians=guardians,
+            console=console,
+        )
+        runner = LoadRunner(
+            urls,
+            school,
+            rate=rate,
+            read_rate=read_rate,
+            writers=writers,
+            readers=readers,
+            seed=seed,
+        )
+        sampler = MemorySampler(stack_file)
+        stop_sampling = asyncio.Event()
+        sampling = asyncio.create_task(sampler.run(stop_sampling))
+        try:
+            with console.status(f"the 15:00 rush for {duration:.0f} s…"):
+                await runner.run(duration)
+        finally:
+            stop_sampling.set()
+            await sampling
+            await runner.close()
+        figures = runner.results()
+        figures["peak_memory_mb"] = dict(sorted(sampler.peak_mb.items()))
+        figures["targets"] = {k: text for k, (text, _) in TARGETS.items()}
+        figures["met"] = met(figures)
+        figures["config"] = {
+            "stack": "started by bench load" if own else str(stack_file),
+            "duration_s": duration,
+            "paced_commands_per_s": rate,
+            "paced_diary_reads_per_s": read_rate,
+            "writers": runner.writers,
+            "readers": runner.readers,
+            "students": sum(len(c.students) for c in school.run.plan.classes),
+            "grade_books": len(school.books),
+            "lessons": sum(len(b.lessons) for b in school.books),
+            "guardians_reading": len({id(g) for g, _ in school.families}),
+            "school_days": [d.isoformat() for d in school.days],
+            "seed": seed,
+            "lag": "201 of a grade → first diary read (every 20 ms) that shows it",
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "measured_at": datetime.now(RIGA).isoformat(timespec="seconds"),
+        }
+        print_figures(figures, console)
+        return figures
+    finally:
+        if own is not None:
+            await asyncio.to_thread(own.shutdown)
+
+
+def print_figures(f: dict[str, Any], console: Console) -> None:
+    def ms(value: float | None) -> str:
+        return "–" if value is None else f"{value:,.1f}"
+
+    ok = f["met"]
+    mark = {True: "[green]met[/]", False: "[red]not met[/]"}
+    table = Table(title=f"ezurnals bench load ({f['duration_s']:.0f} s)")
+    for col in ("figure", "measured", "target", ""):
+        table.add_column(col)
+    table.add_row(
+        "commands/s",
+        f"{f['commands_per_s']:,.1f}",
+        TARGETS["commands_per_s"][0],
+        mark[ok["commands_per_s"]],
+    )
+    table.add_row(
+        "command p50 / p95 / p99 ms",
+        f"{ms(f['command_ms_p50'])} / {ms(f['command_ms_p95'])} / {ms(f['command_ms_p99'])}",
+        TARGETS["command_ms_p99"][0],
+        mark[ok["command_ms_p99"]],
+    )
+    table.add_row(
+        "end-to-end lag p50 / p95 / p99 ms",
+        f"{ms(f['lag_ms_p50'])} / {ms(f['lag_ms_p95'])} / {ms(f['lag_ms_p99'])}",
+        TARGETS["lag_ms_p99"][0],
+        mark[ok["lag_ms_p99"]],
+    )
+    table.add_row(
+        "diary reads/s",
+        f"{f['diary_reads_per_s']:,.1f}",
+        TARGETS["diary_reads_per_s"][0],
+        mark[ok["diary_reads_per_s"]],
+    )
+    table.add_row(
+        "diary p50 / p95 / p99 ms",
+        f"{ms(f['diary_ms_p50'])} / {ms(f['diary_ms_p95'])} / {ms(f['diary_ms_p99'])}",
+        TARGETS["diary_ms_p99"][0],
+        mark[ok["diary_ms_p99"]],
+    )
+    table.add_row("errors", str(f["errors"]), TARGETS["errors"][0], mark[ok["errors"]])
+    console.print(table)
+    per = Table(title="per endpoint")
+    for col in ("endpoint", "count", "per s", "p50 ms", "p95 ms", "p99 ms"):
+        per.add_column(col)
+    for name, e in f["endpoints"].items():
+        per.add_row(
+            name,
+            str(e["count"]),
+            f"{e['per_s']:,.1f}",
+            ms(e["p50"]),
+            ms(e["p95"]),
+            ms(e["p99"]),
+        )
+    console.print(per)
+    memory = Table(title="peak memory (MB)")
+    memory.add_column("process")
+    memory.add_column("MB", justify="right")
+    for name, mb in f["peak_memory_mb"].items():
+        memory.add_row(name, f"{mb:,.1f}")
+    console.print(memory)
+    for message in f["error_messages"]:
+        console.print(f"[red]•[/] {message}")
