@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from ezurnals.shared.domain import Aggregate
 from ezurnals.shared.eventstore import (
     CommandContext,
     CommandResult,
@@ -15,6 +16,7 @@ from ezurnals.shared.eventstore import (
     EventStore,
     IdempotencyKeyReused,
 )
+from ezurnals.shared.eventstore.cache import AggregateCache
 from ezurnals.shared.service import Runtime
 from ezurnals.shared.testing.probe import PROBE, ProbeRecorded
 from ezurnals.shared.testing.stack import TestStack
@@ -106,3 +108,40 @@ async def test_read_all_sees_a_late_commit_after_the_cursor(runtime: Runtime) ->
         cursor = page[-1][0]
     assert "s-late" not in seen_before_commit
     assert "s-late" in seen and "s-early" in seen
+
+
+class Tally(Aggregate[ProbeRecorded]):
+    """A test aggregate: the numbers recorded on its stream, and how many times it was loaded."""
+
+    loads = 0
+
+    def __init__(self, stream_id: str) -> None:
+        super().__init__(stream_id)
+        self.numbers: list[int] = []
+        Tally.loads += 1
+
+    def when_ProbeRecorded(self, event: ProbeRecorded) -> None:
+        self.numbers.append(event.n)
+
+
+async def test_a_cached_aggregate_is_caught_up_with_what_others_appended(runtime: Runtime) -> None:
+    cache, store = AggregateCache(size=2), runtime.store
+    await store.append("s-cache", 0, [ProbeRecorded(n=1)])
+    loads = Tally.loads
+    tally = await cache.take(store, Tally, "s-cache")
+    await store.append("s-cache", tally.version, [ProbeRecorded(n=2)])
+    cache.put_back(tally.applied([ProbeRecorded(n=2)]))
+    # another process (another store on the same database) appends meanwhile
+    await EventStore(runtime.db, topic="other").append("s-cache", 2, [ProbeRecorded(n=3)])
+    again = await cache.take(store, Tally, "s-cache")
+    assert again is tally and Tally.loads == loads + 1  # kept, not replayed
+    assert (again.numbers, again.version) == ([1, 2, 3], 3)
+    # taken out: a concurrent command gets a copy of its own, equal to it
+    other = await cache.take(store, Tally, "s-cache")
+    assert other is not again and (other.numbers, other.version) == ([1, 2, 3], 3)
+    # the oldest is dropped beyond the cache's size
+    for name in ("s-cache-a", "s-cache-b"):
+        cache.put_back(await cache.take(store, Tally, name))
+    cache.put_back(again)
+    assert await cache.take(store, Tally, "s-cache-a") is not None
+    assert Tally.loads == loads + 5

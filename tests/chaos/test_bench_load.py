@@ -76,6 +76,8 @@ def test_bench_load_reports_every_figure_without_errors(up_dir: Path, tmp_path: 
         assert endpoint["p50"] <= endpoint["p95"] <= endpoint["p99"], name
     assert set(figures["targets"]) == set(TARGETS) == set(figures["met"])
     memory = figures["peak_memory_mb"]
+    cpu = figures["cpu_percent_of_one_core"]
     for process in ("postgres", "kafka", "lessons-api", "reporting-worker"):
         assert memory[process] > 0, process
+        assert cpu[process] > 0, process
     assert "commands/s" in ran.stdout and "peak memory" in ran.stdout

@@ -35,7 +35,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
+import aiohttp
 import psutil
 from rich.console import Console
 from rich.table import Table
@@ -281,13 +281,13 @@ class LoadRunner:
         self.retry_outages = retry_outages
         self.rng = random.Random(seed)
         self.figures = Figures()
-        self.http = httpx.AsyncClient(
-            timeout=30.0,
-            # Idle connections are dropped before uvicorn's 5 s keep-alive closes them, so a
-            # request never races the server closing its connection.
-            limits=httpx.Limits(
-                max_connections=256, max_keepalive_connections=256, keepalive_expiry=3.0
-            ),
+        # aiohttp, not httpx: at a thousand requests a second httpx's pool costs more CPU than
+        # the services answering, and the figures would be the load generator's. Idle
+        # connections are dropped before uvicorn's 5 s keep-alive closes them, so a request
+        # never races the server closing its connection.
+        self.http = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=30.0),
+            connector=aiohttp.TCPConnector(limit=256, keepalive_timeout=3.0),
         )
         self.books: asyncio.Queue[Book] = asyncio.Queue()
         for book in school.books:
@@ -299,7 +299,7 @@ class LoadRunner:
         self.elapsed = 0.0
 
     async def close(self) -> None:
-        await self.http.aclose()
+        await self.http.close()
 
     # --- one request ---------------------------------------------------------------------------
 
@@ -327,25 +327,27 @@ class LoadRunner:
             headers["Authorization"] = f"Bearer {await self._token(who)}"
             started = time.perf_counter()
             problem = ""
+            status, body = 0, b""
             try:
-                response = await self.http.request(method, url, headers=headers, **kw)
-            except httpx.TransportError as exc:
-                response, problem = None, f"{endpoint}: {type(exc).__name__} {exc}"
+                async with self.http.request(method, url, headers=headers, **kw) as response:
+                    status, body = response.status, await response.read()
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                problem = f"{endpoint}: {type(exc).__name__} {exc}"
             ms = (time.perf_counter() - started) * 1000
-            if response is not None:
-                if response.status_code < 300:
+            if status:
+                if status < 300:
                     if record:
                         self.figures.latencies[endpoint].append(ms)
                     if command:
                         self.figures.acknowledged[service].append(headers["X-Correlation-ID"])
-                    return response.json()
-                if response.status_code == 401 and not reauthenticated:
+                    return json.loads(body) if body else None
+                if status == 401 and not reauthenticated:
                     reauthenticated = True
                     self.figures.reauthentications += 1
                     await self._sign_in(who, stale=headers["Authorization"][7:])
                     continue
-                problem = f"{endpoint}: {response.status_code} {response.text[:300]}"
-                outage = response.status_code in OUTAGE
+                problem = f"{endpoint}: {status} {body[:300].decode(errors='replace')}"
+                outage = status in OUTAGE
             else:
                 outage = True
             if not (self.retry_outages and outage) or time.monotonic() > deadline:
@@ -366,15 +368,15 @@ class LoadRunner:
                 return
             url = f"{self.urls['identity']}/api/identity/sign-in"
             for _ in range(120):
-                with contextlib.suppress(httpx.TransportError):
-                    signed = await self.http.post(
-                        url, json={"username": who.username, "password": PASSWORD}
-                    )
-                    if signed.status_code == 200:
-                        who.token = signed.json()["access_token"]
+                with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+                    credentials = {"username": who.username, "password": PASSWORD}
+                    async with self.http.post(url, json=credentials) as signed:
+                        status, text = signed.status, await signed.text()
+                    if status == 200:
+                        who.token = json.loads(text)["access_token"]
                         return
-                    if signed.status_code not in OUTAGE or not self.retry_outages:
-                        raise RuntimeError(f"sign-in refused: {signed.status_code} {signed.text}")
+                    if status not in OUTAGE or not self.retry_outages:
+                        raise RuntimeError(f"sign-in refused: {status} {text}")
                 await asyncio.sleep(0.5)
             raise RuntimeError("identity did not come back to sign in")
 
@@ -596,13 +598,16 @@ def _percentiles(values: list[float]) -> dict[str, float | None]:
     return {"p50": _rounded(q[49]), "p95": _rounded(q[94]), "p99": _rounded(q[98])}
 
 
-class MemorySampler:
+class ProcessSampler:
     """The peak resident memory of each process of the stack (PostgreSQL: the proportional
-    memory of the server and all its backends, so shared buffers count once)."""
+    memory of the server and all its backends, so shared buffers count once), and the CPU each
+    used over the run (where the two cores went)."""
 
     def __init__(self, stack_file: Path) -> None:
         self.stack_file = stack_file
         self.peak_mb: dict[str, float] = defaultdict(float)
+        self._cpu: dict[str, tuple[float, float]] = {}
+        self._cpu_first: dict[str, tuple[float, float]] = {}
 
     def _pids(self) -> dict[str, int]:
         with contextlib.suppress(OSError, ValueError):
@@ -612,21 +617,43 @@ class MemorySampler:
 
     def sample(self) -> None:
         found = {**self._pids(), "bench load (this client)": os.getpid()}
+        now = time.monotonic()
         for name, pid in found.items():
             with contextlib.suppress(psutil.Error):
                 process = psutil.Process(pid)
+                tree = [process]
                 if name == "postgres":
-                    tree = [process, *process.children(recursive=True)]
+                    tree += process.children(recursive=True)
                     used = sum(_pss(p) for p in tree)
                 else:
                     used = process.memory_info().rss
                 self.peak_mb[name] = max(self.peak_mb[name], round(used / 2**20, 1))
+                self._cpu[name] = (now, sum(_cpu_seconds(p) for p in tree))
+                self._cpu_first.setdefault(name, self._cpu[name])
+
+    def cpu_percent(self) -> dict[str, float]:
+        """Per process, the CPU used between the first and last sample, in % of one core
+        (PostgreSQL's backends counted while they lived)."""
+        out = {}
+        for name, (at, used) in self._cpu.items():
+            first_at, first_used = self._cpu_first[name]
+            if at > first_at:
+                out[name] = round(100 * (used - first_used) / (at - first_at), 1)
+        return dict(sorted(out.items(), key=lambda item: -item[1]))
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             await asyncio.to_thread(self.sample)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 1.0)
+
+
+def _cpu_seconds(process: psutil.Process) -> float:
+    try:
+        times = process.cpu_times()
+    except psutil.Error:
+        return 0.0
+    return float(times.user + times.system)
 
 
 def _pss(process: psutil.Process) -> int:
@@ -703,7 +730,7 @@ async def run_bench_load(
             readers=readers,
             seed=seed,
         )
-        sampler = MemorySampler(stack_file)
+        sampler = ProcessSampler(stack_file)
         stop_sampling = asyncio.Event()
         sampling = asyncio.create_task(sampler.run(stop_sampling))
         try:
@@ -715,6 +742,7 @@ async def run_bench_load(
             await runner.close()
         figures = runner.results()
         figures["peak_memory_mb"] = dict(sorted(sampler.peak_mb.items()))
+        figures["cpu_percent_of_one_core"] = sampler.cpu_percent()
         figures["targets"] = {k: text for k, (text, _) in TARGETS.items()}
         figures["met"] = met(figures)
         figures["config"] = {
@@ -796,11 +824,13 @@ def print_figures(f: dict[str, Any], console: Console) -> None:
             ms(e["p99"]),
         )
     console.print(per)
-    memory = Table(title="peak memory (MB)")
+    memory = Table(title="per process: peak memory, CPU over the run")
     memory.add_column("process")
-    memory.add_column("MB", justify="right")
+    memory.add_column("peak MB", justify="right")
+    memory.add_column("CPU % of one core", justify="right")
+    cpu = f.get("cpu_percent_of_one_core", {})
     for name, mb in f["peak_memory_mb"].items():
-        memory.add_row(name, f"{mb:,.1f}")
+        memory.add_row(name, f"{mb:,.1f}", f"{cpu[name]:.0f}" if name in cpu else "")
     console.print(memory)
     for message in f["error_messages"]:
         console.print(f"[red]•[/] {message}")

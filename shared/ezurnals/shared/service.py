@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ezurnals.shared.db import Database
 from ezurnals.shared.eventstore import EventStore
+from ezurnals.shared.eventstore.cache import AggregateCache
 from ezurnals.shared.messaging.projection import Projection
 from ezurnals.shared.migrations import Migration, apply_migrations, migrations_in
 from ezurnals.shared.settings import Settings
@@ -33,6 +34,7 @@ class Runtime:
     settings: Settings
     db: Database
     store: EventStore
+    aggregates: AggregateCache = field(default_factory=AggregateCache)
 
     @classmethod
     def create(cls, settings: Settings) -> Runtime:

@@ -247,12 +247,21 @@ async def _on_book(
 ) -> CommandResult:
     """Load the grade book, let it decide, append with its version and update the views."""
 
-    async def decide() -> Decision:
-        book = await load_book(runtime, key)
-        events, body = decision(book)
-        return Decision(book.stream_id, book.version, events, CommandResult(status, body))
+    decided: list[tuple[GradeBook, Decision]] = []
 
-    return await execute(runtime.store, ctx, decide, inline=apply_own)
+    async def decide() -> Decision:
+        book = await runtime.aggregates.take(runtime.store, GradeBook, key.stream_id)
+        events, body = decision(book)
+        decided.append(
+            (book, Decision(book.stream_id, book.version, events, CommandResult(status, body)))
+        )
+        return decided[-1][1]
+
+    result = await execute(runtime.store, ctx, decide, inline=apply_own)
+    if decided and result is decided[-1][1].result:  # appended by this command
+        book, appended = decided[-1]
+        runtime.aggregates.put_back(book.applied(appended.events))
+    return result
 
 
 def _shown(events: Sequence[IntegrationEvent], fields: set[str]) -> list[dict[str, Any]]:
