@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import asyncpg
 
@@ -323,25 +323,35 @@ def all(_: Settings) -> list[Projection]:
 # --- the service's own views, applied inline --------------------------------------------------
 
 
+_INSERT_GRADE = """INSERT INTO grade_entries (grade_id, school_id, class_id, subject_id,
+        school_year, student_id, lesson_id, term, given_on, work_title, work_kind, summative,
+        weight, scale, value, points, recorded_by, recorded_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"""
+
+
 async def apply_own(conn: asyncpg.Connection, envelopes: Sequence[EventEnvelope]) -> None:
-    """Keep grade_entries, period_grade_entries and class_subject_periods in step with events."""
+    """Keep grade_entries, period_grade_entries and class_subject_periods in step with events.
+
+    A class's grades for one piece of work come as one event per student: they are inserted in
+    one pipelined batch, not a round trip each."""
+    recorded: list[tuple[Any, ...]] = []
     for envelope in envelopes:
         event = envelope.parse()
-        match event:
-            case GradeRecorded():
-                await conn.execute(
-                    """INSERT INTO grade_entries (grade_id, school_id, class_id, subject_id,
-                           school_year, student_id, lesson_id, term, given_on, work_title,
-                           work_kind, summative, weight, scale, value, points, recorded_by,
-                           recorded_at)
-                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-                               $16, $17, $18)""",
+        if isinstance(event, GradeRecorded):
+            recorded.append(
+                (
                     event.grade_id, event.school_id, event.class_id, event.subject_id,
                     event.school_year, event.student_id, event.lesson_id, event.term.value,
                     event.given_on, event.work_title, event.work_kind.value, event.summative,
                     event.weight, event.scale.value, event.value, event.points,
                     event.recorded_by, event.recorded_at,
-                )  # fmt: skip
+                )
+            )  # fmt: skip
+            continue
+        if recorded:
+            await conn.executemany(_INSERT_GRADE, recorded)
+            recorded = []
+        match event:
             case GradeCorrected():
                 entry = {
                     "old_value": event.old_value,
@@ -422,3 +432,5 @@ async def apply_own(conn: asyncpg.Connection, envelopes: Sequence[EventEnvelope]
                     event.school_year,
                     event.period.value,
                 )
+    if recorded:
+        await conn.executemany(_INSERT_GRADE, recorded)
