@@ -54,6 +54,8 @@ async def serving(app: FastAPI, port: int) -> AsyncIterator[str]:
 class System:
     urls: dict[str, str]
     web: str
+    #: The services' running apps: a test may set ``apps["identity"].state.clock`` (restoring it).
+    apps: dict[str, FastAPI] = field(default_factory=dict)
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +69,8 @@ async def system(
         ports = {name: free_port() for name in (*SERVICES, "web")}
         jwks = f"http://127.0.0.1:{ports['identity']}/api/identity/.well-known/jwks.json"
         async with contextlib.AsyncExitStack() as running:
-            urls = {}
+            urls: dict[str, str] = {}
+            apps: dict[str, FastAPI] = {}
             for name in SERVICES:
                 definition = load_service(name)
                 # Topics (and so consumer groups) of this module's own: groups shared with the
@@ -78,11 +81,11 @@ async def system(
                     jwks_url=jwks,
                     topic_prefix=f"{stack.prefix}web.",
                 )
-                app = create_app(definition, settings)
+                app = apps[name] = create_app(definition, settings)
                 urls[name] = await running.enter_async_context(serving(app, ports[name]))
                 await running.enter_async_context(running_worker(definition, settings))
             web = await running.enter_async_context(serving(create_web_app(urls), ports["web"]))
-            yield System(urls, web)
+            yield System(urls, web, apps)
 
 
 def lesson_day_for(now: datetime) -> date:

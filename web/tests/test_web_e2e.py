@@ -1,9 +1,10 @@
 """The journal's everyday loop in a real headless Chromium: a teacher records a lesson with two
 absences and a grade; the parent sees them in the diary and submits an excuse; the class teacher
 accepts it; the parent sees the absence excused. Then every other role's pages: the parent's
-grades, notification settings and access log; the class teacher's family access letters and
-statements (PDF); the administration's compliance, briefings and policies; English, a phone
-screen, labels and landmarks. A screenshot of each step goes to test-artifacts/web/."""
+grades, notification settings and access log; the class teacher's family access letters,
+statements, report cards and summary journal (PDF); the administration's compliance, briefings and
+policies; one-time codes; an expired staff password; English, a phone screen, labels and
+landmarks. A screenshot of each step goes to test-artifacts/web/."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ import asyncio
 import io
 import struct
 import time
+import uuid
 import zlib
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,8 @@ import pyotp
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 from pypdf import PdfReader
+
+from ezurnals.shared.testing.stack import eventually
 
 pytestmark = pytest.mark.slow
 
@@ -70,10 +74,12 @@ async def new_page(browser: Browser, **options: Any) -> tuple[BrowserContext, Pa
     return context, await context.new_page()
 
 
-async def sign_in(page: Page, web: str, username: str, totp: str | None = None) -> None:
+async def sign_in(
+    page: Page, web: str, username: str, totp: str | None = None, password: str = PASSWORD
+) -> None:
     await page.goto(f"{web}/sign-in")
     await page.get_by_label("Lietotājvārds").fill(username)
-    await page.get_by_label("Parole").fill(PASSWORD)
+    await page.get_by_label("Parole").fill(password)
     if totp:
         await page.get_by_label("Vienreizējais kods").fill(totp)
     await page.get_by_role("button", name="Pieteikties").click()
@@ -107,15 +113,20 @@ async def has_landmarks(page: Page) -> None:
     assert found["lang"] in ("lv", "en")
 
 
-async def pdf_text(page: Page, click: Any) -> str:
-    """Click what downloads a PDF; the document's text."""
+async def pdf_pages(page: Page, click: Any) -> list[str]:
+    """Click what downloads a PDF; the text of each of its pages."""
     async with page.expect_download() as download_info:
         await click()
     download = await download_info.value
     await download.save_as(ARTIFACTS / download.suggested_filename)
     content = await asyncio.to_thread((ARTIFACTS / download.suggested_filename).read_bytes)
     assert content.startswith(b"%PDF-"), content[:20]
-    return "\n".join(p.extract_text() or "" for p in PdfReader(io.BytesIO(content)).pages)
+    return [p.extract_text() or "" for p in PdfReader(io.BytesIO(content)).pages]
+
+
+async def pdf_text(page: Page, click: Any) -> str:
+    """Click what downloads a PDF; the document's text."""
+    return "\n".join(await pdf_pages(page, click))
 
 
 async def fits_the_screen(page: Page) -> None:
@@ -416,6 +427,151 @@ async def test_the_class_teacher_prints_access_letters_and_statements(
     await context.close()
 
 
+async def test_the_class_teacher_issues_and_prints_report_cards(
+    world: Any, browser: Browser
+) -> None:
+    """A report card needs a finalised semester grade in every subject of the class for every
+    student. A second subject joins the class (taught by the class teacher); in each, the teacher
+    grades a piece of work, confirms or overrides the suggested semester grades and finalises
+    them through the grading API. Once reporting has them all, the class page issues the cards
+    and prints them, and the summary journal."""
+    admin, class_teacher = world.tokens["admin"], world.class_teacher
+    start = world.day.year if world.day.month >= 7 else world.day.year - 1
+    school_year = f"{start}/{(start + 1) % 100:02d}"  # as reporting prints it: 2026/27
+    latvian = str(uuid.uuid4())
+    await world.ok(
+        "POST",
+        "lessons",
+        "/subjects",
+        admin,
+        json={
+            "subject_id": latvian,
+            "name_key": "latviesu-valoda",
+            "name": "Latviešu valoda",
+            "curriculum_hours": {"5": 140},
+        },
+    )
+    await world.ok(
+        "POST",
+        "identity",
+        f"/classes/{world.class_id}/teaching",
+        admin,
+        json={
+            "teacher_id": class_teacher.person_id,
+            "subject_id": latvian,
+            "valid_from": f"{start}-07-01",
+        },
+    )
+    readiness = f"/classes/{world.class_id}/report-cards/semester1"
+
+    async def missing(subject: str) -> set[str]:
+        found = await world.ok("GET", "reporting", readiness, world.tokens["class_teacher"])
+        return {m["student_id"] for m in found["missing"] if m["subject"] == subject}
+
+    everyone = {s.person_id for s in world.students}
+
+    async def new_subject_listed() -> bool:
+        return await missing("Latviešu valoda") == everyone
+
+    await eventually(new_subject_listed, timeout=60, interval=0.3, what="reporting lists it")
+
+    # (subject, its teacher, the work's grades, the semester grades: None confirms the suggestion)
+    books = (
+        (world.subject_id, "teacher", ("7", "5", "9"), (None, "6", None)),
+        (latvian, "class_teacher", ("8", "10", "4"), ("9", None, None)),
+    )
+    given_on = min(world.day, date(start, 12, 31))
+    finals: dict[tuple[str, str], str] = {}
+    for subject_id, role, work_grades, semester_grades in books:
+        book = f"/classes/{world.class_id}/subjects/{subject_id}"
+        token = world.tokens[role]
+        work = {
+            "work": {
+                "title": "Semestra pārbaudes darbs",
+                "kind": "test",
+                "given_on": str(given_on),
+            },
+            "marks": [
+                {"student_id": s.person_id, "value": v, "grade_id": str(uuid.uuid4())}
+                for s, v in zip(world.students, work_grades, strict=True)
+            ],
+        }
+
+        async def graded(book: str = book, token: str = token, work: Any = work) -> bool:
+            """Refused (nothing recorded) until grading has the subject and the teaching."""
+            response = await world.call("POST", "grading", f"{book}/grades", token, json=work)
+            assert response.status_code in (201, 403, 404), response.text
+            return bool(response.status_code == 201)
+
+        await eventually(graded, timeout=60, interval=0.3, what=f"grading lets the {role} grade")
+        entries = [
+            {"student_id": s.person_id} | ({"value": v} if v else {})
+            for s, v in zip(world.students, semester_grades, strict=True)
+        ]
+        answer = await world.ok(
+            "PUT", "grading", f"{book}/periods/semester1/grades", token, json={"entries": entries}
+        )
+        set_grades = {g["student_id"]: g for g in answer["grades"]}
+        for student, wanted in zip(world.students, semester_grades, strict=True):
+            grade = set_grades[student.person_id]
+            if wanted is None:
+                assert grade["value"] == grade["suggested_value"] and not grade["overridden"]
+            else:
+                assert grade["value"] == wanted, grade
+            finals[student.person_id, subject_id] = grade["value"]
+        done = await world.ok("POST", "grading", f"{book}/periods/semester1/finalize", token)
+        assert done == {"period": "semester1", "locked": True, "students": 3}, done
+
+    async def nothing_missing() -> bool:
+        found = await world.ok("GET", "reporting", readiness, world.tokens["class_teacher"])
+        return found["students"] == 3 and not found["missing"]
+
+    await eventually(nothing_missing, timeout=60, interval=0.3, what="reporting has every grade")
+
+    context, page = await new_page(
+        browser, viewport={"width": 1280, "height": 900}, accept_downloads=True
+    )
+    await sign_in(page, world.web, class_teacher.username)
+    await page.get_by_role("link", name="Klase", exact=True).click()
+    await page.wait_for_url("**/class")
+    cards = page.locator("#report-cards")
+    await expect_text(page, "#readiness", "0 / 3")
+    assert await page.locator("#missing-grades").count() == 0
+    await cards.get_by_role("button", name="Izdot liecības").click()
+    await expect_text(page, "[role=status]", "Izdotas liecības")
+    await expect_text(page, "#readiness", "3 / 3")
+    await every_field_is_labelled(page)
+    await shot(page, "18-class-teacher-report-cards-issued")
+
+    download = cards.locator("form[action$='/report-cards']").get_by_role("button", name="PDF")
+    pages = await pdf_pages(page, download.click)
+    names = [f"{s.first_name} {s.last_name}" for s in world.students]
+    # One card a page, in the order of the names.
+    assert [n for text in pages for n in names if f"Skolēns: {n}" in text] == sorted(names)
+    for student, name in zip(world.students, names, strict=True):
+        [card] = [text for text in pages if f"Skolēns: {name}" in text]
+        lines = card.splitlines()
+        assert "Cēsu pamatskola" in lines and "Liecība" in lines, card
+        assert f"1. semestris, {school_year}. mācību gads" in lines, card
+        assert "Klase: 5.a" in lines, card
+        math = finals[student.person_id, world.subject_id]
+        language = finals[student.person_id, latvian]
+        assert f"Latviešu valoda 140 {language} semestra vērtējums" in lines, card
+        assert f"Matemātika — {math} semestra vērtējums" in lines, card
+        teacher = f"{class_teacher.first_name} {class_teacher.last_name}"
+        assert f"Klases audzinātājs: {teacher}" in card, card
+
+    journal = await pdf_text(
+        page, cards.locator("form[action$='/summary-journal']").get_by_role("button").click
+    )
+    assert "Mācību sasniegumu kopsavilkuma žurnāls" in journal, journal
+    assert f"5.a klase, {school_year}. mācību gads" in journal, journal
+    assert "Latviešu valoda 140 st." in journal and "Matemātika" in journal, journal
+    for name in names:
+        assert name in journal, (name, journal)
+    await context.close()
+
+
 async def test_the_administration_sees_compliance_briefings_and_policies(
     world: Any, browser: Browser
 ) -> None:
@@ -491,4 +647,98 @@ async def test_a_staff_member_turns_on_one_time_codes(world: Any, browser: Brows
     await expect_text(page, "[role=alert]", "Nepareizs lietotājvārds vai parole.")
     await sign_in(page, world.web, world.class_teacher.username, pyotp.TOTP(secret).now())
     await expect_text(page, "h1", "Stundas")
+    await context.close()
+
+
+async def test_an_expired_staff_password_is_changed_before_anything_else(
+    world: Any, system: Any, browser: Browser
+) -> None:
+    """Staff passwords last 60 days (rule 9). A new teacher's account is activated while
+    identity's clock says 61 days ago: her password is as old as if the clock had moved on.
+    (Moving it forward instead would issue tokens every service refuses as issued in the future,
+    and leave them valid 61 days too long; this way every token stays of the real time.)"""
+    admin = world.tokens["admin"]
+    start = world.day.year if world.day.month >= 7 else world.day.year - 1
+    hired = await world.ok(
+        "POST",
+        "identity",
+        "/staff",
+        admin,
+        json={
+            "person": {"first_name": "Dace", "last_name": "Bērziņa"},
+            "roles": ["teacher"],
+            "hired_on": f"{start}-07-01",
+        },
+    )
+    issued = await world.ok("POST", "identity", f"/people/{hired['person_id']}/access-code", admin)
+    code = issued["codes"][0]
+    identity = system.apps["identity"]
+    real_clock = identity.state.clock
+    identity.state.clock = lambda: real_clock() - timedelta(days=61)
+    try:
+        await world.ok(
+            "POST", "identity", "/activate", json={"code": code["code"], "password": PASSWORD}
+        )
+    finally:
+        identity.state.clock = real_clock
+
+    # Signing in leads straight to the form that changes the password.
+    context, page = await new_page(browser, viewport=PHONE, is_mobile=True, has_touch=True)
+    await sign_in(page, world.web, code["username"])
+    await page.wait_for_url("**/password**")
+    await expect_text(page, "h1", "Mainīt paroli")
+    await every_field_is_labelled(page)
+    await has_landmarks(page)
+    await fits_the_screen(page)
+    await shot(page, "19-expired-password")
+
+    # Every service refuses her token with password_expired; a page that meets that refusal
+    # leads to the form too, and back to that page afterwards.
+    token = next(c["value"] for c in await context.cookies() if c["name"] == "ez_at")
+    paths = {
+        "lessons": "/open-lessons",
+        "attendance": f"/classes/{world.class_id}/unexcused-absences",
+        "grading": "/settings",
+        "reporting": f"/classes/{world.class_id}/report-cards/semester1",
+    }
+    for service, path in paths.items():
+        refused = await world.call("GET", service, path, token)
+        assert refused.status_code == 403, (service, refused.text)
+        assert refused.json()["error"] == "password_expired", (service, refused.text)
+    await page.goto(f"{world.web}/teacher")
+    await page.wait_for_url("**/password?next=%2Fteacher")
+    assert await page.locator("input[name=next]").input_value() == "/teacher"
+
+    new_password = "ziemas-saulgrieži-pie-ezera"
+    await page.get_by_label("Pašreizējā parole").fill(PASSWORD)
+    await page.get_by_label("Jaunā parole", exact=True).fill(new_password)
+    await page.get_by_label("Jaunā parole vēlreiz").fill(new_password + "!")
+    await page.get_by_role("button", name="Mainīt paroli").click()
+    await expect_text(page, "#form-error", "Jaunās paroles nesakrīt.")
+    await page.get_by_label("Pašreizējā parole").fill(PASSWORD)
+    await page.get_by_label("Jaunā parole", exact=True).fill(PASSWORD)
+    await page.get_by_label("Jaunā parole vēlreiz").fill(PASSWORD)
+    await page.get_by_role("button", name="Mainīt paroli").click()
+    await expect_text(page, "#form-error", "used recently")
+    await every_field_is_labelled(page)
+    await shot(page, "20-expired-password-reused")
+    await page.get_by_label("Pašreizējā parole").fill(PASSWORD)
+    await page.get_by_label("Jaunā parole", exact=True).fill(new_password)
+    await page.get_by_label("Jaunā parole vēlreiz").fill(new_password)
+    await page.get_by_role("button", name="Mainīt paroli").click()
+    await page.wait_for_url("**/teacher?notice=password_changed")
+    await expect_text(page, "[role=status]", "Parole nomainīta.")
+    await expect_text(page, "h1", "Stundas")
+    await fits_the_screen(page)
+    await shot(page, "21-password-changed")
+
+    # The old password is gone; the new one signs in straight to her lessons.
+    await page.get_by_role("button", name="Iziet").click()
+    await page.wait_for_url("**/sign-in")
+    await page.get_by_label("Lietotājvārds").fill(code["username"])
+    await page.get_by_label("Parole").fill(PASSWORD)
+    await page.get_by_role("button", name="Pieteikties").click()
+    await expect_text(page, "[role=alert]", "Nepareizs lietotājvārds vai parole.")
+    await sign_in(page, world.web, code["username"], password=new_password)
+    assert page.url.endswith("/teacher"), page.url
     await context.close()
