@@ -263,7 +263,9 @@ class Stack:
         """Restart PostgreSQL, the broker or a child that dies, until ``stop``; the stack file
         is rewritten after each restart, so it always names the live processes."""
         while not stop.is_set():
-            restarted = await self._restart_infrastructure()
+            restarted = await self._restart_infrastructure(stop)
+            if any(not child.alive() for child in self.children) and await _stopping(stop):
+                break
             for child in self.children:
                 if not child.alive() and not stop.is_set():
                     child.restarts += 1
@@ -281,16 +283,20 @@ class Stack:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 1.0)
 
-    async def _restart_infrastructure(self) -> bool:
+    async def _restart_infrastructure(self, stop: asyncio.Event) -> bool:
         infra = self.infra
         if infra is None:
             return False
         restarted = False
         if infra.postgres is not None and not await asyncio.to_thread(infra.postgres.alive):
+            if await _stopping(stop):
+                return False
             log.warning("up.restarting", process="postgres")
             await asyncio.to_thread(infra.postgres.restart)
             restarted = True
         if infra.kafka is not None and not infra.kafka.alive():
+            if await _stopping(stop):
+                return False
             await self.recover_broker()
             restarted = True
         return restarted
@@ -321,6 +327,15 @@ class Stack:
             child.stop()
         if self.infra is not None:
             self.infra.close()
+
+
+async def _stopping(stop: asyncio.Event, grace: float = 1.0) -> bool:
+    """Whether a process found dead is going down with the whole stack: a Ctrl-C in the terminal
+    (or a signal to the process group) reaches PostgreSQL, the broker and every child at the same
+    moment as ``up``, which must then stop, not restart them."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), grace)
+    return stop.is_set()
 
 
 async def topic_is_empty(settings: Settings, topic: str) -> bool:
