@@ -9,12 +9,12 @@ request and never stored.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import typst
 from pydantic import BaseModel, ConfigDict
+
+from ezurnals.shared.documents import typst_pdf
 
 FONT = "Libertinus Serif"
 
@@ -94,11 +94,4 @@ def access_letters_pdf(
             for f in families
         ],
     }
-    pdf = typst.compile(
-        _TEMPLATE.encode(),
-        format="pdf",
-        sys_inputs={"letters": json.dumps(data, ensure_ascii=False)},
-        ignore_system_fonts=True,
-    )
-    assert isinstance(pdf, bytes)
-    return pdf
+    return typst_pdf(_TEMPLATE.encode(), "letters", data)

@@ -8,11 +8,11 @@ is set as plain text, so a name can never be read as Typst markup.
 
 from __future__ import annotations
 
-import json
 from datetime import date
 
-import typst
 from pydantic import BaseModel, ConfigDict
+
+from ezurnals.shared.documents import typst_pdf
 
 FONT = "Libertinus Serif"
 
@@ -72,11 +72,4 @@ def briefing_form_pdf(form: BriefingForm) -> bytes:
         "conducted_by": form.conducted_by or blank,
         "students": list(form.student_names),
     }
-    pdf = typst.compile(
-        _TEMPLATE.encode(),
-        format="pdf",
-        sys_inputs={"form": json.dumps(data, ensure_ascii=False)},
-        ignore_system_fonts=True,
-    )
-    assert isinstance(pdf, bytes)
-    return pdf
+    return typst_pdf(_TEMPLATE.encode(), "form", data)

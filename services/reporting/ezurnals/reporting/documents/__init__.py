@@ -8,13 +8,13 @@ without one is printed by a short form of their id. Nothing of it is kept.
 
 from __future__ import annotations
 
-import json
+import functools
 from collections.abc import Mapping
 from importlib import resources
 from typing import Any
 from uuid import UUID
 
-import typst
+from ezurnals.shared.documents import typst_pdf
 
 MONTHS = (
     "janvāris",
@@ -49,17 +49,14 @@ class DisplayNames:
         return self.names.get(key) or f"[{str(key)[:8]}]"
 
 
+@functools.cache
+def _template(name: str) -> bytes:
+    """Read once per process: a class's report cards render hundreds of times a minute."""
+    return resources.files(__package__).joinpath(name).read_bytes()
+
+
 def render(template: str, data: Mapping[str, Any]) -> bytes:
-    path = resources.files(__package__).joinpath(template)
-    source = path.read_bytes()
-    pdf = typst.compile(
-        source,
-        format="pdf",
-        sys_inputs={"data": json.dumps(data, ensure_ascii=False, default=str)},
-        ignore_system_fonts=True,
-    )
-    assert isinstance(pdf, bytes)
-    return pdf
+    return typst_pdf(_template(template), "data", data)
 
 
 def statements_pdf(
