@@ -25,7 +25,6 @@ import json
 import os
 import platform
 import random
-import statistics
 import tempfile
 import time
 import uuid
@@ -40,6 +39,7 @@ import psutil
 from rich.console import Console
 from rich.table import Table
 
+from ezurnals.cli.figures import percentile, rounded
 from ezurnals.cli.seed import RIGA, SchoolRun, Seeder, SeedOptions, current_school_year
 from ezurnals.cli.seeding.client import PASSWORD, Session, Stack
 from ezurnals.cli.seeding.plan import LEVELS, SchoolClass, SchoolYear, plan_school
@@ -542,21 +542,21 @@ class LoadRunner:
         endpoints = {
             name: {
                 "count": len(f.latencies.get(name, [])),
-                "per_s": _rounded(len(f.latencies.get(name, [])) / seconds),
+                "per_s": rounded(len(f.latencies.get(name, [])) / seconds),
                 **_percentiles(f.latencies.get(name, [])),
             }
             for name in (*ENDPOINTS, DIARY)
         }
         lag = _percentiles(f.lags)
         return {
-            "duration_s": _rounded(self.elapsed),
+            "duration_s": rounded(self.elapsed),
             "commands": len(commands),
-            "commands_per_s": _rounded(len(commands) / seconds),
+            "commands_per_s": rounded(len(commands) / seconds),
             "command_ms_p50": _percentiles(commands)["p50"],
             "command_ms_p95": _percentiles(commands)["p95"],
             "command_ms_p99": _percentiles(commands)["p99"],
             "diary_reads": len(diary),
-            "diary_reads_per_s": _rounded(len(diary) / seconds),
+            "diary_reads_per_s": rounded(len(diary) / seconds),
             "diary_ms_p50": endpoints[DIARY]["p50"],
             "diary_ms_p95": endpoints[DIARY]["p95"],
             "diary_ms_p99": endpoints[DIARY]["p99"],
@@ -584,18 +584,9 @@ def _due(lesson: LessonWork) -> str:
     return date.fromordinal(lesson.day.toordinal() + 7).isoformat()
 
 
-def _rounded(value: float) -> float:
-    return round(value, 2) if abs(value) >= 1 else float(f"{value:.3g}")
-
-
 def _percentiles(values: list[float]) -> dict[str, float | None]:
     """p50/p95/p99 in ms (None without samples)."""
-    if not values:
-        return {"p50": None, "p95": None, "p99": None}
-    if len(values) == 1:
-        return {"p50": _rounded(values[0]), "p95": _rounded(values[0]), "p99": _rounded(values[0])}
-    q = statistics.quantiles(values, n=100, method="inclusive")
-    return {"p50": _rounded(q[49]), "p95": _rounded(q[94]), "p99": _rounded(q[98])}
+    return {f"p{p}": rounded(percentile(values, p)) if values else None for p in (50, 95, 99)}
 
 
 class ProcessSampler:

@@ -16,8 +16,6 @@ import os
 import platform
 import random
 import shutil
-import socket
-import statistics
 import sys
 import tempfile
 import time
@@ -35,6 +33,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
+from ezurnals.cli.figures import percentile, rounded
 from ezurnals.reporting.documents import DisplayNames, report_cards_pdf
 from ezurnals.reporting.handlers import issue_report_cards, issue_statements
 from ezurnals.reporting.service import SERVICE
@@ -48,7 +47,7 @@ from ezurnals.shared.db import drop_database, ensure_database, plain_url
 from ezurnals.shared.messaging import kafka
 from ezurnals.shared.messaging.consumer import ProjectionRunner
 from ezurnals.shared.messaging.kafka import all_topics, ensure_topics
-from ezurnals.shared.runtime.infra import Infrastructure, provide
+from ezurnals.shared.runtime.infra import Infrastructure, free_port, provide
 from ezurnals.shared.service import Runtime
 from ezurnals.shared.settings import Settings
 from ezurnals.shared.testing.auth import TestIssuer
@@ -406,13 +405,6 @@ async def bench_statements(rt: Runtime, school_id: uuid.UUID, students: int) -> 
     return {"statements_total_s": elapsed, "statements_per_s": run.issued / elapsed}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @dataclass
 class DiaryReads:
     """Latencies of the diary reads that succeeded, how many did not, and over how long."""
@@ -434,7 +426,7 @@ class DiaryReads:
 @contextlib.asynccontextmanager
 async def reporting_api(settings: Settings, issuer: TestIssuer, pool: int) -> AsyncIterator[str]:
     """The reporting API served by uvicorn in a process of its own, as ``ezurnals up`` runs it."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": settings.database_url,
@@ -532,17 +524,6 @@ async def bench_diary(
     return result
 
 
-def _rounded(value: float) -> float:
-    """Two decimals, or three significant digits for a figure below one (never rounded to 0)."""
-    return round(value, 2) if abs(value) >= 1 else float(f"{value:.3g}")
-
-
-def percentile(values: list[float], p: float) -> float:
-    if len(values) < 2:
-        return values[0] if values else float("nan")
-    return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1]
-
-
 async def run_bench_reporting(
     *,
     students: int,
@@ -603,7 +584,7 @@ async def run_bench_reporting(
         figures["diary_saturated_ms_p50"] = percentile(flat_out.latencies, 50)
         figures["diary_saturated_ms_p99"] = percentile(flat_out.latencies, 99)
         figures["diary_saturated_ok_percent"] = flat_out.ok_percent
-        figures = {k: _rounded(v) for k, v in figures.items()}
+        figures = {k: rounded(v) for k, v in figures.items()}
         figures["config"] = {
             "students": students,
             "events": len(school.events),

@@ -11,7 +11,6 @@ import asyncio
 import os
 import platform
 import shutil
-import statistics
 import tempfile
 import time
 import uuid
@@ -25,6 +24,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import make_url
 
+from ezurnals.cli.figures import percentile
 from ezurnals.shared.db import drop_database, ensure_database, plain_url
 from ezurnals.shared.eventstore import CommandContext, CommandResult
 from ezurnals.shared.messaging import kafka
@@ -222,12 +222,6 @@ async def bench_lag(rt: Runtime, settings: Settings, rate: int, seconds: float) 
             warm,
         )
     return sorted(float(r["ms"]) for r in rows)
-
-
-def percentile(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    return statistics.quantiles(values, n=1000, method="inclusive")[int(p * 10) - 1]
 
 
 async def run_bench_spine(
