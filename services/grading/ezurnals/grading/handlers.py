@@ -47,7 +47,7 @@ from ezurnals.shared.contracts.base import IntegrationEvent
 from ezurnals.shared.contracts.grading import PeriodKind, WorkKind
 from ezurnals.shared.domain import Command, Invalid, NotFound
 from ezurnals.shared.eventstore import CommandContext, CommandResult
-from ezurnals.shared.http.commands import Decision, execute
+from ezurnals.shared.http.commands import Decision, execute, execute_on
 from ezurnals.shared.service import Runtime
 
 log = structlog.get_logger(__name__)
@@ -245,23 +245,15 @@ Decide = Callable[[GradeBook], Outcome]
 async def _on_book(
     runtime: Runtime, ctx: CommandContext, key: GradeBookKey, decision: Decide, status: int = 200
 ) -> CommandResult:
-    """Load the grade book, let it decide, append with its version and update the views."""
+    """Take the grade book (kept between commands), let it decide, append and update the views."""
 
-    decided: list[tuple[GradeBook, Decision]] = []
-
-    async def decide() -> Decision:
-        book = await runtime.aggregates.take(runtime.store, GradeBook, key.stream_id)
+    def decide(book: GradeBook) -> tuple[Sequence[IntegrationEvent], CommandResult]:
         events, body = decision(book)
-        decided.append(
-            (book, Decision(book.stream_id, book.version, events, CommandResult(status, body)))
-        )
-        return decided[-1][1]
+        return events, CommandResult(status, body)
 
-    result = await execute(runtime.store, ctx, decide, inline=apply_own)
-    if decided and result is decided[-1][1].result:  # appended by this command
-        book, appended = decided[-1]
-        runtime.aggregates.put_back(book.applied(appended.events))
-    return result
+    return await execute_on(
+        runtime.aggregates, runtime.store, ctx, GradeBook, key.stream_id, decide, inline=apply_own
+    )
 
 
 def _shown(events: Sequence[IntegrationEvent], fields: set[str]) -> list[dict[str, Any]]:

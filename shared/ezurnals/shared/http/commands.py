@@ -6,11 +6,14 @@ import hashlib
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from fastapi import Request
 
 from ezurnals.shared.contracts.base import SYSTEM, Actor, IntegrationEvent
+from ezurnals.shared.domain import Aggregate
 from ezurnals.shared.eventstore import CommandContext, CommandResult, DuplicateCommand, EventStore
+from ezurnals.shared.eventstore.cache import AggregateCache
 from ezurnals.shared.eventstore.store import InlineProjection
 
 
@@ -84,3 +87,34 @@ async def execute(
     except DuplicateCommand as duplicate:
         return duplicate.result
     return decision.result
+
+
+A = TypeVar("A", bound=Aggregate[Any])
+
+
+async def execute_on(
+    aggregates: AggregateCache,
+    store: EventStore,
+    ctx: CommandContext,
+    kind: type[A],
+    stream_id: str,
+    decide: Callable[[A], tuple[Sequence[IntegrationEvent], CommandResult]],
+    *,
+    inline: InlineProjection | None = None,
+) -> CommandResult:
+    """``execute`` on an aggregate kept in ``aggregates``: taken out to decide, put back with its
+    events only once this command appended them (not for a retry's first answer, a refusal or a
+    conflict), so the cache only ever holds states the store holds."""
+    taken: list[tuple[A, Decision]] = []
+
+    async def decided() -> Decision:
+        aggregate = await aggregates.take(store, kind, stream_id)
+        events, result = decide(aggregate)
+        taken.append((aggregate, Decision(stream_id, aggregate.version, events, result)))
+        return taken[-1][1]
+
+    result = await execute(store, ctx, decided, inline=inline)
+    if taken and result is taken[-1][1].result:
+        aggregate, decision = taken[-1]
+        aggregates.put_back(aggregate.applied(decision.events))
+    return result
