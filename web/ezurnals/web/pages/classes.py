@@ -148,6 +148,28 @@ async def _document(
     return ui.pdf(found.content, filename)
 
 
+async def _issue(
+    request: Request,
+    class_id: UUID,
+    path: str,
+    *,
+    done: dict[str, str],
+    period: str = "semester1",
+    json: dict[str, str] | None = None,
+) -> Response:
+    """Have reporting issue the class's documents: back to the class page saying so (``done``),
+    or saying why not."""
+    try:
+        await ui.backend(request).call(ui.session(request), "POST", "reporting", path, json=json)
+    except ApiError as error:
+        if error.status >= 500:
+            raise
+        return await class_page(
+            request, str(class_id), period=period, error=error, status=error.status
+        )
+    return ui.redirect("/class", class_id=class_id, **done)
+
+
 @router.post("/class/{class_id}/access-letters")
 async def access_letters(
     request: Request, class_id: UUID, deliver: Annotated[str, Form(max_length=5)] = ""
@@ -172,21 +194,15 @@ async def statements(
     action: Annotated[str, Form(pattern=r"^(issue|pdf)$")] = "pdf",
 ) -> Response:
     """Issue the month's statements of the class (again: unchanged ones stay), or print them."""
-    current, backend = ui.session(request), ui.backend(request)
     if action == "issue":
-        try:
-            await backend.call(
-                current,
-                "POST",
-                "reporting",
-                "/statements/runs",
-                json={"month": month, "class_id": str(class_id)},
-            )
-        except ApiError as error:
-            if error.status >= 500:
-                raise
-            return await class_page(request, str(class_id), error=error, status=error.status)
-        return ui.redirect("/class", class_id=class_id, month=month, notice="statements_issued")
+        return await _issue(
+            request,
+            class_id,
+            "/statements/runs",
+            json={"month": month, "class_id": str(class_id)},
+            done={"month": month, "notice": "statements_issued"},
+        )
+    current, backend = ui.session(request), ui.backend(request)
     names = await display_names(backend, current, str(class_id))
     return await _document(
         request,
@@ -206,19 +222,15 @@ async def report_cards(
     action: Annotated[str, Form(pattern=r"^(issue|pdf)$")] = "pdf",
 ) -> Response:
     """Issue the class's report cards (409 lists the missing grades), or print them."""
-    current, backend = ui.session(request), ui.backend(request)
     if action == "issue":
-        try:
-            await backend.call(
-                current, "POST", "reporting", f"/classes/{class_id}/report-cards/{period}"
-            )
-        except ApiError as error:
-            if error.status >= 500:
-                raise
-            return await class_page(
-                request, str(class_id), period=period, error=error, status=error.status
-            )
-        return ui.redirect("/class", class_id=class_id, period=period, notice="cards_issued")
+        return await _issue(
+            request,
+            class_id,
+            f"/classes/{class_id}/report-cards/{period}",
+            period=period,
+            done={"period": period, "notice": "cards_issued"},
+        )
+    current, backend = ui.session(request), ui.backend(request)
     names = await display_names(backend, current, str(class_id))
     return await _document(
         request,
