@@ -25,22 +25,6 @@ def school_year_of(day: date) -> str:
     return f"{start}/{start + 1}"
 
 
-async def own_classes(backend: Backend, current: Session) -> list[str]:
-    """The classes this person is class teacher of now, from their own data export (identity
-    has no cheaper way to list them): the latest assignment of each class decides."""
-    me = str(current.person_id)
-    export = await backend.call(current, "GET", "identity", f"/people/{me}/export")
-    latest: dict[str, tuple[str, str]] = {}
-    for event in export.get("events", []):
-        if event["event_type"] != "ClassTeacherAssigned":
-            continue
-        payload = event["payload"]
-        since = str(payload.get("valid_from", ""))
-        if payload["class_id"] not in latest or since >= latest[payload["class_id"]][0]:
-            latest[payload["class_id"]] = (since, payload["teacher_id"])
-    return [c for c, (_, teacher) in latest.items() if teacher == me]
-
-
 async def display_names(backend: Backend, current: Session, class_id: str) -> dict[str, str]:
     """Names printed on the class's documents: its students and the signed-in person (the class
     teacher signs them). Sent with each request; the reporting service keeps none."""
@@ -84,7 +68,12 @@ async def class_page(
     classes = await backend.call(current, "GET", "identity", "/classes")
     year = school_year_of(ui.local_today(request))
     listed = [c for c in classes if c["school_year"] == year] or classes
-    own = await own_classes(backend, current) if "class_teacher" in current.roles else []
+    me = str(current.person_id)
+    own = (
+        [c["class_id"] for c in classes if c["class_teacher_id"] == me]
+        if "class_teacher" in current.roles
+        else []
+    )
     if not ui.is_administration(request):
         listed = [c for c in listed if c["class_id"] in own]
     known = {c["class_id"] for c in listed}

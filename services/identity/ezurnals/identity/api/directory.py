@@ -218,16 +218,30 @@ def router() -> APIRouter:
     async def list_classes(
         request: Request, principal: CurrentPrincipal, school_year: str | None = None
     ) -> list[dict[str, Any]]:
-        """Class labels are not personal data: everyone of the school may list them."""
+        """Class labels are not personal data: everyone of the school may list them, with the id
+        of each class's class teacher (the latest assignment), so a class teacher finds theirs."""
         async with deps.runtime(request).db.raw() as conn:
             rows = await conn.fetch(
-                "SELECT class_id, school_year, grade_level, label FROM classes "
-                "WHERE school_id = $1 AND ($2::text IS NULL OR school_year = $2) "
-                "ORDER BY school_year, grade_level, label",
+                """SELECT c.class_id, c.school_year, c.grade_level, c.label, t.teacher_id
+                   FROM classes c
+                   LEFT JOIN LATERAL (SELECT teacher_id FROM class_teachers ct
+                                      WHERE ct.class_id = c.class_id
+                                      ORDER BY valid_from DESC LIMIT 1) t ON TRUE
+                   WHERE c.school_id = $1 AND ($2::text IS NULL OR c.school_year = $2)
+                   ORDER BY c.school_year, c.grade_level, c.label""",
                 principal.school_id,
                 school_year,
             )
-        return [{**dict(r), "class_id": str(r["class_id"])} for r in rows]
+        return [
+            {
+                "class_id": str(r["class_id"]),
+                "school_year": r["school_year"],
+                "grade_level": r["grade_level"],
+                "label": r["label"],
+                "class_teacher_id": str(r["teacher_id"]) if r["teacher_id"] else None,
+            }
+            for r in rows
+        ]
 
     @r.post("/password-policies", status_code=201)
     async def change_password_policy(
