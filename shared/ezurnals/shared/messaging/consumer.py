@@ -75,7 +75,8 @@ class EventApplier:
             await install(conn, self.schema, self.projections)
 
     async def handle(self, records: Sequence[ConsumerRecord]) -> int:
-        """Apply a partition's records in order. Raises only for infrastructure failures."""
+        """Apply records in one transaction, each partition's in its order. Raises only for
+        infrastructure failures."""
         decoded: list[Decoded] = []
         for record in records:
             try:
@@ -176,8 +177,12 @@ class ProjectionRunner:
         *,
         consumer: str | None = None,
         max_records: int = 2000,
+        commit_interval_s: float = 1.0,
     ) -> None:
         self.db = db
+        #: Offsets are committed at most this often: each commit is a round trip to the broker,
+        #: and redelivery after a crash is already harmless (claims), only a little repeated work.
+        self.commit_interval_s = commit_interval_s
         self.settings = settings
         self.projections = list(projections)
         self.consumer = consumer or f"{settings.service}.projections"
@@ -211,9 +216,10 @@ class ProjectionRunner:
             auto_offset_reset="earliest",
             max_poll_records=self.max_records,
             metadata_max_age_ms=5000,
-            # A fetch returns at once when data is there; this bounds the wait when it is not,
-            # and so the latency of the first event after a quiet spell.
-            fetch_max_wait_ms=50,
+            # A fetch returns as soon as data arrives (the broker holds it open until then), so
+            # a long wait costs no latency; a short one only makes an idle worker and the broker
+            # answer empty fetches all day.
+            fetch_max_wait_ms=500,
         )
         while not stop.is_set():
             try:
@@ -224,27 +230,26 @@ class ProjectionRunner:
                 await _pause(stop, 1.0)
         self.ready.set()
         last_lag = 0.0
+        uncommitted: dict[TopicPartition, int] = {}
+        last_commit = time.monotonic()
         try:
             while not stop.is_set():
                 batches = await kafka.getmany(timeout_ms=200, max_records=self.max_records)
-                done: dict[TopicPartition, int] = {}
-                failed = False
-                for tp, records in batches.items():
-                    if failed:
-                        kafka.seek(tp, records[0].offset)
-                        continue
+                if batches:
                     try:
-                        await applier.handle(records)
-                        done[tp] = records[-1].offset + 1
+                        # Every partition's records in one transaction (each partition's in its
+                        # order): one commit per fetch instead of one per partition.
+                        await applier.handle([r for records in batches.values() for r in records])
+                        for tp, records in batches.items():
+                            uncommitted[tp] = records[-1].offset + 1
                     except INFRA_ERRORS as exc:
                         log.warning("consumer.apply_paused", error=str(exc))
-                        kafka.seek(tp, records[0].offset)
-                        failed = True
-                if done:
-                    with contextlib.suppress(KafkaError):
-                        await kafka.commit(done)
-                if failed:
-                    await _pause(stop, 1.0)
+                        for tp, records in batches.items():
+                            kafka.seek(tp, records[0].offset)
+                        await _pause(stop, 1.0)
+                if uncommitted and time.monotonic() - last_commit >= self.commit_interval_s:
+                    await self._commit(kafka, uncommitted)
+                    last_commit = time.monotonic()
                 if time.monotonic() - last_lag > 2.0:
                     last_lag = time.monotonic()
                     await self._record_lag(kafka)
@@ -252,9 +257,23 @@ class ProjectionRunner:
             # Leaving must not fail: an in-flight fetch that times out while the broker is slow
             # would otherwise turn a clean shutdown into an error.
             try:
+                if uncommitted:
+                    await self._commit(kafka, uncommitted)
                 await kafka.stop()
             except (KafkaError, asyncio.CancelledError, TimeoutError) as exc:
                 log.warning("consumer.stop_failed", error=repr(exc))
+
+    @staticmethod
+    async def _commit(kafka: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
+        """Offsets of applied events, for the partitions this consumer still owns. A commit
+        lost (broker away, partition moved to another worker) only means those events are
+        delivered again, and their claims make that harmless."""
+        owned = kafka.assignment()
+        mine = {tp: offset for tp, offset in offsets.items() if tp in owned}
+        offsets.clear()
+        if mine:
+            with contextlib.suppress(KafkaError):
+                await kafka.commit(mine)
 
     async def _record_lag(self, kafka: AIOKafkaConsumer) -> None:
         rows = []
