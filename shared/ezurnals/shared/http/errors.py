@@ -13,7 +13,6 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ezurnals.shared.db import outage_cause
@@ -92,17 +91,10 @@ async def _http(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    if isinstance(exc, (DBAPIError, *INFRA_ERRORS)) and _is_outage(exc):
+    if outage_cause(exc) is not None:  # an outage wrapped in another error
         return await _unavailable(request, exc)
     log.exception("http.unhandled", path=request.url.path)
     return JSONResponse(status_code=500, content=error_body("internal", "internal error"))
-
-
-def _is_outage(exc: BaseException) -> bool:
-    if isinstance(exc, (OperationalError, InterfaceError, *INFRA_ERRORS)):
-        return True
-    orig = getattr(exc, "orig", None)
-    return isinstance(orig, INFRA_ERRORS) or outage_cause(exc) is not None
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -111,12 +103,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ConcurrencyConflict, _conflict)
     app.add_exception_handler(IdempotencyKeyReused, _key_reused)
     app.add_exception_handler(StarletteHTTPException, _http)
-    for outage in (
-        *INFRA_ERRORS,
-        OperationalError,
-        InterfaceError,
-        asyncpg.PostgresConnectionError,
-    ):
+    for outage in (*INFRA_ERRORS, asyncpg.PostgresConnectionError):
         app.add_exception_handler(outage, _unavailable)
-    app.add_exception_handler(DBAPIError, _unexpected)
     app.add_exception_handler(Exception, _unexpected)
