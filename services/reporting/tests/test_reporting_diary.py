@@ -145,8 +145,10 @@ async def test_reading_a_diary_is_recorded_in_the_access_audit(
                 "SELECT actor_id, what FROM access_audit WHERE subject_id = $1", s.anna
             )
             published = await conn.fetchval(
-                "SELECT count(*) FROM events WHERE event_type = 'PersonalDataRead'"
-                " AND payload->'subject_ids' ? $1",
+                "SELECT count(*) FROM events WHERE event_type = 'PersonalDataReads'"
+                " AND payload->'reads' @> jsonb_build_array(jsonb_build_object("
+                "'reader_id', $1::text, 'subject_ids', jsonb_build_array($2::text)))",
+                str(s.annas_mother),
                 str(s.anna),
             )
     finally:
