@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
+import asyncpg
 import pytest
 
-from ezurnals.shared.domain import Aggregate
+from ezurnals.shared.domain import Aggregate, Conflict
 from ezurnals.shared.eventstore import (
     CommandContext,
     CommandResult,
@@ -17,6 +18,7 @@ from ezurnals.shared.eventstore import (
     IdempotencyKeyReused,
 )
 from ezurnals.shared.eventstore.cache import AggregateCache
+from ezurnals.shared.http.commands import Decision, execute
 from ezurnals.shared.service import Runtime
 from ezurnals.shared.testing.probe import PROBE, ProbeRecorded
 from ezurnals.shared.testing.stack import TestStack
@@ -145,3 +147,82 @@ async def test_a_cached_aggregate_is_caught_up_with_what_others_appended(runtime
     cache.put_back(again)
     assert await cache.take(store, Tally, "s-cache-a") is not None
     assert Tally.loads == loads + 5
+
+
+async def test_several_streams_load_in_one_query(runtime: Runtime) -> None:
+    store = runtime.store
+    await store.append("s-many-a", 0, [ProbeRecorded(n=1), ProbeRecorded(n=2)])
+    await store.append("s-many-b", 0, [ProbeRecorded(n=3)])
+    queries: list[str] = []
+    async with runtime.db.raw() as conn:
+        conn.add_query_logger(lambda record: queries.append(record.query))
+        loaded = await store.load_many(["s-many-a", "s-many-b", "s-many-none"], conn=conn)
+        await asyncio.sleep(0)  # loggers are called soon after the query
+    numbers = {
+        s: [ProbeRecorded.model_validate(e.payload).n for e in envs] for s, envs in loaded.items()
+    }
+    assert numbers == {
+        "s-many-a": [1, 2],
+        "s-many-b": [3],
+        "s-many-none": [],
+    }
+    assert len(queries) == 1
+
+
+def probe_command(
+    store: EventStore, stream: str, n: int, conn: asyncpg.Connection | None = None
+) -> Callable[[], Awaitable[Decision]]:
+    """A command that records ``n`` once: deciding again after that is refused (409)."""
+
+    async def decide() -> Decision:
+        loaded = await store.load(stream, conn=conn)
+        if loaded:
+            raise Conflict("already recorded")
+        return Decision(stream, 0, [ProbeRecorded(n=n)], CommandResult(201, {"n": n}))
+
+    return decide
+
+
+async def test_a_keyed_command_is_not_looked_up_before_it_is_decided(runtime: Runtime) -> None:
+    """One checkout and two round trips (the load, the append): no idempotency lookup first."""
+    store = runtime.store
+    ctx = CommandContext(idempotency_key="user-1:POST:first-time", request_hash="h")
+    queries: list[str] = []
+    async with runtime.db.raw() as conn:
+        conn.add_query_logger(lambda record: queries.append(record.query))
+        decide = probe_command(store, "s-optimistic", 1, conn)
+        result = await execute(store, ctx, decide, conn=conn)
+        await asyncio.sleep(0)
+    assert result == CommandResult(201, {"n": 1})
+    assert not any("command_results" in q and q.lstrip().startswith("SELECT") for q in queries)
+    assert len(queries) == 2
+
+
+async def test_a_retry_gets_the_first_answer_even_when_deciding_again_is_refused(
+    runtime: Runtime,
+) -> None:
+    store = runtime.store
+    ctx = CommandContext(idempotency_key="user-1:POST:retry", request_hash="h1")
+    first = await execute(store, ctx, probe_command(store, "s-retry", 1))
+    again = await execute(store, ctx, probe_command(store, "s-retry", 1))
+    assert first == again == CommandResult(201, {"n": 1})
+    assert len(await store.load("s-retry")) == 1
+    # without a key, the refusal stands
+    with pytest.raises(Conflict):
+        await execute(store, CommandContext(), probe_command(store, "s-retry", 1))
+    # the same key with another request is refused, whether deciding succeeds or not
+    other = CommandContext(idempotency_key="user-1:POST:retry", request_hash="h2")
+    with pytest.raises(IdempotencyKeyReused):
+        await execute(store, other, probe_command(store, "s-retry", 2))
+    with pytest.raises(IdempotencyKeyReused):
+        await execute(store, other, probe_command(store, "s-retry-elsewhere", 2))
+    assert await store.load("s-retry-elsewhere") == []
+
+
+async def test_a_retry_decided_again_is_not_appended_again(runtime: Runtime) -> None:
+    """A decision that succeeds again (a new stream each time) is refused by the stored key."""
+    store = runtime.store
+    ctx = CommandContext(idempotency_key="user-1:POST:fresh-streams", request_hash="h")
+    answers = [await execute(store, ctx, probe_command(store, f"s-fresh-{i}", i)) for i in range(2)]
+    assert answers == [CommandResult(201, {"n": 0})] * 2
+    assert await store.load("s-fresh-1") == []

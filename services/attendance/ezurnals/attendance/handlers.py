@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Callable, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 from uuid import UUID
 
@@ -35,6 +35,7 @@ from ezurnals.attendance.domain import (
     check_attachment,
 )
 from ezurnals.attendance.domain import excuses as excuse_streams
+from ezurnals.attendance.domain import lesson_attendance as lesson_streams
 from ezurnals.attendance.domain import student_absences as student_streams
 from ezurnals.attendance.domain.daily_report import ScheduleDailyReport
 from ezurnals.attendance.domain.policy import (
@@ -50,7 +51,7 @@ from ezurnals.shared.contracts.attendance import (
     ExcuseRejected,
     ExcuseSubmitted,
 )
-from ezurnals.shared.contracts.base import EventEnvelope
+from ezurnals.shared.contracts.base import EventEnvelope, IntegrationEvent
 from ezurnals.shared.eventstore import CommandContext, CommandResult, ConcurrencyConflict
 from ezurnals.shared.eventstore.store import InlineProjection
 from ezurnals.shared.http.commands import Decision, execute
@@ -68,17 +69,30 @@ SETTLES = frozenset(
 async def reading(runtime: Runtime) -> Any:
     """A connection for reads; answers 503 while the worker has not yet created the read models."""
     async with runtime.db.raw() as conn:
-        try:
+        with read_models():
             yield conn
-        except asyncpg.UndefinedTableError:
-            raise queries.read_models_missing() from None
+
+
+@contextmanager
+def read_models() -> Iterator[None]:
+    """Reads of the read models answer 503 while the worker has not yet created them."""
+    try:
+        yield
+    except asyncpg.UndefinedTableError:
+        raise queries.read_models_missing() from None
+
+
+def parsed(envelopes: Sequence[EventEnvelope]) -> list[IntegrationEvent]:
+    return [envelope.parse() for envelope in envelopes]
 
 
 # --- own query tables, kept in the append's transaction -------------------------------------
 
 
 async def record_facts(conn: asyncpg.Connection, envelopes: Sequence[EventEnvelope]) -> None:
-    """Excuse requests' status for listing, and the students whose facts need settling."""
+    """Excuse requests' status for listing, and the students whose facts need settling (noted
+    in one statement: a lesson's absences are one round trip, not one each)."""
+    unsettled: dict[UUID, UUID | None] = {}
     for env in envelopes:
         event = env.parse()
         if isinstance(event, ExcuseSubmitted):
@@ -114,12 +128,16 @@ async def record_facts(conn: asyncpg.Connection, envelopes: Sequence[EventEnvelo
                 event.reason if isinstance(event, ExcuseRejected) else None,
             )
         if env.event_type in SETTLES:
-            await conn.execute(
-                """INSERT INTO pending_settlements VALUES ($1, $2, clock_timestamp())
-                   ON CONFLICT (student_id) DO UPDATE SET noted_at = excluded.noted_at""",
-                UUID(env.payload["student_id"]),
-                env.school_id,
-            )
+            unsettled[UUID(env.payload["student_id"])] = env.school_id
+    if unsettled:
+        await conn.execute(
+            """INSERT INTO pending_settlements
+               SELECT student_id, school_id, clock_timestamp()
+               FROM unnest($1::uuid[], $2::uuid[]) AS noted (student_id, school_id)
+               ON CONFLICT (student_id) DO UPDATE SET noted_at = excluded.noted_at""",
+            list(unsettled),
+            list(unsettled.values()),
+        )
 
 
 def with_attachment(
@@ -163,30 +181,34 @@ async def settle(runtime: Runtime, ctx: CommandContext, students: Iterable[UUID]
 
 
 async def settle_student(runtime: Runtime, ctx: CommandContext, student_id: UUID) -> int:
+    """Reads, append and clearing the note on one connection: one pool checkout per student."""
     assert ctx.school_id is not None
     stream = student_streams.stream_id_for(student_id)
-    for _ in range(SETTLE_ATTEMPTS):
-        async with runtime.db.raw() as conn:
+    rules = queries.settings_stream_id(ctx.school_id)
+    async with runtime.db.raw() as conn:
+        for _ in range(SETTLE_ATTEMPTS):
             noted = await conn.fetchval(
                 "SELECT noted_at FROM pending_settlements WHERE student_id = $1", student_id
             )
             student = (await queries.students_absences(conn, ctx.school_id, [student_id]))[
                 student_id
             ]
-        settings = await queries.attendance_settings(runtime.store, ctx.school_id)
-        events = student.settle(settings.policy_on)
-        try:
-            if events:
-                await runtime.store.append(stream, student.version, events, ctx)
-        except ConcurrencyConflict:
-            continue
-        async with runtime.db.raw() as conn:
-            await conn.execute(
-                "DELETE FROM pending_settlements WHERE student_id = $1 AND noted_at = $2",
-                student_id,
-                noted,
+            settings = AttendanceSettings.rehydrate(
+                rules, parsed(await runtime.store.load(rules, conn=conn))
             )
-        return sum(1 for e in events if e.event_type == "AbsenceExcused")
+            events = student.settle(settings.policy_on)
+            try:
+                if events:
+                    await runtime.store.append(stream, student.version, events, ctx, conn=conn)
+            except ConcurrencyConflict:
+                continue
+            if noted is not None:
+                await conn.execute(
+                    "DELETE FROM pending_settlements WHERE student_id = $1 AND noted_at = $2",
+                    student_id,
+                    noted,
+                )
+            return sum(1 for e in events if e.event_type == "AbsenceExcused")
     log.warning("attendance.settle_contended", student_id=str(student_id))
     return 0
 
@@ -195,27 +217,36 @@ async def settle_student(runtime: Runtime, ctx: CommandContext, student_id: UUID
 
 
 async def _lesson_inputs(
-    runtime: Runtime, ctx: CommandContext, principal: Principal, lesson_id: UUID
+    runtime: Runtime,
+    ctx: CommandContext,
+    principal: Principal,
+    lesson_id: UUID,
+    conn: asyncpg.Connection,
 ) -> tuple[queries.Lesson, Relationships, LessonAttendance, AttendanceSettings]:
     """What a decision about a lesson's attendance needs: the lesson, who is asking in relation
-    to it, its attendance so far and the school's codes."""
-    async with reading(runtime) as conn:
+    to it, its attendance so far and the school's codes (both streams in one round trip)."""
+    with read_models():
         lesson = await queries.lesson(conn, principal.school_id, lesson_id)
         today = await queries.today_in_school(conn, principal.school_id, ctx.now)
         rel = await queries.relationships(conn, principal, today, lesson=lesson)
-    attendance = await queries.lesson_attendance(runtime.store, lesson_id)
-    settings = await queries.attendance_settings(runtime.store, principal.school_id)
+    taken = lesson_streams.stream_id_for(lesson_id)
+    rules = queries.settings_stream_id(principal.school_id)
+    loaded = await runtime.store.load_many([taken, rules], conn=conn)
+    attendance = LessonAttendance.rehydrate(taken, parsed(loaded[taken]))
+    settings = AttendanceSettings.rehydrate(rules, parsed(loaded[rules]))
     return lesson, rel, attendance, settings
 
 
 async def take_attendance(
     runtime: Runtime, ctx: CommandContext, principal: Principal, cmd: TakeAttendance
 ) -> CommandResult:
+    """Reads, decision and append share one pooled connection."""
     absent: list[UUID] = []
+    ours: list[CommandResult] = []
 
     async def decide() -> Decision:
         lesson, rel, attendance, settings = await _lesson_inputs(
-            runtime, ctx, principal, cmd.lesson_id
+            runtime, ctx, principal, cmd.lesson_id, conn
         )
         events = attendance.take(
             cmd, lesson=lesson.context, codes=settings.codes, by=rel, now=ctx.now
@@ -229,21 +260,31 @@ async def take_attendance(
             "late_entry": getattr(taken, "late_entry", False),
             "late_entry_minutes": getattr(taken, "late_entry_minutes", 0),
         }
-        return Decision(attendance.stream_id, attendance.version, events, CommandResult(201, body))
+        ours.append(CommandResult(201, body))
+        return Decision(attendance.stream_id, attendance.version, events, ours[-1])
 
-    result = await execute(runtime.store, ctx, decide, inline=record_facts)
-    await settle(runtime, ctx, absent)
+    async with runtime.db.raw() as conn:
+        result = await execute(runtime.store, ctx, decide, inline=record_facts, conn=conn)
+    if carried_out(result, ours):
+        await settle(runtime, ctx, absent)
     return result
+
+
+def carried_out(result: CommandResult, ours: Sequence[CommandResult]) -> bool:
+    """Whether this request's decision was appended, not a retry answered as the first time
+    (settling again for a retry would find nothing new)."""
+    return bool(ours) and result is ours[-1]
 
 
 async def correct_mark(
     runtime: Runtime, ctx: CommandContext, principal: Principal, cmd: CorrectMark
 ) -> CommandResult:
     changed: list[UUID] = []
+    ours: list[CommandResult] = []
 
     async def decide() -> Decision:
         lesson, rel, attendance, settings = await _lesson_inputs(
-            runtime, ctx, principal, cmd.lesson_id
+            runtime, ctx, principal, cmd.lesson_id, conn
         )
         events = attendance.correct(cmd, lesson=lesson.context, codes=settings.codes, by=rel)
         changed.extend(e.student_id for e in events if isinstance(e, AbsenceCorrected))
@@ -252,10 +293,13 @@ async def correct_mark(
             "changed": bool(events),
             "revision": attendance.revision + len(events),
         }
-        return Decision(attendance.stream_id, attendance.version, events, CommandResult(200, body))
+        ours.append(CommandResult(200, body))
+        return Decision(attendance.stream_id, attendance.version, events, ours[-1])
 
-    result = await execute(runtime.store, ctx, decide, inline=record_facts)
-    await settle(runtime, ctx, changed)
+    async with runtime.db.raw() as conn:
+        result = await execute(runtime.store, ctx, decide, inline=record_facts, conn=conn)
+    if carried_out(result, ours):
+        await settle(runtime, ctx, changed)
     return result
 
 
@@ -325,6 +369,7 @@ async def decide_excuse(
 ) -> CommandResult:
     """Accept (and excuse every covered absence) or reject a family's request."""
     student: list[UUID] = []
+    ours: list[CommandResult] = []
 
     async def decide() -> Decision:
         stream = excuse_streams.stream_id_for(cmd.request_id)
@@ -345,11 +390,12 @@ async def decide_excuse(
         if request.student_id is not None:
             student.append(request.student_id)
         body = {"request_id": str(cmd.request_id), "status": status}
-        return Decision(stream, request.version, events, CommandResult(200, body))
+        ours.append(CommandResult(200, body))
+        return Decision(stream, request.version, events, ours[-1])
 
     result = await execute(runtime.store, ctx, decide, inline=record_facts)
     if result.body.get("status") == "accepted":
-        excused = await settle(runtime, ctx, student)
+        excused = await settle(runtime, ctx, student if carried_out(result, ours) else ())
         return CommandResult(result.status, {**result.body, "excused_now": excused})
     return result
 

@@ -37,7 +37,7 @@ from ezurnals.lessons.domain import (
 from ezurnals.lessons.domain.timetable import LESSONS_NAMESPACE, OpenTimetable
 from ezurnals.lessons.projections import update_views
 from ezurnals.lessons.queries import Reader
-from ezurnals.shared.contracts.base import IntegrationEvent
+from ezurnals.shared.contracts.base import EventEnvelope, IntegrationEvent
 from ezurnals.shared.contracts.lessons import LessonsEvent, WeeklySlot
 from ezurnals.shared.domain import Aggregate, Conflict, Invalid, NotFound
 from ezurnals.shared.eventstore import (
@@ -47,7 +47,7 @@ from ezurnals.shared.eventstore import (
     DuplicateCommand,
     EventStore,
 )
-from ezurnals.shared.http.commands import Decision, execute
+from ezurnals.shared.http.commands import Decision, decide_once, execute
 from ezurnals.shared.service import Runtime
 
 A = TypeVar("A", bound=Aggregate[LessonsEvent])
@@ -57,7 +57,11 @@ MAX_SCHEDULE_DAYS = 120
 
 
 async def load(store: EventStore, kind: type[A], stream_id: str) -> A:
-    return kind.rehydrate(stream_id, [e.parse() for e in await store.load(stream_id)])
+    return rehydrated(kind, stream_id, await store.load(stream_id))
+
+
+def rehydrated(kind: type[A], stream_id: str, envelopes: Sequence[EventEnvelope]) -> A:
+    return kind.rehydrate(stream_id, [e.parse() for e in envelopes])
 
 
 def policy_stream(school_id: UUID) -> str:
@@ -95,11 +99,10 @@ async def run_many(
 ) -> CommandResult:
     """Like ``run`` for a command that touches several streams: all appended or none."""
     store = runtime.store
-    if ctx.idempotency_key:
-        previous = await store.recall(ctx.idempotency_key, ctx.request_hash)
-        if previous is not None:
-            return previous
-    changes, result = await decide()
+    decided = await decide_once(store, ctx, decide)
+    if isinstance(decided, CommandResult):
+        return decided
+    changes, result = decided
     envelopes = [
         envelope
         for change in changes
@@ -309,7 +312,10 @@ async def schedule_lessons(
 
 async def load_lesson(runtime: Runtime, school_id: UUID, lesson_id: UUID) -> Lesson:
     """The lesson of this school, or 404 — another school's lesson is not found either."""
-    lesson = await load(runtime.store, Lesson, f"lesson-{lesson_id}")
+    return in_school(await load(runtime.store, Lesson, f"lesson-{lesson_id}"), school_id)
+
+
+def in_school(lesson: Lesson, school_id: UUID) -> Lesson:
     if lesson.plan is None or lesson.plan.school_id != school_id:
         raise NotFound("the lesson is not in the timetable", field="lesson_id")
     return lesson
@@ -372,7 +378,10 @@ async def record_lesson(
     becomes the lesson's substitute on recording it."""
 
     async def decide() -> Decision:
-        lesson = await load_lesson(runtime, school_id, lesson_id)
+        # The lesson and the school's deadline policy in one round trip.
+        stream, rules = f"lesson-{lesson_id}", policy_stream(school_id)
+        loaded = await runtime.store.load_many([stream, rules])
+        lesson = in_school(rehydrated(Lesson, stream, loaded[stream]), school_id)
         plan = lesson.plan
         assert plan is not None
         reader = Reader.of(runtime)
@@ -390,7 +399,7 @@ async def record_lesson(
         ):
             events += draft.substitute(SubstituteTeacher(substitute_teacher_id=cmd.recorded_by))
             draft.applied(events)
-        policy = await deadline_schedule(runtime.store, school_id)
+        policy = rehydrated(DeadlinePolicy, rules, loaded[rules]).schedule
         events += draft.record(cmd, ctx.now, policy, await reader.zone(school_id))
         return Decision(lesson.stream_id, lesson.version, events, _lesson_result(lesson, events))
 
@@ -496,8 +505,11 @@ async def record_consultation(
     runtime: Runtime, ctx: CommandContext, cmd: RecordConsultation, *, deputy_director: bool
 ) -> CommandResult:
     async def decide() -> Decision:
-        note = await load(runtime.store, Consultation, f"consultation-{cmd.consultation_id}")
-        policy = await deadline_schedule(runtime.store, cmd.school_id)
+        stream = f"consultation-{cmd.consultation_id}"
+        rules = policy_stream(cmd.school_id)
+        loaded = await runtime.store.load_many([stream, rules])
+        note = rehydrated(Consultation, stream, loaded[stream])
+        policy = rehydrated(DeadlinePolicy, rules, loaded[rules]).schedule
         zone = await Reader.of(runtime).zone(cmd.school_id)
         events = note.record(cmd, ctx.now, policy, zone, deputy_director=deputy_director)
         body = events[0].model_dump(mode="json")

@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any, TypeVar
 
+import asyncpg
+
 from ezurnals.shared.domain import Aggregate
 from ezurnals.shared.eventstore.store import EventStore
 
@@ -27,11 +29,19 @@ class AggregateCache:
         self.size = size
         self._kept: OrderedDict[tuple[type[Any], str], Aggregate[Any]] = OrderedDict()
 
-    async def take(self, store: EventStore, kind: type[A], stream_id: str) -> A:
+    async def take(
+        self,
+        store: EventStore,
+        kind: type[A],
+        stream_id: str,
+        *,
+        conn: asyncpg.Connection | None = None,
+    ) -> A:
         """The aggregate as the store holds it now: the cached one caught up, or loaded."""
         cached = self._kept.pop((kind, stream_id), None)
         after = cached.version if cached is not None else 0
-        newer = [e.parse() for e in await store.load(stream_id, after_version=after)]
+        loaded = await store.load(stream_id, after_version=after, conn=conn)
+        newer = [e.parse() for e in loaded]
         if cached is None:
             return kind.rehydrate(stream_id, newer)
         assert isinstance(cached, kind)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -120,6 +121,14 @@ def message_headers(e: EventEnvelope) -> dict[str, str]:
     }
 
 
+def _same_request(found: tuple[str, CommandResult], request_hash: str) -> CommandResult:
+    """The earlier answer under a key, if it was given to the same request."""
+    stored_hash, stored = found
+    if stored_hash != request_hash:
+        raise IdempotencyKeyReused("this Idempotency-Key was already used for a different request")
+    return stored
+
+
 def _record(row: asyncpg.Record) -> EventEnvelope:
     return EventEnvelope(
         event_id=row["event_id"],
@@ -186,15 +195,18 @@ class EventStore:
         *,
         result: CommandResult | None = None,
         inline: InlineProjection | None = None,
+        conn: asyncpg.Connection | None = None,
     ) -> list[EventEnvelope]:
         """Append ``events`` after ``expected_version``, atomically with their outbox rows and the
         command's ``result`` (stored under ``ctx.idempotency_key``).
 
-        Raises ConcurrencyConflict for a stale version and DuplicateCommand for a repeated key.
+        Raises ConcurrencyConflict for a stale version, DuplicateCommand for a repeated key and
+        IdempotencyKeyReused for a key that came with another request. ``conn``: a connection
+        the caller holds (no transaction open on it), so a command needs one pool checkout.
         """
         ctx = ctx or CommandContext()
         envs = self.envelopes(stream_id, expected_version, events, ctx)
-        return await self.append_envelopes(envs, ctx, result=result, inline=inline)
+        return await self.append_envelopes(envs, ctx, result=result, inline=inline, conn=conn)
 
     async def append_envelopes(
         self,
@@ -203,19 +215,22 @@ class EventStore:
         *,
         result: CommandResult | None = None,
         inline: InlineProjection | None = None,
+        conn: asyncpg.Connection | None = None,
     ) -> list[EventEnvelope]:
+        """The command's key is not looked up first: its unique constraint refuses a repeat, and
+        only then is the earlier answer read (a round trip, not one per command)."""
         args = self._append_args(envs)
         keyed = ctx.idempotency_key is not None and result is not None
-        async with self.db.raw() as conn:
+        async with self._connection(conn) as held:
             try:
                 # One statement is atomic by itself: without an inline projection the append is a
                 # single round trip, which is what sets the write path's throughput.
-                tx = conn.transaction() if inline is not None else contextlib.nullcontext()
+                tx = held.transaction() if inline is not None else contextlib.nullcontext()
                 async with tx:
                     if keyed:
                         assert result is not None
                         if envs:
-                            await conn.fetchval(
+                            await held.fetchval(
                                 _APPEND_WITH_RESULT,
                                 *args,
                                 ctx.idempotency_key,
@@ -224,7 +239,7 @@ class EventStore:
                                 json.dumps(result.body),
                             )
                         else:
-                            await conn.execute(
+                            await held.execute(
                                 _RESULT_ONLY,
                                 ctx.idempotency_key,
                                 ctx.request_hash,
@@ -232,15 +247,15 @@ class EventStore:
                                 json.dumps(result.body),
                             )
                     elif envs:
-                        await conn.fetchval(_APPEND, *args)
+                        await held.fetchval(_APPEND, *args)
                     if inline is not None and envs:
-                        await inline(conn, envs)
+                        await inline(held, envs)
             except asyncpg.UniqueViolationError as exc:
-                # A concurrent twin of this command may have won on either constraint.
+                # A retry or a concurrent twin of this command may have won on either constraint.
                 if ctx.idempotency_key:
-                    previous = await self._recall(conn, ctx.idempotency_key)
+                    previous = await self._recall(held, ctx.idempotency_key)
                     if previous is not None:
-                        raise DuplicateCommand(previous[1]) from None
+                        raise DuplicateCommand(_same_request(previous, ctx.request_hash)) from None
                 if exc.constraint_name == "events_stream_version_key" and envs:
                     raise ConcurrencyConflict(
                         envs[0].stream_id, envs[0].stream_version - 1
@@ -275,18 +290,13 @@ class EventStore:
             [json.dumps(h) for h in headers],
         ]
 
-    async def recall(self, key: str, request_hash: str) -> CommandResult | None:
+    async def recall(
+        self, key: str, request_hash: str, *, conn: asyncpg.Connection | None = None
+    ) -> CommandResult | None:
         """The stored result of an earlier command with this key, if any."""
-        async with self.db.raw() as conn:
-            found = await self._recall(conn, key)
-        if found is None:
-            return None
-        stored_hash, stored = found
-        if stored_hash != request_hash:
-            raise IdempotencyKeyReused(
-                "this Idempotency-Key was already used for a different request"
-            )
-        return stored
+        async with self._connection(conn) as held:
+            found = await self._recall(held, key)
+        return None if found is None else _same_request(found, request_hash)
 
     @staticmethod
     async def _recall(conn: asyncpg.Connection, key: str) -> tuple[str, CommandResult] | None:
@@ -297,15 +307,44 @@ class EventStore:
             return None
         return row["request_hash"], CommandResult(row["status"], row["body"])
 
-    async def load(self, stream_id: str, after_version: int = 0) -> list[EventEnvelope]:
-        async with self.db.raw() as conn:
-            rows = await conn.fetch(
+    @asynccontextmanager
+    async def _connection(
+        self, conn: asyncpg.Connection | None
+    ) -> AsyncIterator[asyncpg.Connection]:
+        """The caller's connection, or one from the pool (a checkout costs CPU too)."""
+        if conn is not None:
+            yield conn
+            return
+        async with self.db.raw() as pooled:
+            yield pooled
+
+    async def load(
+        self, stream_id: str, after_version: int = 0, *, conn: asyncpg.Connection | None = None
+    ) -> list[EventEnvelope]:
+        async with self._connection(conn) as held:
+            rows = await held.fetch(
                 f"SELECT {_COLUMNS} FROM events WHERE stream_id = $1 AND stream_version > $2 "
                 "ORDER BY stream_version",
                 stream_id,
                 after_version,
             )
         return [_record(r) for r in rows]
+
+    async def load_many(
+        self, stream_ids: Sequence[str], *, conn: asyncpg.Connection | None = None
+    ) -> dict[str, list[EventEnvelope]]:
+        """Several whole streams in one round trip (a decision that needs a lesson and its
+        school's policy, say); a stream without events maps to an empty list."""
+        async with self._connection(conn) as held:
+            rows = await held.fetch(
+                f"SELECT {_COLUMNS} FROM events WHERE stream_id = ANY($1::text[]) "
+                "ORDER BY stream_id, stream_version",
+                list(stream_ids),
+            )
+        found: dict[str, list[EventEnvelope]] = {s: [] for s in stream_ids}
+        for row in rows:
+            found[row["stream_id"]].append(_record(row))
+        return found
 
     async def read_all(
         self, after: tuple[int, int] = (0, 0), limit: int = 1000

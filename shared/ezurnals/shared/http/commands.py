@@ -8,11 +8,18 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import asyncpg
 from fastapi import Request
 
 from ezurnals.shared.contracts.base import SYSTEM, Actor, IntegrationEvent
 from ezurnals.shared.domain import Aggregate
-from ezurnals.shared.eventstore import CommandContext, CommandResult, DuplicateCommand, EventStore
+from ezurnals.shared.eventstore import (
+    CommandContext,
+    CommandResult,
+    DuplicateCommand,
+    EventStore,
+    IdempotencyKeyReused,
+)
 from ezurnals.shared.eventstore.cache import AggregateCache
 from ezurnals.shared.eventstore.store import InlineProjection
 
@@ -68,13 +75,19 @@ async def execute(
     decide: Callable[[], Awaitable[Decision]],
     *,
     inline: InlineProjection | None = None,
+    conn: asyncpg.Connection | None = None,
 ) -> CommandResult:
-    """Run a command once per Idempotency-Key: a retry gets the first answer and no new effect."""
-    if ctx.idempotency_key:
-        previous = await store.recall(ctx.idempotency_key, ctx.request_hash)
-        if previous is not None:
-            return previous
-    decision = await decide()
+    """Run a command once per Idempotency-Key: a retry gets the first answer and no new effect.
+
+    The key is not looked up before deciding (a round trip and a pool checkout on every
+    command for the rare retry): the append stores the answer under the key's unique
+    constraint, and a repeat is recognised when that refuses it, or when the decision is
+    refused because the first attempt already changed the state. ``conn``: a connection the
+    handler holds for its reads, so the command needs one checkout.
+    """
+    decision = await decide_once(store, ctx, decide, conn=conn)
+    if isinstance(decision, CommandResult):
+        return decision
     try:
         await store.append(
             decision.stream_id,
@@ -83,10 +96,40 @@ async def execute(
             ctx,
             result=decision.result,
             inline=inline,
+            conn=conn,
         )
     except DuplicateCommand as duplicate:
         return duplicate.result
     return decision.result
+
+
+T = TypeVar("T")
+
+
+async def decide_once(
+    store: EventStore,
+    ctx: CommandContext,
+    decide: Callable[[], Awaitable[T]],
+    *,
+    conn: asyncpg.Connection | None = None,
+) -> T | CommandResult:
+    """``decide()``, or the earlier answer under the command's key when the decision is refused:
+    a retry is answered as the first attempt was, even once the state has moved on (a lesson
+    already recorded refuses a second record). A key used for another request is refused."""
+    try:
+        return await decide()
+    except Exception as refusal:
+        if not ctx.idempotency_key:
+            raise
+        try:
+            previous = await store.recall(ctx.idempotency_key, ctx.request_hash, conn=conn)
+        except IdempotencyKeyReused:
+            raise
+        except Exception:
+            raise refusal from None
+        if previous is None:
+            raise
+        return previous
 
 
 A = TypeVar("A", bound=Aggregate[Any])
@@ -101,6 +144,7 @@ async def execute_on(
     decide: Callable[[A], tuple[Sequence[IntegrationEvent], CommandResult]],
     *,
     inline: InlineProjection | None = None,
+    conn: asyncpg.Connection | None = None,
 ) -> CommandResult:
     """``execute`` on an aggregate kept in ``aggregates``: taken out to decide, put back with its
     events only once this command appended them (not for a retry's first answer, a refusal or a
@@ -108,12 +152,12 @@ async def execute_on(
     taken: list[tuple[A, Decision]] = []
 
     async def decided() -> Decision:
-        aggregate = await aggregates.take(store, kind, stream_id)
+        aggregate = await aggregates.take(store, kind, stream_id, conn=conn)
         events, result = decide(aggregate)
         taken.append((aggregate, Decision(stream_id, aggregate.version, events, result)))
         return taken[-1][1]
 
-    result = await execute(store, ctx, decided, inline=inline)
+    result = await execute(store, ctx, decided, inline=inline, conn=conn)
     if taken and result is taken[-1][1].result:
         aggregate, decision = taken[-1]
         aggregates.put_back(aggregate.applied(decision.events))
