@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import asyncpg
@@ -226,3 +227,48 @@ async def test_a_retry_decided_again_is_not_appended_again(runtime: Runtime) -> 
     answers = [await execute(store, ctx, probe_command(store, f"s-fresh-{i}", i)) for i in range(2)]
     assert answers == [CommandResult(201, {"n": 0})] * 2
     assert await store.load("s-fresh-1") == []
+
+
+async def test_a_decision_that_lost_a_race_is_taken_again_on_the_stream_as_it_now_is(
+    runtime: Runtime,
+) -> None:
+    """Given a stream another writer (a job) appends to while a command decides, when the
+    command appends, then it decides again on the new version instead of answering 409."""
+    store = runtime.store
+    ctx = CommandContext()
+    race = f"s-race-{uuid.uuid4()}"
+    await store.append(race, 0, [ProbeRecorded(n=1)], ctx)
+    decided: list[int] = []
+
+    async def decide() -> Decision:
+        version = len(await store.load(race))
+        decided.append(version)
+        if len(decided) == 1:  # the job appends between this load and the command's append
+            await store.append(race, version, [ProbeRecorded(n=99)], ctx)
+        return Decision(race, version, [ProbeRecorded(n=2)], CommandResult(201, {}))
+
+    assert await execute(store, ctx, decide) == CommandResult(201, {})
+    assert decided == [1, 2]
+    assert [e.parse() for e in await store.load(race)] == [
+        ProbeRecorded(n=1),
+        ProbeRecorded(n=99),
+        ProbeRecorded(n=2),
+    ]
+
+
+async def test_a_stream_that_keeps_changing_still_answers_conflict(runtime: Runtime) -> None:
+    store = runtime.store
+    ctx = CommandContext()
+    busy = f"s-busy-{uuid.uuid4()}"
+    attempts: list[int] = []
+
+    async def decide() -> Decision:
+        version = len(await store.load(busy))
+        attempts.append(version)
+        await store.append(busy, version, [ProbeRecorded(n=0)], ctx)
+        return Decision(busy, version, [ProbeRecorded(n=1)], CommandResult(201, {}))
+
+    with pytest.raises(ConcurrencyConflict):
+        await execute(store, ctx, decide)
+    assert attempts == [0, 1, 2]
+    assert len(await store.load(busy)) == 3

@@ -16,6 +16,7 @@ from ezurnals.shared.domain import Aggregate
 from ezurnals.shared.eventstore import (
     CommandContext,
     CommandResult,
+    ConcurrencyConflict,
     DuplicateCommand,
     EventStore,
     IdempotencyKeyReused,
@@ -69,6 +70,9 @@ async def _request_content(request: Request) -> str:
         return "&".join(sorted(parts))
 
 
+CONFLICT_ATTEMPTS = 3
+
+
 async def execute(
     store: EventStore,
     ctx: CommandContext,
@@ -79,28 +83,40 @@ async def execute(
 ) -> CommandResult:
     """Run a command once per Idempotency-Key: a retry gets the first answer and no new effect.
 
+    A decision that lost a race for its stream (another command or a job, such as marking a
+    lesson overdue, appended first) is taken again on the stream as it now is, up to
+    ``CONFLICT_ATTEMPTS`` times: the services' handlers expect the version they just read, not
+    one the client sent, so the caller has nothing to reconsider; only a stream that keeps
+    changing (or a decision on a version the client named) answers 409.
+
     The key is not looked up before deciding (a round trip and a pool checkout on every
     command for the rare retry): the append stores the answer under the key's unique
     constraint, and a repeat is recognised when that refuses it, or when the decision is
     refused because the first attempt already changed the state. ``conn``: a connection the
     handler holds for its reads, so the command needs one checkout.
     """
-    decision = await decide_once(store, ctx, decide, conn=conn)
-    if isinstance(decision, CommandResult):
-        return decision
-    try:
-        await store.append(
-            decision.stream_id,
-            decision.expected_version,
-            decision.events,
-            ctx,
-            result=decision.result,
-            inline=inline,
-            conn=conn,
-        )
-    except DuplicateCommand as duplicate:
-        return duplicate.result
-    return decision.result
+    for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+        decision = await decide_once(store, ctx, decide, conn=conn)
+        if isinstance(decision, CommandResult):
+            return decision
+        try:
+            await store.append(
+                decision.stream_id,
+                decision.expected_version,
+                decision.events,
+                ctx,
+                result=decision.result,
+                inline=inline,
+                conn=conn,
+            )
+        except DuplicateCommand as duplicate:
+            return duplicate.result
+        except ConcurrencyConflict:
+            if attempt == CONFLICT_ATTEMPTS:
+                raise
+            continue
+        return decision.result
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 T = TypeVar("T")
