@@ -241,8 +241,7 @@ async def run_bench_spine(
             database_url=store_url,
             kafka_bootstrap_servers=infra.kafka_bootstrap_servers,
             topic_prefix=f"ezbench{run}.",
-            db_pool_size=writers + 5,
-            db_max_overflow=5,
+            db_pool_size=writers + 10,
             topic_partitions=6,
         )
         await PROBE.migrate(store_url)

@@ -60,9 +60,9 @@ def plain_url(url: str | URL, database: str | None = None) -> str:
 class Database:
     """The service's database: a pool of asyncpg connections, opened on first use."""
 
-    def __init__(self, url: str, *, pool_size: int = 10, max_overflow: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = url
-        self.max_connections = pool_size + max_overflow
+        self.max_connections = pool_size
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
 

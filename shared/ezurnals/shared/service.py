@@ -38,11 +38,7 @@ class Runtime:
 
     @classmethod
     def create(cls, settings: Settings) -> Runtime:
-        db = Database(
-            settings.database_url,
-            pool_size=settings.db_pool_size,
-            max_overflow=settings.db_max_overflow,
-        )
+        db = Database(settings.database_url, pool_size=settings.db_pool_size)
         return cls(settings, db, EventStore(db, topic=settings.topic(settings.service)))
 
     async def close(self) -> None:

@@ -32,8 +32,10 @@ class Settings(BaseSettings):
     kafka_idempotence: bool = False
     log_level: str = "INFO"
     log_json: bool = True
+    #: Connections one process may hold at once (asyncpg's pool; requests beyond wait for one).
+    #: Kept, not closed, while they are used: size the server's max_connections for every
+    #: process's pool together.
     db_pool_size: int = 10
-    db_max_overflow: int = 10
     #: identity's JWKS, for services that verify tokens.
     jwks_url: str | None = None
     #: How often a failing event is retried before it goes to the dead-letter topic.

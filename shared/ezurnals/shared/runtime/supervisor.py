@@ -177,7 +177,9 @@ class Stack:
                 Child(
                     f"{name}-worker",
                     [*base, "worker", "--service", name, "--port", str(worker_port)],
-                    env,
+                    # A worker's relay, consumer and jobs need a few connections at once; with
+                    # every API's ten, the stack stays well inside PostgreSQL's default 100.
+                    {"EZURNALS_DB_POOL_SIZE": "5", **env},
                     self.data_dir / "logs" / f"{name}-worker.log",
                     f"http://{self.host}:{worker_port}/healthz",
                 ),
