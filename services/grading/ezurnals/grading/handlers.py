@@ -89,11 +89,13 @@ class GradeWork(Command):
 # --- policy -----------------------------------------------------------------------------------
 
 
-async def load_policy(runtime: Runtime, school_id: UUID) -> SchoolGradingPolicy:
+async def load_policy(
+    runtime: Runtime, school_id: UUID, *, conn: asyncpg.Connection | None = None
+) -> SchoolGradingPolicy:
+    """``conn``: the connection the command already holds, so it needs no second checkout."""
     policy = SchoolGradingPolicy.for_school(school_id)
-    return SchoolGradingPolicy.rehydrate(
-        policy.stream_id, [e.parse() for e in await runtime.store.load(policy.stream_id)]
-    )
+    loaded = await runtime.store.load(policy.stream_id, conn=conn)
+    return SchoolGradingPolicy.rehydrate(policy.stream_id, [e.parse() for e in loaded])
 
 
 PolicyChange = Callable[[SchoolGradingPolicy], Sequence[IntegrationEvent]]
@@ -101,6 +103,7 @@ PolicyChange = Callable[[SchoolGradingPolicy], Sequence[IntegrationEvent]]
 
 async def _on_policy(
     runtime: Runtime,
+    conn: asyncpg.Connection,
     ctx: CommandContext,
     access: Access,
     action: str,
@@ -111,19 +114,24 @@ async def _on_policy(
     access.acting(lambda c: can_define_grading_policy(c, access.school_id), action)
 
     async def decide() -> Decision:
-        policy = await load_policy(runtime, access.school_id)
+        policy = await load_policy(runtime, access.school_id, conn=conn)
         events = change(policy)
         return Decision(policy.stream_id, policy.version, events, CommandResult(200, body))
 
-    return await execute(runtime.store, ctx, decide)
+    return await execute(runtime.store, ctx, decide, conn=conn)
 
 
 async def define_scale(
-    runtime: Runtime, ctx: CommandContext, access: Access, cmd: DefineGradeScale
+    runtime: Runtime,
+    conn: asyncpg.Connection,
+    ctx: CommandContext,
+    access: Access,
+    cmd: DefineGradeScale,
 ) -> CommandResult:
     body = {"scale_id": str(cmd.scale_id), "allowed": list(_scale_of(cmd).allowed_values)}
     return await _on_policy(
         runtime,
+        conn,
         ctx,
         access,
         "define grade scales",
@@ -142,10 +150,15 @@ def _scale_of(cmd: DefineGradeScale) -> GradeScale:
 
 
 async def set_deadline(
-    runtime: Runtime, ctx: CommandContext, access: Access, cmd: SetPeriodGradeDeadline
+    runtime: Runtime,
+    conn: asyncpg.Connection,
+    ctx: CommandContext,
+    access: Access,
+    cmd: SetPeriodGradeDeadline,
 ) -> CommandResult:
     return await _on_policy(
         runtime,
+        conn,
         ctx,
         access,
         "set period-grade deadlines",
@@ -155,10 +168,15 @@ async def set_deadline(
 
 
 async def set_semester_grades_usage(
-    runtime: Runtime, ctx: CommandContext, access: Access, cmd: SetSemesterGradesUsage
+    runtime: Runtime,
+    conn: asyncpg.Connection,
+    ctx: CommandContext,
+    access: Access,
+    cmd: SetSemesterGradesUsage,
 ) -> CommandResult:
     return await _on_policy(
         runtime,
+        conn,
         ctx,
         access,
         "decide about semester grades",
@@ -195,32 +213,52 @@ async def book_context(
 
     ``policy`` is the school's grading policy, loaded by the caller before ``conn`` was taken.
     """
-    school_id = access.school_id
-    klass = await queries.class_info(conn, school_id, class_id)
-    if klass is None:
+    facts = await queries.book_facts(conn, access.school_id, access.person_id, class_id, subject_id)
+    return _book_of(facts, policy, access, _found(facts), subject_id, now)
+
+
+def _found(facts: queries.BookFacts) -> queries.ClassInfo:
+    """The class of the grade book; 404 for a class or subject the school does not have."""
+    if facts.klass is None:
         raise NotFound("no such class", field="class_id")
-    if not await queries.subject_known(conn, school_id, subject_id):
+    if not facts.subject_known:
         raise NotFound("no such subject", field="subject_id")
-    today = await queries.school_today(conn, school_id, now)
+    return facts.klass
+
+
+def _book_of(
+    facts: queries.BookFacts,
+    policy: SchoolGradingPolicy,
+    access: Access,
+    klass: queries.ClassInfo,
+    subject_id: UUID,
+    now: datetime,
+) -> BookContext:
+    school_id = access.school_id
+    today = facts.today(now)
     return BookContext(
-        key=GradeBookKey(school_id, class_id, subject_id, klass.school_year),
+        key=GradeBookKey(school_id, klass.class_id, subject_id, klass.school_year),
         klass=klass,
-        roster=await queries.roster(conn, class_id),
+        roster=facts.roster,
         scale=policy.scale_for(klass.grade_level, subject_id),
-        relationships=await queries.relationships_of(conn, school_id, access.person_id, today),
+        relationships=facts.relationships(school_id, access.person_id, today),
         today=today,
         policy=policy,
     )
 
 
 async def _context(
-    runtime: Runtime, access: Access, class_id: UUID, subject_id: UUID, ctx: CommandContext
+    runtime: Runtime,
+    conn: asyncpg.Connection,
+    ctx: CommandContext,
+    access: Access,
+    facts: queries.BookFacts,
+    subject_id: UUID,
 ) -> BookContext:
-    # The policy is loaded before a connection is held: nesting the two would need two pooled
-    # connections per request and exhaust the pool under load.
-    policy = await load_policy(runtime, access.school_id)
-    async with runtime.db.raw() as conn:
-        return await book_context(conn, policy, access, class_id, subject_id, ctx.now)
+    """The book's context from ``facts`` and the school's policy, read on the held ``conn``."""
+    klass = _found(facts)
+    policy = await load_policy(runtime, access.school_id, conn=conn)
+    return _book_of(facts, policy, access, klass, subject_id, ctx.now)
 
 
 async def load_book(runtime: Runtime, key: GradeBookKey) -> GradeBook:
@@ -243,7 +281,12 @@ Decide = Callable[[GradeBook], Outcome]
 
 
 async def _on_book(
-    runtime: Runtime, ctx: CommandContext, key: GradeBookKey, decision: Decide, status: int = 200
+    runtime: Runtime,
+    conn: asyncpg.Connection,
+    ctx: CommandContext,
+    key: GradeBookKey,
+    decision: Decide,
+    status: int = 200,
 ) -> CommandResult:
     """Take the grade book (kept between commands), let it decide, append and update the views."""
 
@@ -252,7 +295,14 @@ async def _on_book(
         return events, CommandResult(status, body)
 
     return await execute_on(
-        runtime.aggregates, runtime.store, ctx, GradeBook, key.stream_id, decide, inline=apply_own
+        runtime.aggregates,
+        runtime.store,
+        ctx,
+        GradeBook,
+        key.stream_id,
+        decide,
+        inline=apply_own,
+        conn=conn,
     )
 
 
@@ -262,25 +312,25 @@ def _shown(events: Sequence[IntegrationEvent], fields: set[str]) -> list[dict[st
 
 async def record_grades(
     runtime: Runtime,
+    conn: asyncpg.Connection,
     ctx: CommandContext,
     access: Access,
+    facts: queries.BookFacts,
     class_id: UUID,
     subject_id: UUID,
     request: GradeWork,
 ) -> CommandResult:
-    book_ctx = await _context(runtime, access, class_id, subject_id, ctx)
+    book_ctx = await _context(runtime, conn, ctx, access, facts, subject_id)
     _require_teacher(access, book_ctx)
     work = request.work
-    async with runtime.db.raw() as conn:
-        given_on = work.given_on
-        if work.lesson_id is not None:
-            lesson_day = await queries.lesson_date(
-                conn, access.school_id, work.lesson_id, class_id, subject_id
-            )
-            given_on = given_on or lesson_day
-        if given_on is None:
-            raise Invalid("say when the work was given", field="work.given_on")
-        term = await queries.term_of(conn, access.school_id, book_ctx.klass.school_year, given_on)
+    given_on = work.given_on
+    if work.lesson_id is not None:
+        if facts.lesson_date is None:
+            raise Invalid("no such lesson of this class and subject", field="work.lesson_id")
+        given_on = given_on or facts.lesson_date
+    if given_on is None:
+        raise Invalid("say when the work was given", field="work.given_on")
+    term = queries.term_of(facts.semesters, book_ctx.klass.school_year, given_on)
     cmd = RecordGrades(
         work=Work(**work.model_dump(exclude={"given_on"}), given_on=given_on, term=term),
         marks=tuple(
@@ -297,18 +347,20 @@ async def record_grades(
         body = {"term": term.value, "given_on": str(given_on), "grades": _shown(events, fields)}
         return events, body
 
-    return await _on_book(runtime, ctx, book_ctx.key, decision, status=201)
+    return await _on_book(runtime, conn, ctx, book_ctx.key, decision, status=201)
 
 
 async def correct_grade(
     runtime: Runtime,
+    conn: asyncpg.Connection,
     ctx: CommandContext,
     access: Access,
+    facts: queries.BookFacts,
     class_id: UUID,
     subject_id: UUID,
     cmd: CorrectGrade,
 ) -> CommandResult:
-    book_ctx = await _context(runtime, access, class_id, subject_id, ctx)
+    book_ctx = await _context(runtime, conn, ctx, access, facts, subject_id)
     _require_teacher(access, book_ctx)
 
     def decision(book: GradeBook) -> Outcome:
@@ -316,18 +368,20 @@ async def correct_grade(
         [body] = _shown(events, {"grade_id", "old_value", "new_value", "reason"})
         return events, body
 
-    return await _on_book(runtime, ctx, book_ctx.key, decision)
+    return await _on_book(runtime, conn, ctx, book_ctx.key, decision)
 
 
 async def set_period_grades(
     runtime: Runtime,
+    conn: asyncpg.Connection,
     ctx: CommandContext,
     access: Access,
+    facts: queries.BookFacts,
     class_id: UUID,
     subject_id: UUID,
     cmd: SetPeriodGrades,
 ) -> CommandResult:
-    book_ctx = await _context(runtime, access, class_id, subject_id, ctx)
+    book_ctx = await _context(runtime, conn, ctx, access, facts, subject_id)
     _require_teacher(access, book_ctx)
     book_ctx.policy.require_given(cmd.period)
 
@@ -338,18 +392,20 @@ async def set_period_grades(
         fields = {"student_id", "value", "suggested_value", "overridden"}
         return events, {"period": cmd.period.value, "grades": _shown(events, fields)}
 
-    return await _on_book(runtime, ctx, book_ctx.key, decision)
+    return await _on_book(runtime, conn, ctx, book_ctx.key, decision)
 
 
 async def finalize_period(
     runtime: Runtime,
+    conn: asyncpg.Connection,
     ctx: CommandContext,
     access: Access,
+    facts: queries.BookFacts,
     class_id: UUID,
     subject_id: UUID,
     period: PeriodKind,
 ) -> CommandResult:
-    book_ctx = await _context(runtime, access, class_id, subject_id, ctx)
+    book_ctx = await _context(runtime, conn, ctx, access, facts, subject_id)
     access.acting(
         lambda c: can_finalize_period(c, book_ctx.relationships, class_id, subject_id),
         "finalise this class-subject period",
@@ -362,18 +418,20 @@ async def finalize_period(
         # every GradeFinalized, then the one PeriodFinalized
         return events, {"period": period.value, "locked": True, "students": len(events) - 1}
 
-    return await _on_book(runtime, ctx, book_ctx.key, decision)
+    return await _on_book(runtime, conn, ctx, book_ctx.key, decision)
 
 
 async def unlock_period(
     runtime: Runtime,
+    conn: asyncpg.Connection,
     ctx: CommandContext,
     access: Access,
+    facts: queries.BookFacts,
     class_id: UUID,
     subject_id: UUID,
     cmd: UnlockPeriod,
 ) -> CommandResult:
-    book_ctx = await _context(runtime, access, class_id, subject_id, ctx)
+    book_ctx = await _context(runtime, conn, ctx, access, facts, subject_id)
     caller = access.acting(
         lambda c: can_unlock_period(c, access.school_id), "unlock a finalised period"
     )
@@ -382,7 +440,7 @@ async def unlock_period(
         events = book.unlock(cmd, caller=caller, now=ctx.now)
         return events, {"period": cmd.period.value, "locked": False, "reason": cmd.reason.strip()}
 
-    result = await _on_book(runtime, ctx, book_ctx.key, decision)
+    result = await _on_book(runtime, conn, ctx, book_ctx.key, decision)
     log.info(
         "grading.period_unlocked",
         school_id=str(access.school_id),

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ezurnals.grading import handlers
-from ezurnals.grading.api.common import respond
+from ezurnals.grading.api.common import respond_on_book
 from ezurnals.grading.domain import CorrectGrade, PeriodGradeEntry, SetPeriodGrades, UnlockPeriod
 from ezurnals.shared.contracts.grading import PeriodKind
 from ezurnals.shared.http.auth import CurrentPrincipal
@@ -50,8 +50,16 @@ async def record_grades(
     response: Response,
 ) -> Any:
     """Grade one student or the whole class for one piece of work (the assigned teacher)."""
-    return await respond(
-        request, principal, response, handlers.record_grades, class_id, subject_id, body
+    return await respond_on_book(
+        request,
+        principal,
+        response,
+        handlers.record_grades,
+        class_id,
+        subject_id,
+        body,
+        lesson_id=body.work.lesson_id,
+        calendar=True,
     )
 
 
@@ -67,7 +75,7 @@ async def correct_grade(
 ) -> Any:
     """Change a grade, saying why; the old value stays in its history (the assigned teacher)."""
     cmd = CorrectGrade(grade_id=grade_id, value=body.value, reason=body.reason)
-    return await respond(
+    return await respond_on_book(
         request, principal, response, handlers.correct_grade, class_id, subject_id, cmd
     )
 
@@ -84,7 +92,7 @@ async def set_period_grades(
 ) -> Any:
     """Confirm or override the suggested period grades (the assigned teacher)."""
     cmd = SetPeriodGrades(period=period, entries=body.entries)
-    return await respond(
+    return await respond_on_book(
         request, principal, response, handlers.set_period_grades, class_id, subject_id, cmd
     )
 
@@ -100,7 +108,7 @@ async def finalize_period(
 ) -> Any:
     """Make every student's period grade final and lock the period (the assigned teacher or
     the administration)."""
-    return await respond(
+    return await respond_on_book(
         request, principal, response, handlers.finalize_period, class_id, subject_id, period
     )
 
@@ -117,6 +125,6 @@ async def unlock_period(
 ) -> Any:
     """Reopen a finalised period, saying why (deputy director or director)."""
     cmd = UnlockPeriod(period=period, reason=body.reason)
-    return await respond(
+    return await respond_on_book(
         request, principal, response, handlers.unlock_period, class_id, subject_id, cmd
     )

@@ -9,13 +9,15 @@ from uuid import UUID
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from ezurnals.grading import handlers
-from ezurnals.grading.api.common import access_of, respond, runtime_of
+from ezurnals.grading import handlers, queries
+from ezurnals.grading.access import Access
+from ezurnals.grading.api.common import respond, runtime_of
 from ezurnals.grading.domain import (
     DEFAULT_LEVEL_BANDS,
     DEFAULT_PERCENT_TABLE,
     DEFAULT_SCALES,
     DefineGradeScale,
+    SchoolGradingPolicy,
     SetPeriodGradeDeadline,
     SetSemesterGradesUsage,
 )
@@ -42,9 +44,14 @@ class ScaleIn(BaseModel):
     level_bands: Annotated[tuple[LevelBand, ...], Field(max_length=10)] = DEFAULT_LEVEL_BANDS
 
 
-async def _require_staff(request: Request, principal: Principal) -> None:
-    if not (await access_of(request, principal)).is_staff:
-        raise Forbidden("only staff read the grading policy")
+async def _policy_for_staff(request: Request, principal: Principal) -> SchoolGradingPolicy:
+    """The school's grading policy, for its staff only; one connection for both reads."""
+    runtime = runtime_of(request)
+    async with runtime.db.raw() as conn:
+        staff = await queries.staff_roles(conn, principal.school_id, principal.person_id)
+        if not Access.of(principal, staff).is_staff:
+            raise Forbidden("only staff read the grading policy")
+        return await handlers.load_policy(runtime, principal.school_id, conn=conn)
 
 
 @router.put("/scales/{scale_id}")
@@ -59,8 +66,7 @@ async def define_scale(
 @router.get("/scales")
 async def list_scales(request: Request, principal: CurrentPrincipal) -> Any:
     """The school's scales and the defaults that apply where it has defined none (staff)."""
-    await _require_staff(request, principal)
-    policy = await handlers.load_policy(runtime_of(request), principal.school_id)
+    policy = await _policy_for_staff(request, principal)
     defined = [
         {
             **event.model_dump(mode="json", include={"scale_id", "kind", "band", "subject_id"}),
@@ -88,8 +94,7 @@ async def set_deadline(
 @router.get("/deadlines")
 async def list_deadlines(request: Request, principal: CurrentPrincipal) -> Any:
     """Every period-grade deadline of the school (staff)."""
-    await _require_staff(request, principal)
-    policy = await handlers.load_policy(runtime_of(request), principal.school_id)
+    policy = await _policy_for_staff(request, principal)
     return [
         {
             "school_year": year,
@@ -115,6 +120,5 @@ async def set_semester_grades_usage(
 @router.get("/settings")
 async def read_settings(request: Request, principal: CurrentPrincipal) -> Any:
     """The school's grading settings (staff)."""
-    await _require_staff(request, principal)
-    policy = await handlers.load_policy(runtime_of(request), principal.school_id)
+    policy = await _policy_for_staff(request, principal)
     return {"semester_grades_used": policy.semester_grades_used}

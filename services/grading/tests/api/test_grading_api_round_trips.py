@@ -1,0 +1,264 @@
+"""A grade-book command reads what it decides on in one statement on one pooled connection, and
+answers every refusal exactly as it did when it asked one query at a time."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+import httpx
+
+from ezurnals.grading.service import SERVICE
+from ezurnals.shared.contracts import identity as idn
+from ezurnals.shared.contracts import lessons as les
+from ezurnals.shared.http.app import create_app
+from ezurnals.shared.settings import Settings
+
+if TYPE_CHECKING:
+    from conftest import GradedClass, SchoolFactory
+
+#: What the token check reads (cached for a second): not the command's own work.
+_REVOCATIONS = ("revoked_sessions", "revoked_people", "signed_out_everywhere")
+
+
+def _work(student: uuid.UUID, **work: Any) -> dict[str, Any]:
+    return {
+        "work": {"title": "Kontroldarbs", "kind": "test", "given_on": "2025-10-06", **work},
+        "marks": [{"student_id": str(student), "value": "8"}],
+    }
+
+
+def _refused(error: str, message: str, field: str | None = None, **details: Any) -> dict[str, Any]:
+    return {"error": error, "message": message, "field": field, "details": details}
+
+
+async def test_refusals_answer_as_they_always_did(
+    graded_class: GradedClass, new_school: SchoolFactory
+) -> None:
+    c = graded_class
+    school = c.school
+    anna = c.students[0]
+    forbidden = _refused("forbidden", "you may not grade this class in this subject")
+    callers = {
+        "another teacher": school.as_(uuid.uuid4(), "teacher"),
+        "the deputy": c.as_deputy,
+        "a guardian": school.as_(uuid.uuid4(), "guardian"),
+        "the student": school.as_(anna, "student"),
+        "a token without roles": school.as_(c.teacher),
+    }
+    for who, headers in callers.items():
+        refused = await c.grade([(anna, "8")], who=headers)
+        assert (refused.status_code, refused.json()) == (403, forbidden), who
+
+    elsewhere = new_school().as_(c.teacher, "teacher")
+    refused = await c.grade([(anna, "8")], who=elsewhere)
+    assert (refused.status_code, refused.json()) == (
+        404,
+        _refused("not_found", "no such class", "class_id"),
+    )
+    unknown_subject = f"/classes/{c.class_id}/subjects/{uuid.uuid4()}/grades"
+    refused = await school.call("POST", unknown_subject, c.as_teacher, json=_work(anna))
+    assert (refused.status_code, refused.json()) == (
+        404,
+        _refused("not_found", "no such subject", "subject_id"),
+    )
+
+    # a lesson of another subject of the class, and a lesson unknown altogether
+    physics = await school.subject("Fizika")
+    lesson = uuid.uuid4()
+    await school.publish(
+        "lessons",
+        f"lesson-{lesson}",
+        les.LessonScheduled(
+            lesson_id=lesson,
+            school_id=school.school_id,
+            timetable_id=uuid.uuid4(),
+            slot_id=uuid.uuid4(),
+            class_id=c.class_id,
+            subject_id=physics,
+            teacher_id=c.teacher,
+            lesson_date=date(2025, 10, 7),
+            starts_at="08:30",
+            ends_at="09:10",
+            period=1,
+            grade_level=7,
+        ),
+    )
+    await school.settled()
+    no_lesson = _refused(
+        "rule_violated", "no such lesson of this class and subject", "work.lesson_id"
+    )
+    for lesson_id in (lesson, uuid.uuid4()):
+        body = _work(anna, lesson_id=str(lesson_id))
+        refused = await school.call("POST", f"{c.book}/grades", c.as_teacher, json=body)
+        assert (refused.status_code, refused.json()) == (422, no_lesson)
+    refused = await c.grade([(anna, "8")], given_on=None)
+    assert (refused.status_code, refused.json()) == (
+        422,
+        _refused("rule_violated", "say when the work was given", "work.given_on"),
+    )
+
+    # book commands other than recording grades
+    stranger = school.as_(uuid.uuid4(), "teacher")
+    finalize = await school.call("POST", f"{c.book}/periods/semester1/finalize", stranger)
+    assert (finalize.status_code, finalize.json()) == (
+        403,
+        _refused("forbidden", "you may not finalise this class-subject period"),
+    )
+    unlock = await school.call(
+        "POST", f"{c.book}/periods/semester1/unlock", c.as_teacher, json={"reason": "kļūda"}
+    )
+    assert (unlock.status_code, unlock.json()) == (
+        403,
+        _refused("forbidden", "you may not unlock a finalised period"),
+    )
+    nowhere = await school.call(
+        "POST",
+        f"/classes/{uuid.uuid4()}/subjects/{c.subject_id}/periods/semester1/finalize",
+        c.as_deputy,
+    )
+    assert (nowhere.status_code, nowhere.json()) == (
+        404,
+        _refused("not_found", "no such class", "class_id"),
+    )
+
+
+async def test_a_class_of_a_year_without_a_calendar_cannot_be_graded_yet(
+    new_school: SchoolFactory,
+) -> None:
+    school = new_school()
+    await school.register()
+    class_id = uuid.uuid4()
+    await school.identity(
+        f"school-{school.school_id}",
+        idn.ClassOpened(
+            school_id=school.school_id,
+            class_id=class_id,
+            school_year="2026/2027",
+            grade_level=5,
+            label="5.c",
+        ),
+    )
+    subject_id = await school.subject("Matemātika")
+    [student] = await school.enrol(class_id, 1)
+    teacher = uuid.uuid4()
+    await school.assign(teacher, class_id, subject_id)
+    await school.settled()
+    url = f"/classes/{class_id}/subjects/{subject_id}/grades"
+    refused = await school.call("POST", url, school.as_(teacher, "teacher"), json=_work(student))
+    assert (refused.status_code, refused.json()) == (
+        422,
+        _refused("rule_violated", "the school calendar of 2026/27 is not known yet", "given_on"),
+    )
+
+
+@dataclass
+class _Counted:
+    """Every connection the API checks out, with the statements it runs on each."""
+
+    checkouts: list[list[str]] = field(default_factory=list)
+
+    def commands(self) -> list[list[str]]:
+        """The checkouts that did the commands' work (not the token check's)."""
+        return [
+            statements
+            for statements in self.checkouts
+            if not (statements and all(any(t in s for t in _REVOCATIONS) for s in statements))
+        ]
+
+
+@asynccontextmanager
+async def _counting_api(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, _Counted]]:
+    app = create_app(SERVICE, settings)
+    counted = _Counted()
+    async with app.router.lifespan_context(app):
+        db = app.state.runtime.db
+        pooled = db.raw
+        #: The statements of the checkout each connection is in, by connection.
+        holding: dict[int, list[str]] = {}
+
+        def logger(key: int) -> Callable[[Any], None]:
+            def log(query: Any) -> None:
+                holding[key].append(query.query)
+
+            return log
+
+        @asynccontextmanager
+        async def raw() -> AsyncIterator[asyncpg.Connection]:
+            async with pooled() as conn:
+                inner = getattr(conn, "_con", conn)
+                key = id(inner)
+                if key not in holding:
+                    inner.add_query_logger(logger(key))
+                statements: list[str] = []
+                holding[key] = statements
+                counted.checkouts.append(statements)
+                try:
+                    yield conn
+                finally:
+                    # asyncpg calls its query loggers soon after a statement, not during it
+                    await asyncio.sleep(0)
+
+        db.raw = raw
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield client, counted
+
+
+async def test_a_grade_book_command_takes_one_connection_and_one_read_of_its_facts(
+    graded_class: GradedClass, settings: Settings
+) -> None:
+    c = graded_class
+    anna = c.students[0]
+    base = f"/api/grading{c.book}"
+    grade_id = uuid.uuid4()
+    recorded = _work(anna)
+    recorded["marks"][0]["grade_id"] = str(grade_id)
+    commands = [
+        ("POST", f"{base}/grades", c.as_teacher, recorded),
+        (
+            "POST",
+            f"{base}/grades/{grade_id}/corrections",
+            c.as_teacher,
+            {"value": "9", "reason": "pārrēķināts"},
+        ),
+        (
+            "PUT",
+            f"{base}/periods/semester1/grades",
+            c.as_teacher,
+            {"entries": [{"student_id": str(s), "value": "8"} for s in c.students]},
+        ),
+        ("POST", f"{base}/periods/semester1/finalize", c.as_deputy, None),
+        ("POST", f"{base}/periods/semester1/unlock", c.as_deputy, {"reason": "kļūda"}),
+    ]
+    async with _counting_api(settings) as (client, counted):
+        for method, url, who, body in commands:
+            counted.checkouts.clear()
+            response = await client.request(method, url, headers=who, json=body)
+            assert response.status_code in (200, 201), (url, response.text)
+            [statements] = counted.commands()
+            facts = [s for s in statements if "rm." in s]
+            assert len(facts) == 1, (url, facts)
+
+
+async def test_a_policy_command_or_read_takes_one_connection(
+    graded_class: GradedClass, settings: Settings
+) -> None:
+    c = graded_class
+    url = "/api/grading/settings/semester-grades"
+    async with _counting_api(settings) as (client, counted):
+        counted.checkouts.clear()
+        changed = await client.put(url, headers=c.as_deputy, json={"used": False})
+        assert changed.status_code == 200, changed.text
+        [statements] = counted.commands()
+        assert any("INSERT" in s for s in statements), statements
+        counted.checkouts.clear()
+        read = await client.get("/api/grading/settings", headers=c.as_teacher)
+        assert read.json() == {"semester_grades_used": False}
+        assert len(counted.commands()) == 1, counted.checkouts
