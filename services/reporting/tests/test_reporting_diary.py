@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date
 from typing import Any
 
@@ -11,11 +12,16 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from ezurnals.reporting.api import diary as diary_api
+from ezurnals.reporting.api.common import reads
+from ezurnals.reporting.api.diary import DiaryOut
+from ezurnals.reporting.queries import Reads
 from ezurnals.reporting.service import SERVICE
 from ezurnals.shared.contracts import attendance as at
 from ezurnals.shared.contracts import identity as idn
 from ezurnals.shared.contracts import lessons as ls
 from ezurnals.shared.db import Database
+from ezurnals.shared.messaging.projection import schema_name
 from ezurnals.shared.messaging.rebuild import rebuild
 from ezurnals.shared.settings import Settings
 from ezurnals.shared.testing.auth import TestIssuer
@@ -319,3 +325,55 @@ async def test_a_rebuilt_projection_equals_the_live_one(
                 assert await conn.fetchval(f"SELECT count(*) FROM rm_check.{table}"), table
     finally:
         await db.dispose()
+
+
+async def test_the_answer_is_the_documented_models_json_byte_for_byte(
+    settings: Settings, school: dict[str, Any]
+) -> None:
+    """The diary is serialised from its rows, not through ``DiaryOut``: it must still be exactly
+    what FastAPI would have sent for the model (fields, order, formats, content type)."""
+    s: School = school["s"]
+    readers = (
+        (s.anna, issuer_headers(settings, s.annas_mother, s.school_id, "guardian")),
+        (s.anna, issuer_headers(settings, s.class_teacher, s.school_id, "class_teacher")),
+        (s.berta, issuer_headers(settings, s.director, s.school_id, "director")),
+    )
+    for student, headers in readers:
+        for params in ({"week": WEEK}, {"week": "2025-W42"}, {"week": "2025-W40"}):
+            r = await diary(settings, student, headers, **params)
+            assert r.status_code == 200, r.text
+            assert r.headers["content-type"] == "application/json"
+            model = DiaryOut.model_validate_json(r.content)
+            assert r.content == model.model_dump_json().encode(), params
+    body = (await diary(settings, s.anna, readers[0][1])).json()
+    assert [g["shown"] for g in body["lessons"][0]["grades"]] == ["5|7"]
+    assert body["other_grades"] == []
+
+
+async def test_a_diary_read_is_one_query(
+    settings: Settings, school: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Access check and the whole week in one round trip, for families and staff alike, and for
+    a refusal too (it reads what it refuses, but no more often). Counted are the statements on
+    the read models: a fresh connection also runs asyncpg's own type introspection, once."""
+    s: School = school["s"]
+    statements: list[str] = []
+    read_models = f"{schema_name(settings.read_model_schema)}."
+
+    @asynccontextmanager
+    async def counted(request: Any) -> AsyncIterator[Reads]:
+        async with reads(request) as db:
+            with db.conn.query_logger(lambda record: statements.append(record.query)):
+                yield db
+
+    monkeypatch.setattr(diary_api, "reads", counted)
+    cases = (
+        (s.anna, issuer_headers(settings, s.annas_mother, s.school_id, "guardian"), 200),
+        (s.anna, issuer_headers(settings, s.teacher, s.school_id, "teacher"), 200),
+        (s.berta, issuer_headers(settings, s.annas_mother, s.school_id, "guardian"), 404),
+    )
+    for student, headers, status in cases:
+        statements.clear()
+        r = await diary(settings, student, headers)
+        assert r.status_code == status, r.text
+        assert len([q for q in statements if read_models in q]) == 1, statements

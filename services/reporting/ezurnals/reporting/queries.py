@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, time
 from typing import Any
@@ -18,20 +19,95 @@ from ezurnals.reporting.domain.statements import AbsenceEntry, GradeEntry
 from ezurnals.shared.auth.principal import Principal
 from ezurnals.shared.messaging.projection import schema_name
 
-_MARKS = """SELECT m.student_id, m.lesson_id, m.day, m.code, m.counts_as_absence, m.is_late,
+
+def _excuse_request(state: str) -> str:
+    """Whether a family's excuse request in ``state`` covers the mark ``m`` (its lesson or day)."""
+    return f"""EXISTS (SELECT 1 FROM rm.excuse_requests r
+                          WHERE r.student_id = m.student_id AND r.state = '{state}'
+                            AND (m.lesson_id = ANY (r.lesson_ids)
+                                 OR m.day BETWEEN r.covers_from AND r.covers_to))"""
+
+
+_MARKS = f"""SELECT m.student_id, m.lesson_id, m.day, m.code, m.counts_as_absence, m.is_late,
                   m.excused_by_code, m.minutes_late, x.document_type,
                   x.absence_id IS NOT NULL AS excused,
-                  EXISTS (SELECT 1 FROM rm.excuse_requests r
-                          WHERE r.student_id = m.student_id AND r.state = 'submitted'
-                            AND (m.lesson_id = ANY (r.lesson_ids)
-                                 OR m.day BETWEEN r.covers_from AND r.covers_to)) AS pending,
-                  EXISTS (SELECT 1 FROM rm.excuse_requests r
-                          WHERE r.student_id = m.student_id AND r.state = 'rejected'
-                            AND (m.lesson_id = ANY (r.lesson_ids)
-                                 OR m.day BETWEEN r.covers_from AND r.covers_to)) AS rejected
+                  {_excuse_request("submitted")} AS pending,
+                  {_excuse_request("rejected")} AS rejected
            FROM rm.attendance_marks m
            LEFT JOIN rm.absence_excuses x ON x.absence_id = m.absence_id
            """
+
+
+def _teaches(reader: str, school: str, when: str = "TRUE") -> str:
+    """(class_id, subject_id, leads) rows: what the reader teaches or leads (as class teacher) in
+    the school; both are parameter placeholders, ``when`` a condition on the parameters."""
+    return f"""SELECT class_id, subject_id, FALSE AS leads FROM rm.teaching
+               WHERE {when} AND teacher_id = {reader} AND school_id = {school}
+               UNION SELECT class_id, NULL, TRUE FROM rm.class_teachers
+               WHERE {when} AND teacher_id = {reader} AND school_id = {school}"""
+
+
+_READER = _teaches("$1", "$2")
+
+#: Who the student is in a school and what the reader teaches or leads there, as three array
+#: columns of one row: $1 the student, $2 the school, $3 the reader, $4 whether they are staff
+#: (families teach and lead no class: the last array is then empty without a lookup).
+_ACCESS = f"""ARRAY(SELECT e.class_id FROM rm.enrolments e
+                 WHERE e.student_id = $1 AND e.school_id = $2) AS class_ids,
+           ARRAY(SELECT ROW(g.guardian_id, g.linked, g.restricted, g.keeps_access)
+                 FROM rm.guardianships g
+                 WHERE g.student_id = $1 AND g.school_id = $2) AS guardianships,
+           ARRAY(SELECT ROW(t.class_id, t.subject_id, t.leads)
+                 FROM ({_teaches("$3", "$2", when="$4")}) t) AS teaches"""
+
+#: A student's week in one round trip: a row per lesson of the classes they were enrolled in,
+#: in diary order ($5..$6 the week), with the student's mark if any; the first row (the only one
+#: when the week has no lessons: then its lesson columns are NULL) also carries the access facts
+#: and the week's grades as arrays of anonymous records. Plain rows: asyncpg decodes them about
+#: twice as fast as the same values inside records. Ids come as text, as the answer carries
+#: them: pydantic-core serialises asyncpg's UUID subclass some 15 times slower than a str. The
+#: homework comes as JSON text, like the records' fields: those are always decoded in binary,
+#: where the pool's text-format jsonb codec does not apply.
+_DIARY = f"""SELECT w.lesson_id, w.lesson_date, w.period, w.starts_at, w.ends_at, w.room,
+                  w.subject_id, w.subject, w.teacher_id, w.substitute_teacher_id, w.cancelled,
+                  w.topic, w.homework, w.no_homework, w.corrected, w.code, w.counts_as_absence,
+                  w.is_late, w.minutes_late, w.excused_by_code, w.excused, w.document_type,
+                  w.pending, w.rejected,
+                  CASE WHEN w.n IS NULL OR w.n = 1 THEN f.class_ids END AS class_ids,
+                  CASE WHEN w.n IS NULL OR w.n = 1 THEN f.guardianships END AS guardianships,
+                  CASE WHEN w.n IS NULL OR w.n = 1 THEN f.teaches END AS teaches,
+                  CASE WHEN w.n IS NULL OR w.n = 1 THEN f.grades END AS grades
+           FROM (SELECT {_ACCESS},
+                        ARRAY(SELECT ROW(g.grade_id::text, g.lesson_id::text, g.subject_id::text,
+                                         s.name, g.given_on, g.work_title, g.work_kind,
+                                         g.summative, g.value, g.earlier_values)
+                              FROM rm.grades g
+                              LEFT JOIN rm.subjects s ON s.subject_id = g.subject_id
+                              WHERE g.student_id = $1 AND g.given_on BETWEEN $5 AND $6
+                              ORDER BY g.given_on, g.work_title) AS grades) f
+           LEFT JOIN (
+               SELECT row_number() OVER (ORDER BY l.lesson_date, l.starts_at, l.period) AS n,
+                      l.lesson_id::text AS lesson_id, l.lesson_date, l.period, l.starts_at,
+                      l.ends_at, l.room, l.subject_id::text AS subject_id, s.name AS subject,
+                      l.teacher_id::text AS teacher_id,
+                      l.substitute_teacher_id::text AS substitute_teacher_id, l.cancelled,
+                      l.topic, l.homework::text AS homework, l.no_homework, l.corrected,
+                      m.code, m.counts_as_absence, m.is_late, m.minutes_late, m.excused_by_code,
+                      x.absence_id IS NOT NULL AS excused, x.document_type,
+                      m.code IS NOT NULL AND {_excuse_request("submitted")} AS pending,
+                      m.code IS NOT NULL AND {_excuse_request("rejected")} AS rejected
+               FROM rm.enrolments e
+               JOIN rm.lessons l ON l.class_id = e.class_id
+                    AND l.lesson_date BETWEEN $5 AND $6
+                    AND l.lesson_date >= e.from_day
+                    AND (e.to_day IS NULL OR l.lesson_date <= e.to_day)
+               LEFT JOIN rm.subjects s ON s.subject_id = l.subject_id
+               LEFT JOIN rm.attendance_marks m ON m.lesson_id = l.lesson_id
+                    AND m.student_id = e.student_id AND m.day BETWEEN $5 AND $6
+                    AND m.code IS NOT NULL
+               LEFT JOIN rm.absence_excuses x ON x.absence_id = m.absence_id
+               WHERE e.student_id = $1) w ON TRUE
+           ORDER BY w.n"""
 
 
 def _mark(r: asyncpg.Record) -> dict[str, Any]:
@@ -60,6 +136,50 @@ class Enrolment:
     label: str
 
 
+@dataclass(frozen=True)
+class DiaryWeek:
+    """A student's week as read in one round trip, before anyone checked who may see it.
+
+    ``lessons`` are the rows of ``_DIARY`` (ids as text), in its column order: lesson_id,
+    lesson_date, period, starts_at, ends_at, room, subject_id, subject, teacher_id,
+    substitute_teacher_id, cancelled, topic, homework (JSON text), no_homework, corrected, then
+    the student's mark (None code: no mark): code, counts_as_absence, is_late, minutes_late,
+    excused_by_code, excused, document_type, pending, rejected; then columns to ignore.
+    ``grades`` rows (ids as text): grade_id, lesson_id, subject_id, subject, given_on, work_title,
+    work_kind, summative, value, earlier_values.
+    """
+
+    reader: Reader
+    student: StudentFacts | None
+    lessons: Sequence[Sequence[Any]]
+    grades: Sequence[Sequence[Any]]
+
+
+def _reader(principal: Principal, rows: Iterable[Sequence[Any]]) -> Reader:
+    """The reader from (class_id, subject_id, leads) rows of what they teach or lead."""
+    if not principal.is_staff:
+        return Reader(person_id=principal.person_id, roles=principal.roles)
+    rows = list(rows)
+    return Reader(
+        person_id=principal.person_id,
+        roles=principal.roles,
+        class_ids=frozenset(r[0] for r in rows),
+        led_class_ids=frozenset(r[0] for r in rows if r[2]),
+        taught=frozenset((r[0], r[1]) for r in rows if not r[2]),
+    )
+
+
+def _student(row: asyncpg.Record, student_id: UUID) -> StudentFacts | None:
+    """None when the student was never enrolled in this school."""
+    if not row["class_ids"]:
+        return None
+    return StudentFacts(
+        student_id=student_id,
+        class_ids=frozenset(row["class_ids"]),
+        guardianships=tuple(Guardianship(*g) for g in row["guardianships"]),
+    )
+
+
 class Reads:
     """Queries over one read-model schema; every query is scoped by school."""
 
@@ -82,47 +202,23 @@ class Reads:
 
     async def reader(self, principal: Principal) -> Reader:
         if not principal.is_staff:  # families teach and lead no class: no query for them
-            return Reader(person_id=principal.person_id, roles=principal.roles)
-        rows = await self.fetch(
-            """SELECT class_id, subject_id, FALSE AS leads FROM rm.teaching
-               WHERE teacher_id = $1 AND school_id = $2
-               UNION SELECT class_id, NULL, TRUE FROM rm.class_teachers
-               WHERE teacher_id = $1 AND school_id = $2""",
-            principal.person_id,
-            principal.school_id,
-        )
-        return Reader(
-            person_id=principal.person_id,
-            roles=principal.roles,
-            class_ids=frozenset(r["class_id"] for r in rows),
-            led_class_ids=frozenset(r["class_id"] for r in rows if r["leads"]),
-            taught=frozenset((r["class_id"], r["subject_id"]) for r in rows if not r["leads"]),
-        )
+            return _reader(principal, ())
+        rows = await self.fetch(_READER, principal.person_id, principal.school_id)
+        return _reader(principal, rows)
 
-    async def student(self, student_id: UUID, school_id: UUID) -> StudentFacts | None:
-        """None when the student was never enrolled in this school."""
-        rows = await self.fetch(
-            """SELECT e.class_id, NULL::uuid AS guardian_id, NULL::bool AS linked,
-                      NULL::bool AS restricted, NULL::bool AS keeps_access
-               FROM rm.enrolments e WHERE e.student_id = $1 AND e.school_id = $2
-               UNION ALL
-               SELECT NULL, g.guardian_id, g.linked, g.restricted, g.keeps_access
-               FROM rm.guardianships g WHERE g.student_id = $1 AND g.school_id = $2""",
+    async def student_access(
+        self, principal: Principal, student_id: UUID
+    ) -> tuple[Reader, StudentFacts | None]:
+        """The reader and the student within the reader's school, in one round trip."""
+        row = await self.fetchrow(
+            f"SELECT {_ACCESS}",
             student_id,
-            school_id,
+            principal.school_id,
+            principal.person_id,
+            principal.is_staff,
         )
-        classes = frozenset(r["class_id"] for r in rows if r["class_id"] is not None)
-        if not classes:
-            return None
-        return StudentFacts(
-            student_id=student_id,
-            class_ids=classes,
-            guardianships=tuple(
-                Guardianship(r["guardian_id"], r["linked"], r["restricted"], r["keeps_access"])
-                for r in rows
-                if r["guardian_id"] is not None
-            ),
-        )
+        assert row is not None
+        return _reader(principal, row["teaches"]), _student(row, student_id)
 
     async def class_row(self, class_id: UUID, school_id: UUID) -> asyncpg.Record | None:
         return await self.fetchrow(
@@ -143,47 +239,26 @@ class Reads:
 
     # --- the diary -----------------------------------------------------------------------------
 
-    async def diary(self, student_id: UUID, first: date, last: date) -> dict[str, Any]:
-        lessons = await self.fetch(
-            """SELECT l.lesson_id, l.lesson_date, l.starts_at, l.ends_at, l.period, l.room,
-                      l.subject_id, s.name AS subject, l.teacher_id, l.substitute_teacher_id,
-                      l.cancelled, l.topic, l.homework, l.no_homework, l.corrected,
-                      l.class_id
-               FROM rm.enrolments e
-               JOIN rm.lessons l ON l.class_id = e.class_id
-                    AND l.lesson_date BETWEEN $2 AND $3
-                    AND l.lesson_date >= e.from_day
-                    AND (e.to_day IS NULL OR l.lesson_date <= e.to_day)
-               LEFT JOIN rm.subjects s ON s.subject_id = l.subject_id
-               WHERE e.student_id = $1
-               ORDER BY l.lesson_date, l.starts_at, l.period""",
-            student_id,
-            first,
-            last,
-        )
-        grades = await self.fetch(
-            """SELECT g.grade_id, g.lesson_id, g.subject_id, s.name AS subject, g.given_on,
-                      g.work_title, g.work_kind, g.summative, g.scale, g.value, g.points,
-                      g.earlier_values
-               FROM rm.grades g LEFT JOIN rm.subjects s ON s.subject_id = g.subject_id
-               WHERE g.student_id = $1 AND g.given_on BETWEEN $2 AND $3
-               ORDER BY g.given_on, g.work_title""",
-            student_id,
-            first,
-            last,
-        )
-        marks = await self.marks(student_id, first, last)
-        return {"lessons": lessons, "grades": grades, "marks": marks}
-
-    async def marks(self, student_id: UUID, first: date, last: date) -> list[dict[str, Any]]:
+    async def diary(
+        self, principal: Principal, student_id: UUID, first: date, last: date
+    ) -> DiaryWeek:
+        """The week from ``first`` to ``last`` with what the access check needs, in one query."""
         rows = await self.fetch(
-            _MARKS + "WHERE m.student_id = $1 AND m.day BETWEEN $2 AND $3 AND m.code IS NOT NULL "
-            "ORDER BY m.day",
+            _DIARY,
             student_id,
+            principal.school_id,
+            principal.person_id,
+            principal.is_staff,
             first,
             last,
         )
-        return [_mark(r) for r in rows]
+        head = rows[0]
+        return DiaryWeek(
+            reader=_reader(principal, head["teaches"]),
+            student=_student(head, student_id),
+            lessons=rows if head["lesson_id"] is not None else [],
+            grades=head["grades"],
+        )
 
     # --- monthly statements --------------------------------------------------------------------
 

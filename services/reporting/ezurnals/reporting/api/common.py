@@ -20,7 +20,12 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from ezurnals.reporting.domain.access import may_read_class, may_read_student
+from ezurnals.reporting.domain.access import (
+    Reader,
+    StudentFacts,
+    may_read_class,
+    may_read_student,
+)
 from ezurnals.reporting.queries import Reads
 from ezurnals.shared.auth.principal import Principal
 from ezurnals.shared.contracts.base import Actor
@@ -72,8 +77,14 @@ async def reads(request: Request) -> AsyncIterator[Reads]:
 
 async def require_student(db: Reads, principal: Principal, student_id: UUID) -> None:
     """Another school's student, or one the caller may not read, is simply not there (404)."""
-    facts = await db.student(student_id, principal.school_id)
-    if facts is None or not may_read_student(await db.reader(principal), facts):
+    reader, facts = await db.student_access(principal, student_id)
+    check_student(reader, facts)
+
+
+def check_student(reader: Reader, facts: StudentFacts | None) -> None:
+    """The 404 of ``require_student`` for facts already read (the diary reads them with its
+    week, in the same round trip)."""
+    if facts is None or not may_read_student(reader, facts):
         raise NotFound("no such student", field="student_id")
 
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
+from pydantic_core import to_json
 
-from ezurnals.reporting.api.common import WallClock, reads, require_student
+from ezurnals.reporting.api.common import WallClock, check_student, reads
 from ezurnals.reporting.domain.calendar import week_days, week_of
-from ezurnals.reporting.domain.diary import ExcuseState
+from ezurnals.reporting.domain.diary import ExcuseState, excuse_state
 from ezurnals.shared.http.audit import AuditedRoute, record_read
 from ezurnals.shared.http.auth import CurrentPrincipal
 
@@ -96,6 +99,76 @@ def grade_out(r: Any) -> GradeOut:
     )
 
 
+def _grade(row: Sequence[Any]) -> dict[str, Any]:
+    """A ``GradeOut`` as JSON-ready values, in its field order."""
+    grade_id, _, subject_id, subject, given_on, title, kind, summative, value, earlier = row
+    return {
+        "grade_id": grade_id,
+        "subject_id": subject_id,
+        "subject": subject,
+        "given_on": given_on,
+        "work_title": title,
+        "work_kind": kind,
+        "summative": summative,
+        "value": value,
+        "shown": "|".join([*earlier, value]),
+        "corrected": bool(earlier),
+        "earlier_values": earlier,
+    }
+
+
+def _homework(stored: Any) -> dict[str, Any] | None:
+    """A ``HomeworkOut`` from the stored contract value (its canonical JSON), in its field order."""
+    if not stored:
+        return None
+    return {"text": stored["text"], "links": stored["links"], "due_date": stored["due_date"]}
+
+
+def _lesson(row: Sequence[Any], grades: list[dict[str, Any]]) -> dict[str, Any]:
+    """A ``LessonOut`` as JSON-ready values, in its field order."""
+    (lesson_id, day, period, starts_at, ends_at, room, subject_id, subject, teacher_id,
+     substitute_teacher_id, cancelled, topic, homework, no_homework, corrected,
+     code, counts_as_absence, is_late, minutes_late, excused_by_code, excused, document_type,
+     pending, rejected, *_) = row  # fmt: skip
+    return {
+        "lesson_id": lesson_id,
+        "date": day,
+        "period": period,
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+        "room": room,
+        "subject_id": subject_id,
+        "subject": subject,
+        "teacher_id": teacher_id,
+        "substitute_teacher_id": substitute_teacher_id,
+        "cancelled": cancelled,
+        "recorded": topic is not None,
+        "topic": topic,
+        "homework": _homework(json.loads(homework)) if homework is not None else None,
+        "no_homework": no_homework,
+        "corrected": corrected,
+        "grades": grades,
+        "mark": None
+        if code is None
+        else {
+            "code": code,
+            "counts_as_absence": counts_as_absence,
+            "is_late": is_late,
+            "minutes_late": minutes_late,
+            "excuse": excuse_state(
+                excused_by_code=excused_by_code,
+                excused=excused,
+                pending=pending,
+                rejected=rejected,
+            ),
+            "document_type": document_type,
+        },
+    }
+
+
+# The hot read of a school day: one query for the access check and the whole week, and the answer
+# serialised straight from its rows (``DiaryOut``'s fields, order and JSON; the docstring is the
+# OpenAPI description), not built as models that FastAPI would then validate and dump again.
 @router.get("/students/{student_id}/diary", response_model=DiaryOut)
 async def diary(
     student_id: UUID,
@@ -103,52 +176,28 @@ async def diary(
     principal: CurrentPrincipal,
     week: Annotated[str | None, Query(description="ISO week, e.g. 2025-W41")] = None,
     on: Annotated[date | None, Query(description="Any day of the week")] = None,
-) -> DiaryOut:
+) -> Response:
     """Guardians see their own children, students themselves, staff per role; else 404."""
     name = week or week_of(on or date.today())
     first, last = week_days(name)
     async with reads(request) as db:
-        await require_student(db, principal, student_id)
-        record_read(request, [student_id], "diary")
-        found = await db.diary(student_id, first, last)
-    marks = {m["lesson_id"]: m for m in found["marks"]}
-    lesson_ids = {r["lesson_id"] for r in found["lessons"]}
-    by_lesson: dict[UUID, list[GradeOut]] = {}
-    other: list[GradeOut] = []
-    for raw in found["grades"]:
-        grade = grade_out(raw)
-        if raw["lesson_id"] in lesson_ids:
-            by_lesson.setdefault(raw["lesson_id"], []).append(grade)
+        found = await db.diary(principal, student_id, first, last)
+    check_student(found.reader, found.student)
+    record_read(request, [student_id], "diary")
+    lesson_ids = {row[0] for row in found.lessons}
+    by_lesson: dict[str, list[dict[str, Any]]] = {}
+    other: list[dict[str, Any]] = []
+    for row in found.grades:
+        if row[1] in lesson_ids:
+            by_lesson.setdefault(row[1], []).append(_grade(row))
         else:
-            other.append(grade)
-    lessons = [
-        LessonOut(
-            lesson_id=r["lesson_id"],
-            date=r["lesson_date"],
-            period=r["period"],
-            starts_at=r["starts_at"],
-            ends_at=r["ends_at"],
-            room=r["room"],
-            subject_id=r["subject_id"],
-            subject=r["subject"],
-            teacher_id=r["teacher_id"],
-            substitute_teacher_id=r["substitute_teacher_id"],
-            cancelled=r["cancelled"],
-            recorded=r["topic"] is not None,
-            topic=r["topic"],
-            homework=HomeworkOut.model_validate(r["homework"]) if r["homework"] else None,
-            no_homework=r["no_homework"],
-            corrected=r["corrected"],
-            grades=by_lesson.get(r["lesson_id"], []),
-            mark=MarkOut.model_validate(marks[r["lesson_id"]]) if r["lesson_id"] in marks else None,
-        )
-        for r in found["lessons"]
-    ]
-    return DiaryOut(
-        student_id=student_id,
-        week=name,
-        first_day=first,
-        last_day=last,
-        lessons=lessons,
-        other_grades=other,
-    )
+            other.append(_grade(row))
+    document = {
+        "student_id": student_id,
+        "week": name,
+        "first_day": first,
+        "last_day": last,
+        "lessons": [_lesson(row, by_lesson.get(row[0], [])) for row in found.lessons],
+        "other_grades": other,
+    }
+    return Response(to_json(document), media_type="application/json")
