@@ -317,7 +317,8 @@ async def publish(settings: Settings, events: list[tuple[str, EventEnvelope]]) -
 
 
 async def bench_projection(rt: Runtime, settings: Settings, expected: int) -> float:
-    """Events/s of one worker's consumer over everything published, from its first batch on."""
+    """Events/s of one worker's consumer over everything published, from the arrival of its
+    first records until the last is applied."""
     producer = kafka.producer(settings)
     await producer.start()
     stop = asyncio.Event()
@@ -333,19 +334,17 @@ async def bench_projection(rt: Runtime, settings: Settings, expected: int) -> fl
                 return 0
 
     try:
-        while (first := await count()) == 0:
-            await asyncio.sleep(0.01)
-        started = time.perf_counter()
         while (done := await count()) < expected:
             if task.done():
                 task.result()
             await asyncio.sleep(0.02)
-        elapsed = time.perf_counter() - started
+        assert runner.first_fetch_at is not None
+        elapsed = time.perf_counter() - runner.first_fetch_at
     finally:
         stop.set()
         await task
         await producer.stop()
-    return (done - first) / elapsed
+    return done / elapsed
 
 
 def _content(raw: Any) -> dict[str, Any]:

@@ -191,6 +191,8 @@ class ProjectionRunner:
         self.topics = [settings.topic(s) for s in sources]
         self.group_id = f"{settings.topic_prefix}{self.consumer}"
         self.ready = asyncio.Event()
+        #: When the first records arrived (time.perf_counter()), for throughput figures.
+        self.first_fetch_at: float | None = None
 
     async def run(self, stop: asyncio.Event, producer: AIOKafkaProducer) -> None:
         applier = EventApplier(
@@ -236,6 +238,8 @@ class ProjectionRunner:
             while not stop.is_set():
                 batches = await kafka.getmany(timeout_ms=200, max_records=self.max_records)
                 if batches:
+                    if self.first_fetch_at is None:
+                        self.first_fetch_at = time.perf_counter()
                     try:
                         # Every partition's records in one transaction (each partition's in its
                         # order): one commit per fetch instead of one per partition.
