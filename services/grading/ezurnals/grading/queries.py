@@ -70,34 +70,56 @@ def term_of(semesters: list[dict[str, Any]] | None, school_year: str, day: date)
 _VALID_ON = "valid_from <= $2 AND (valid_to IS NULL OR $2 <= valid_to)"
 
 
+#: The caller's own rows behind ``Relationships`` ($1 school, $2 person), as columns of one
+#: SELECT: teaching assignments with their dates (today is the school's, decided in Python).
+_CALLER_ROWS = """
+       ARRAY(SELECT ROW(class_id, subject_id, valid_from, valid_to)
+             FROM rm.teaching_assignments WHERE school_id = $1 AND teacher_id = $2) AS teaching,
+       ARRAY(SELECT class_id FROM rm.class_teachers WHERE school_id = $1 AND teacher_id = $2)
+           AS class_teacher_of,
+       ARRAY(SELECT ROW(student_id, restricted OR access_withdrawn)
+             FROM rm.guardianships WHERE school_id = $1 AND guardian_id = $2) AS guardianships"""
+
+Teaching = tuple[tuple[UUID, UUID, date, date | None], ...]
+Guardianships = tuple[tuple[UUID, bool], ...]
+
+
+def _relationships(
+    school_id: UUID,
+    person_id: UUID,
+    today: date,
+    teaching: Teaching,
+    class_teacher_of: frozenset[UUID],
+    guardianships: Guardianships,
+) -> Relationships:
+    return Relationships(
+        school_id=school_id,
+        teaching=frozenset(
+            TeachingAssignment(person_id, class_id, subject_id)
+            for class_id, subject_id, valid_from, valid_to in teaching
+            if valid_from <= today and (valid_to is None or today <= valid_to)
+        ),
+        class_teachers=frozenset((person_id, c) for c in class_teacher_of),
+        guardianships=frozenset(
+            Guardianship(person_id, student_id, restricted)
+            for student_id, restricted in guardianships
+        ),
+    )
+
+
 async def relationships_of(
     conn: asyncpg.Connection, school_id: UUID, person_id: UUID, today: date
 ) -> Relationships:
     """The caller's own relationships: all the domain's rules need to decide for them."""
-    teaching = await conn.fetch(
-        f"""SELECT teacher_id, class_id, subject_id FROM rm.teaching_assignments
-            WHERE school_id = $1 AND {_VALID_ON} AND teacher_id = $3""",
+    row = await conn.fetchrow(f"SELECT {_CALLER_ROWS}", school_id, person_id)
+    assert row is not None
+    return _relationships(
         school_id,
+        person_id,
         today,
-        person_id,
-    )
-    class_teachers = await conn.fetch(
-        "SELECT teacher_id, class_id FROM rm.class_teachers WHERE school_id = $1 "
-        "AND teacher_id = $2",
-        school_id,
-        person_id,
-    )
-    guardianships = await conn.fetch(
-        """SELECT guardian_id, student_id, restricted OR access_withdrawn AS restricted
-           FROM rm.guardianships WHERE school_id = $1 AND guardian_id = $2""",
-        school_id,
-        person_id,
-    )
-    return Relationships(
-        school_id=school_id,
-        teaching=frozenset(TeachingAssignment(**dict(r)) for r in teaching),
-        class_teachers=frozenset((r["teacher_id"], r["class_id"]) for r in class_teachers),
-        guardianships=frozenset(Guardianship(**dict(r)) for r in guardianships),
+        tuple(row["teaching"]),
+        frozenset(row["class_teacher_of"]),
+        tuple(row["guardianships"]),
     )
 
 
@@ -112,10 +134,10 @@ class BookFacts:
     subject_known: bool
     roster: frozenset[UUID]
     #: The caller's teaching assignments at the school: (class, subject, valid_from, valid_to).
-    teaching: tuple[tuple[UUID, UUID, date, date | None], ...]
+    teaching: Teaching
     class_teacher_of: frozenset[UUID]
     #: The caller's guardianships: (student, restricted or access withdrawn).
-    guardianships: tuple[tuple[UUID, bool], ...]
+    guardianships: Guardianships
     #: The date of the lesson asked about, if it is one of this class and subject.
     lesson_date: date | None
     #: The calendar of the class's school year, if asked for and known.
@@ -127,22 +149,17 @@ class BookFacts:
 
     def relationships(self, school_id: UUID, person_id: UUID, today: date) -> Relationships:
         """The caller's relationships on ``today``, as ``relationships_of`` says."""
-        return Relationships(
-            school_id=school_id,
-            teaching=frozenset(
-                TeachingAssignment(person_id, class_id, subject_id)
-                for class_id, subject_id, valid_from, valid_to in self.teaching
-                if valid_from <= today and (valid_to is None or today <= valid_to)
-            ),
-            class_teachers=frozenset((person_id, c) for c in self.class_teacher_of),
-            guardianships=frozenset(
-                Guardianship(person_id, student_id, restricted)
-                for student_id, restricted in self.guardianships
-            ),
+        return _relationships(
+            school_id,
+            person_id,
+            today,
+            self.teaching,
+            self.class_teacher_of,
+            self.guardianships,
         )
 
 
-_BOOK_FACTS = """
+_BOOK_FACTS = f"""
 SELECT c.class_id, c.school_year, c.grade_level, c.label,
        (SELECT roles FROM rm.staff WHERE school_id = $1 AND person_id = $2 AND employed)
            AS staff_roles,
@@ -150,12 +167,7 @@ SELECT c.class_id, c.school_year, c.grade_level, c.label,
        EXISTS (SELECT 1 FROM rm.subjects WHERE school_id = $1 AND subject_id = $4)
            AS subject_known,
        ARRAY(SELECT student_id FROM rm.enrolments WHERE class_id = $3 AND active) AS roster,
-       ARRAY(SELECT ROW(class_id, subject_id, valid_from, valid_to)
-             FROM rm.teaching_assignments WHERE school_id = $1 AND teacher_id = $2) AS teaching,
-       ARRAY(SELECT class_id FROM rm.class_teachers WHERE school_id = $1 AND teacher_id = $2)
-           AS class_teacher_of,
-       ARRAY(SELECT ROW(student_id, restricted OR access_withdrawn)
-             FROM rm.guardianships WHERE school_id = $1 AND guardian_id = $2) AS guardianships,
+       {_CALLER_ROWS},
        (SELECT lesson_date FROM rm.lessons WHERE school_id = $1 AND lesson_id = $5
            AND class_id = $3 AND subject_id = $4) AS lesson_date,
        CASE WHEN $6 THEN (SELECT semesters FROM rm.school_years
