@@ -54,6 +54,13 @@ def _run_fast(main: Coroutine[Any, Any, T]) -> T:
     return uvloop.run(main)
 
 
+def _save(figures: dict[str, Any], json_path: Path) -> None:
+    """A benchmark's figures, where its ``--json`` says."""
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(figures, indent=2))
+    console.print(f"saved {json_path}")
+
+
 @app.command()
 def up(
     demo: Annotated[
@@ -228,9 +235,7 @@ def bench_spine(
     figures = asyncio.run(
         run_bench_spine(events=events, writers=writers, lag_seconds=lag_seconds, console=console)
     )
-    json_path.parent.mkdir(parents=True, exist_ok=True)
-    json_path.write_text(json.dumps(figures, indent=2))
-    console.print(f"saved {json_path}")
+    _save(figures, json_path)
 
 
 @bench_app.command("reporting")
@@ -259,9 +264,7 @@ def bench_reporting(
             console=console,
         )
     )
-    json_path.parent.mkdir(parents=True, exist_ok=True)
-    json_path.write_text(json.dumps(figures, indent=2))
-    console.print(f"saved {json_path}")
+    _save(figures, json_path)
 
 
 @bench_app.command("load")
@@ -312,9 +315,7 @@ def bench_load(
             console=console,
         )
     )
-    json_path.parent.mkdir(parents=True, exist_ok=True)
-    json_path.write_text(json.dumps(figures, indent=2))
-    console.print(f"saved {json_path}")
+    _save(figures, json_path)
 
 
 def print_table(title: str, rows: list[tuple[str, ...]], headers: tuple[str, ...]) -> None:
