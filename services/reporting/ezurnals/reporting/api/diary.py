@@ -83,38 +83,56 @@ class DiaryOut(BaseModel):
 
 
 def grade_out(r: Any) -> GradeOut:
-    earlier = list(r["earlier_values"])
-    return GradeOut(
-        grade_id=r["grade_id"],
-        subject_id=r["subject_id"],
-        subject=r["subject"],
-        given_on=r["given_on"],
-        work_title=r["work_title"],
-        work_kind=r["work_kind"],
-        summative=r["summative"],
-        value=r["value"],
-        shown="|".join([*earlier, r["value"]]),
-        corrected=bool(earlier),
-        earlier_values=earlier,
-    )
+    return GradeOut(**_grade_fields(*(r[name] for name in _GRADE_COLUMNS)))
 
 
-def _grade(row: Sequence[Any]) -> dict[str, Any]:
-    """A ``GradeOut`` as JSON-ready values, in its field order."""
-    grade_id, _, subject_id, subject, given_on, title, kind, summative, value, earlier = row
+#: What a grade row holds for ``GradeOut``, in the order ``_grade_fields`` takes it.
+_GRADE_COLUMNS = (
+    "grade_id",
+    "subject_id",
+    "subject",
+    "given_on",
+    "work_title",
+    "work_kind",
+    "summative",
+    "value",
+    "earlier_values",
+)
+
+
+def _grade_fields(
+    grade_id: Any,
+    subject_id: Any,
+    subject: str | None,
+    given_on: date,
+    work_title: str,
+    work_kind: str,
+    summative: bool,
+    value: str,
+    earlier: Sequence[str],
+) -> dict[str, Any]:
+    """A ``GradeOut``'s fields, in its order: what was shown is every earlier value, then this."""
+    earlier = list(earlier)
     return {
         "grade_id": grade_id,
         "subject_id": subject_id,
         "subject": subject,
         "given_on": given_on,
-        "work_title": title,
-        "work_kind": kind,
+        "work_title": work_title,
+        "work_kind": work_kind,
         "summative": summative,
         "value": value,
         "shown": "|".join([*earlier, value]),
         "corrected": bool(earlier),
         "earlier_values": earlier,
     }
+
+
+def _grade(row: Sequence[Any]) -> dict[str, Any]:
+    """A ``GradeOut`` as JSON-ready values from a row of the diary query's grades (its second
+    column, the lesson, places the grade and is not part of it)."""
+    grade_id, _, *rest = row
+    return _grade_fields(grade_id, *rest)
 
 
 def _homework(stored: Any) -> dict[str, Any] | None:
