@@ -51,7 +51,7 @@ from ezurnals.shared.contracts.attendance import (
     ExcuseRejected,
     ExcuseSubmitted,
 )
-from ezurnals.shared.contracts.base import EventEnvelope, IntegrationEvent
+from ezurnals.shared.contracts.base import EventEnvelope
 from ezurnals.shared.eventstore import CommandContext, CommandResult, ConcurrencyConflict
 from ezurnals.shared.eventstore.store import InlineProjection
 from ezurnals.shared.http.commands import Decision, execute
@@ -80,10 +80,6 @@ def read_models() -> Iterator[None]:
         yield
     except asyncpg.UndefinedTableError:
         raise queries.read_models_missing() from None
-
-
-def parsed(envelopes: Sequence[EventEnvelope]) -> list[IntegrationEvent]:
-    return [envelope.parse() for envelope in envelopes]
 
 
 # --- own query tables, kept in the append's transaction -------------------------------------
@@ -184,7 +180,6 @@ async def settle_student(runtime: Runtime, ctx: CommandContext, student_id: UUID
     """Reads, append and clearing the note on one connection: one pool checkout per student."""
     assert ctx.school_id is not None
     stream = student_streams.stream_id_for(student_id)
-    rules = queries.settings_stream_id(ctx.school_id)
     async with runtime.db.raw() as conn:
         for _ in range(SETTLE_ATTEMPTS):
             noted = await conn.fetchval(
@@ -193,9 +188,7 @@ async def settle_student(runtime: Runtime, ctx: CommandContext, student_id: UUID
             student = (await queries.students_absences(conn, ctx.school_id, [student_id]))[
                 student_id
             ]
-            settings = AttendanceSettings.rehydrate(
-                rules, parsed(await runtime.store.load(rules, conn=conn))
-            )
+            settings = await queries.attendance_settings(runtime.store, ctx.school_id, conn=conn)
             events = student.settle(settings.policy_on)
             try:
                 if events:
@@ -232,8 +225,8 @@ async def _lesson_inputs(
     taken = lesson_streams.stream_id_for(lesson_id)
     rules = queries.settings_stream_id(principal.school_id)
     loaded = await runtime.store.load_many([taken, rules], conn=conn)
-    attendance = LessonAttendance.rehydrate(taken, parsed(loaded[taken]))
-    settings = AttendanceSettings.rehydrate(rules, parsed(loaded[rules]))
+    attendance = LessonAttendance.rehydrate(taken, queries.parsed(loaded[taken]))
+    settings = AttendanceSettings.rehydrate(rules, queries.parsed(loaded[rules]))
     return lesson, rel, attendance, settings
 
 
@@ -252,7 +245,8 @@ async def take_attendance(
             cmd, lesson=lesson.context, codes=settings.codes, by=rel, now=ctx.now
         )
         taken = events[0]
-        absent.extend(e.student_id for e in events if isinstance(e, AbsenceRecorded))
+        # decided again after a lost race: only the last decision counts
+        absent[:] = [e.student_id for e in events if isinstance(e, AbsenceRecorded)]
         body = {
             "lesson_id": str(cmd.lesson_id),
             "all_present": cmd.all_present,
@@ -287,7 +281,7 @@ async def correct_mark(
             runtime, ctx, principal, cmd.lesson_id, conn
         )
         events = attendance.correct(cmd, lesson=lesson.context, codes=settings.codes, by=rel)
-        changed.extend(e.student_id for e in events if isinstance(e, AbsenceCorrected))
+        changed[:] = [e.student_id for e in events if isinstance(e, AbsenceCorrected)]
         body = {
             "lesson_id": str(cmd.lesson_id),
             "changed": bool(events),
@@ -387,8 +381,7 @@ async def decide_excuse(
         else:
             events = request.reject(cmd, by=rel)
             status = "rejected"
-        if request.student_id is not None:
-            student.append(request.student_id)
+        student[:] = [] if request.student_id is None else [request.student_id]
         body = {"request_id": str(cmd.request_id), "status": status}
         ours.append(CommandResult(200, body))
         return Decision(stream, request.version, events, ours[-1])

@@ -27,7 +27,7 @@ from ezurnals.attendance.domain import student_absences as student_streams
 from ezurnals.attendance.domain.policy import AttendanceSettings
 from ezurnals.shared.auth import Principal
 from ezurnals.shared.auth.principal import ADMINISTRATION, Role
-from ezurnals.shared.contracts.base import IntegrationEvent, registry
+from ezurnals.shared.contracts.base import EventEnvelope, IntegrationEvent, registry
 from ezurnals.shared.contracts.identity import DEFAULT_TIME_ZONE
 from ezurnals.shared.domain import Conflict, NotFound
 from ezurnals.shared.eventstore import EventStore
@@ -277,8 +277,14 @@ def _parse(row: asyncpg.Record) -> IntegrationEvent:
     return registry.parse(row["event_type"], row["schema_version"], row["payload"])
 
 
-async def load_stream(store: EventStore, stream_id: str) -> list[IntegrationEvent]:
-    return [envelope.parse() for envelope in await store.load(stream_id)]
+def parsed(envelopes: Sequence[EventEnvelope]) -> list[IntegrationEvent]:
+    return [envelope.parse() for envelope in envelopes]
+
+
+async def load_stream(
+    store: EventStore, stream_id: str, *, conn: asyncpg.Connection | None = None
+) -> list[IntegrationEvent]:
+    return parsed(await store.load(stream_id, conn=conn))
 
 
 async def lesson_attendance(store: EventStore, lesson_id: UUID) -> LessonAttendance:
@@ -324,9 +330,12 @@ async def students_absences(
     return students
 
 
-async def attendance_settings(store: EventStore, school_id: UUID) -> AttendanceSettings:
+async def attendance_settings(
+    store: EventStore, school_id: UUID, *, conn: asyncpg.Connection | None = None
+) -> AttendanceSettings:
+    """``conn``: a connection the caller holds, so the read needs no checkout of its own."""
     stream = settings_stream_id(school_id)
-    return AttendanceSettings.rehydrate(stream, await load_stream(store, stream))
+    return AttendanceSettings.rehydrate(stream, await load_stream(store, stream, conn=conn))
 
 
 def settings_stream_id(school_id: UUID) -> str:
