@@ -32,14 +32,14 @@ _BROKEN = (
 
 def outage_cause(exc: BaseException) -> BaseException | None:
     """The connection-level error (server gone, starting up, refused) behind ``exc``, if any,
-    looking through wrappers (``orig`` of SQLAlchemy's errors, ``__cause__``)."""
+    looking through the errors raised from it (``__cause__``)."""
     seen: BaseException | None = exc
     for _ in range(5):
         if seen is None:
             return None
         if isinstance(seen, _BROKEN):
             return seen
-        seen = getattr(seen, "orig", None) or seen.__cause__
+        seen = seen.__cause__
     return None
 
 
