@@ -15,6 +15,7 @@ import uvicorn
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from ezurnals.shared.http.app import NO_TELEMETRY
 from ezurnals.shared.messaging import kafka
 from ezurnals.shared.messaging.consumer import ProjectionRunner
 from ezurnals.shared.messaging.relay import OutboxRelay
@@ -84,7 +85,12 @@ class Worker:
 
 
 def health_app(worker: Worker) -> FastAPI:
-    app = FastAPI(title=f"ezurnals {worker.definition.name} worker", docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title=f"ezurnals {worker.definition.name} worker",
+        docs_url=None,
+        redoc_url=None,
+        telemetry=NO_TELEMETRY,
+    )
 
     @app.get("/healthz")
     async def healthz() -> dict[str, object]:

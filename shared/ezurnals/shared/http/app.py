@@ -15,6 +15,7 @@ from typing import Any
 import structlog
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from fastapi.telemetry import TelemetryConfig
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -95,6 +96,12 @@ class RequestContext:
             )
 
 
+#: No OpenTelemetry: FastAPI's own looks up the global providers (reading the environment) on
+#: every request, and its logs carry exception messages, which may hold personal data. Our logs
+#: are structlog's, without personal data.
+NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
+
+
 def create_app(
     definition: ServiceDefinition,
     settings: Settings,
@@ -123,6 +130,7 @@ def create_app(
         version="0.1.0",
         lifespan=lifespan,
         description=f"The {definition.name} service of ezurnals, the e-žurnāls.",
+        telemetry=NO_TELEMETRY,
     )
     install_error_handlers(app)
 
