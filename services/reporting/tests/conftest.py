@@ -166,8 +166,18 @@ class School:
             school_id=s,
         )
 
-    async def lesson(self, day: date, period: int, **record: Any) -> uuid.UUID:
-        """A scheduled lesson, recorded when ``record`` holds its topic."""
+    async def lesson(
+        self,
+        day: date,
+        period: int,
+        *,
+        starts_at: time | None = None,
+        ends_at: time | None = None,
+        room: str | None = None,
+        **record: Any,
+    ) -> uuid.UUID:
+        """A scheduled lesson (at 7 + ``period`` o'clock unless told), recorded when ``record``
+        holds its topic."""
         lesson_id = uuid.uuid4()
         stream = f"lesson-{lesson_id}"
         await self.bus.publish(
@@ -180,9 +190,10 @@ class School:
                 subject_id=self.subject_id,
                 teacher_id=self.teacher,
                 lesson_date=day,
-                starts_at=time(7 + period, 0),
-                ends_at=time(7 + period, 40),
+                starts_at=starts_at or time(7 + period, 0),
+                ends_at=ends_at or time(7 + period, 40),
                 period=period,
+                room=room,
                 grade_level=7,
             ),
             stream=stream,
@@ -244,11 +255,21 @@ class School:
             school_id=self.school_id,
         )
 
-    async def request_excuse(self, student: uuid.UUID, day: date) -> None:
-        """A guardian's excuse request for one day, waiting for the class teacher."""
+    async def request_excuse(
+        self,
+        student: uuid.UUID,
+        day: date | None = None,
+        *,
+        lesson_ids: tuple[uuid.UUID, ...] = (),
+        rejected: bool = False,
+    ) -> None:
+        """A guardian's excuse request for a day or for lessons, waiting for the class teacher
+        unless ``rejected``."""
+        request_id = uuid.uuid4()
+        stream = f"excuse-{student}"
         await self.bus.publish(
             at.ExcuseSubmitted(
-                request_id=uuid.uuid4(),
+                request_id=request_id,
                 student_id=student,
                 submitted_by=self.annas_mother,
                 submitted_as="guardian",
@@ -256,10 +277,22 @@ class School:
                 document_type="parent_note",
                 covers_from=day,
                 covers_to=day,
+                lesson_ids=lesson_ids,
             ),
-            stream=f"excuse-{student}",
+            stream=stream,
             school_id=self.school_id,
         )
+        if rejected:
+            await self.bus.publish(
+                at.ExcuseRejected(
+                    request_id=request_id,
+                    student_id=student,
+                    reason="Nav pamatojuma",
+                    rejected_by=self.class_teacher,
+                ),
+                stream=stream,
+                school_id=self.school_id,
+            )
 
     async def grade(
         self,
