@@ -194,36 +194,32 @@ async def test_only_the_family_and_the_staff_of_the_class_read_a_diary(
         assert r.json()["field"] == "student_id" and str(student) not in r.text, who
 
 
+async def decide_mothers_access(s: School, *, keeps: bool, on: date) -> None:
+    """Anna, of age, decides whether her mother keeps access to her school data."""
+    await s.identity(
+        idn.GuardianAccessDecided(
+            school_id=s.school_id,
+            guardian_id=s.annas_mother,
+            student_id=s.anna,
+            keeps_access=keeps,
+            decided_on=on,
+        ),
+        f"guardianship-{s.anna}",
+    )
+
+
 async def test_an_adult_students_decision_ends_a_guardians_access(
     settings: Settings, producer: AIOKafkaProducer, school: dict[str, Any]
 ) -> None:
     s: School = school["s"]
     mother = issuer_headers(settings, s.annas_mother, s.school_id, "guardian")
-    await s.identity(
-        idn.GuardianAccessDecided(
-            school_id=s.school_id,
-            guardian_id=s.annas_mother,
-            student_id=s.anna,
-            keeps_access=False,
-            decided_on=date(2025, 11, 1),
-        ),
-        f"guardianship-{s.anna}",
-    )
+    await decide_mothers_access(s, keeps=False, on=date(2025, 11, 1))
 
     async def refused() -> bool:
         return (await diary(settings, s.anna, mother)).status_code == 404
 
     await eventually(refused, what="the guardian lost access")
-    await s.identity(
-        idn.GuardianAccessDecided(
-            school_id=s.school_id,
-            guardian_id=s.annas_mother,
-            student_id=s.anna,
-            keeps_access=True,
-            decided_on=date(2025, 11, 2),
-        ),
-        f"guardianship-{s.anna}",
-    )
+    await decide_mothers_access(s, keeps=True, on=date(2025, 11, 2))
 
     async def allowed() -> bool:
         return (await diary(settings, s.anna, mother)).status_code == 200
@@ -377,3 +373,47 @@ async def test_a_diary_read_is_one_query(
         r = await diary(settings, student, headers)
         assert r.status_code == status, r.text
         assert len([q for q in statements if read_models in q]) == 1, statements
+
+
+async def test_a_week_kept_in_memory_shows_each_change_once_it_is_projected(
+    settings: Settings, school: dict[str, Any]
+) -> None:
+    """One API process throughout: its kept answer must give way to a new grade of the student,
+    a new lesson of the class and the end of the guardian's access."""
+    s: School = school["s"]
+    mother = issuer_headers(settings, s.annas_mother, s.school_id, "guardian")
+    next_week, tuesday = "2025-W42", date(2025, 10, 14)
+    async with api_client(SERVICE, settings, **mother) as c:
+        kept = c._transport.app.state.diary_cache  # type: ignore[attr-defined]
+
+        async def read() -> httpx.Response:
+            return await c.get(
+                f"/api/reporting/students/{s.anna}/diary", params={"week": next_week}
+            )
+
+        async def listening() -> bool:
+            return bool(kept.live)
+
+        await eventually(listening, what="the cache listens for changes")
+        before = await read()
+        again = await read()
+        assert before.status_code == 200 and again.content == before.content
+        assert kept.hits >= 1 and len(kept) == 1
+
+        graded = await s.grade(s.anna, tuesday, 9)
+        lesson = await s.lesson(tuesday, 3, topic="Jauna tēma", no_homework=True)
+
+        async def shows_both() -> bool:
+            body = (await read()).json()
+            lessons = {le["lesson_id"] for le in body["lessons"]}
+            return str(lesson) in lessons and str(graded) in {
+                g["grade_id"] for g in body["other_grades"]
+            }
+
+        await eventually(shows_both, what="the new grade and lesson are read")
+        await decide_mothers_access(s, keeps=False, on=date(2025, 11, 3))
+
+        async def refused() -> bool:
+            return (await read()).status_code == 404
+
+        await eventually(refused, what="the guardian lost access")

@@ -98,6 +98,11 @@ class Database:
                 await pool.expire_connections()
                 raise
 
+    async def dedicated(self) -> asyncpg.Connection:
+        """A connection of its own, outside the pool, for a session that must stay (``LISTEN``);
+        whoever opens it closes it."""
+        return await asyncpg.connect(plain_url(self.url))
+
     async def ping(self) -> None:
         async with self.raw() as conn:
             await conn.fetchval("SELECT 1")

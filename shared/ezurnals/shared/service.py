@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Coroutine, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +23,7 @@ from ezurnals.shared.settings import Settings
 if TYPE_CHECKING:
     import asyncio
 
-    from fastapi import APIRouter
+    from fastapi import APIRouter, FastAPI
 
 Job = Callable[["Runtime", "asyncio.Event"], Coroutine[Any, Any, None]]
 
@@ -53,6 +54,9 @@ class ServiceDefinition:
     projections: Callable[[Settings], Sequence[Projection]] = lambda _s: ()
     #: Scheduled or long-running jobs run by the worker besides relay and projections.
     jobs: Sequence[Job] = field(default_factory=tuple)
+    #: What an API process of the service keeps besides the runtime (in-memory answers and what
+    #: keeps them true), opened and closed with the app: ``api_parts(app, runtime)``.
+    api_parts: Callable[[FastAPI, Runtime], AbstractAsyncContextManager[None]] | None = None
 
     @property
     def package(self) -> str:

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     consumer_max_attempts: int = 3
     #: Schema holding the read models that consumers build.
     read_model_schema: str = "rm"
+    #: reporting: families' diary weeks an API process keeps answered in memory (each forgotten
+    #: when PostgreSQL notices a change to what it was built from); 0 keeps none.
+    diary_cache_entries: int = 5000
 
     def topic(self, service: str) -> str:
         return f"{self.topic_prefix}{service}.events"

@@ -96,6 +96,11 @@ class RequestContext:
             )
 
 
+@asynccontextmanager
+async def _no_parts(_app: FastAPI, _runtime: Runtime) -> AsyncIterator[None]:
+    yield
+
+
 #: No OpenTelemetry: FastAPI's own looks up the global providers (reading the environment) on
 #: every request, and its logs carry exception messages, which may hold personal data. Our logs
 #: are structlog's, without personal data.
@@ -119,9 +124,11 @@ def create_app(
         app.state.audit = AuditLog(runtime.db, runtime.store, settings.service)
         if on_startup is not None:
             await on_startup(runtime, app)
-        log.info("api.started", service=definition.name)
+        parts = definition.api_parts or _no_parts
         try:
-            yield
+            async with parts(app, runtime):
+                log.info("api.started", service=definition.name)
+                yield
         finally:
             await runtime.close()
 

@@ -65,6 +65,9 @@ async def install(conn: asyncpg.Connection, schema: str, projections: Sequence[P
     """Create ``schema`` with the tracking table and every projection's tables (idempotent)."""
     schema = schema_name(schema)
     async with conn.transaction():
+        # Workers starting together would otherwise race on the same DDL ("tuple concurrently
+        # updated" when two replace one function).
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"install {schema}")
         await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         await conn.execute(f"SET LOCAL search_path TO {schema}, public")
         for statement in TRACKING_DDL:

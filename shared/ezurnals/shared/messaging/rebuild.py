@@ -14,6 +14,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from ezurnals.shared.db import Database
 from ezurnals.shared.messaging import kafka as kafka_factory
 from ezurnals.shared.messaging.consumer import EventApplier
+from ezurnals.shared.messaging.notices import swap_notice
 from ezurnals.shared.messaging.projection import Projection, schema_name
 from ezurnals.shared.settings import Settings
 
@@ -119,6 +120,7 @@ async def rebuild(
             await conn.execute(f"DROP SCHEMA IF EXISTS {old} CASCADE")
             await conn.execute(f"ALTER SCHEMA {live} RENAME TO {old}")
             await conn.execute(f"ALTER SCHEMA {fresh} RENAME TO {live}")
+            await conn.execute(swap_notice(live))
         applier.schema = live
         read = await replayer.drain(applier, await replayer.end_offsets(), progress)
         async with db.raw() as conn:

@@ -13,8 +13,11 @@ from pydantic import BaseModel
 from pydantic_core import to_json
 
 from ezurnals.reporting.api.common import WallClock, check_student, reads
+from ezurnals.reporting.diary_cache import DiaryCache
+from ezurnals.reporting.domain.access import Reader
 from ezurnals.reporting.domain.calendar import week_days, week_of
 from ezurnals.reporting.domain.diary import ExcuseState, excuse_state
+from ezurnals.reporting.queries import DiaryWeek
 from ezurnals.shared.http.audit import AuditedRoute, record_read
 from ezurnals.shared.http.auth import CurrentPrincipal
 
@@ -187,6 +190,8 @@ def _lesson(row: Sequence[Any], grades: list[dict[str, Any]]) -> dict[str, Any]:
 # The hot read of a school day: one query for the access check and the whole week, and the answer
 # serialised straight from its rows (``DiaryOut``'s fields, order and JSON; the docstring is the
 # OpenAPI description), not built as models that FastAPI would then validate and dump again.
+# A family's week is kept answered in memory (``diary_cache``) until its rows change; the access
+# check and the record of the read are made on every read all the same.
 @router.get("/students/{student_id}/diary", response_model=DiaryOut)
 async def diary(
     student_id: UUID,
@@ -198,10 +203,28 @@ async def diary(
     """Guardians see their own children, students themselves, staff per role; else 404."""
     name = week or week_of(on or date.today())
     first, last = week_days(name)
-    async with reads(request) as db:
-        found = await db.diary(principal, student_id, first, last)
-    check_student(found.reader, found.student)
-    record_read(request, [student_id], "diary")
+    cache: DiaryCache = request.app.state.diary_cache
+    key = (principal.school_id, student_id, first)
+    kept = None if principal.is_staff else cache.get(key)
+    if kept is not None:
+        check_student(Reader(person_id=principal.person_id, roles=principal.roles), kept.facts)
+        record_read(request, [student_id], "diary")
+        return Response(kept.body, media_type="application/json")
+    with cache.filling() as ticket:
+        async with reads(request) as db:
+            found = await db.diary(principal, student_id, first, last)
+        check_student(found.reader, found.student)
+        record_read(request, [student_id], "diary")
+        body = to_json(_document(found, student_id, name, first, last))
+        if not principal.is_staff and found.student is not None:
+            cache.put(key, found.student, body, ticket)
+    return Response(body, media_type="application/json")
+
+
+def _document(
+    found: DiaryWeek, student_id: UUID, name: str, first: date, last: date
+) -> dict[str, Any]:
+    """``DiaryOut``'s fields, in its order, from the rows of the diary query."""
     lesson_ids = {row[0] for row in found.lessons}
     by_lesson: dict[str, list[dict[str, Any]]] = {}
     other: list[dict[str, Any]] = []
@@ -210,7 +233,7 @@ async def diary(
             by_lesson.setdefault(row[1], []).append(_grade(row))
         else:
             other.append(_grade(row))
-    document = {
+    return {
         "student_id": student_id,
         "week": name,
         "first_day": first,
@@ -218,4 +241,3 @@ async def diary(
         "lessons": [_lesson(row, by_lesson.get(row[0], [])) for row in found.lessons],
         "other_grades": other,
     }
-    return Response(to_json(document), media_type="application/json")

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 from ezurnals.reporting.projections.base import SqlProjection, Statement
 from ezurnals.shared.contracts import attendance as ev
 from ezurnals.shared.contracts.base import EventEnvelope
+from ezurnals.shared.messaging.notices import notice_ddl
 
 
 class AttendanceRegister(SqlProjection):
@@ -46,6 +47,10 @@ class AttendanceRegister(SqlProjection):
                request_id UUID PRIMARY KEY, student_id UUID NOT NULL, state TEXT NOT NULL,
                covers_from DATE, covers_to DATE, lesson_ids UUID[] NOT NULL DEFAULT '{}')""",
         "CREATE INDEX IF NOT EXISTS excuse_requests_student ON excuse_requests (student_id)",
+        # The diary kept in memory by the API is forgotten when its rows change.
+        *notice_ddl("attendance_marks", "student", "student_id"),
+        *notice_ddl("absence_excuses", "student", "student_id"),
+        *notice_ddl("excuse_requests", "student", "student_id"),
     )
 
     TAKEN = """INSERT INTO attendance_taken (lesson_id, class_id, day, taken_by, late_entry)

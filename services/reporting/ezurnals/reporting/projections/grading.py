@@ -8,6 +8,7 @@ from ezurnals.reporting.domain.calendar import school_year
 from ezurnals.reporting.projections.base import SqlProjection, Statement
 from ezurnals.shared.contracts import grading as ev
 from ezurnals.shared.contracts.base import EventEnvelope
+from ezurnals.shared.messaging.notices import notice_ddl
 
 
 class GradeBook(SqlProjection):
@@ -38,6 +39,8 @@ class GradeBook(SqlProjection):
                year_grade_type TEXT, finalized_at TIMESTAMPTZ NOT NULL,
                PRIMARY KEY (student_id, class_id, subject_id, school_year, period))""",
         "CREATE INDEX IF NOT EXISTS final_grades_class ON final_grades (class_id, school_year)",
+        # The diary kept in memory by the API is forgotten when its rows change.
+        *notice_ddl("grades", "student", "student_id"),
     )
 
     RECORDED = """INSERT INTO grades (grade_id, school_id, class_id, subject_id, school_year,

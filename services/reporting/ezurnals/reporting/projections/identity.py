@@ -13,6 +13,7 @@ from ezurnals.reporting.domain.calendar import school_year
 from ezurnals.reporting.projections.base import SqlProjection, Statement
 from ezurnals.shared.contracts import identity as ev
 from ezurnals.shared.contracts.base import EventEnvelope
+from ezurnals.shared.messaging.notices import notice_ddl
 
 
 class SchoolDirectory(SqlProjection):
@@ -73,6 +74,9 @@ class SchoolDirectory(SqlProjection):
                valid_to DATE, substitute BOOLEAN NOT NULL)""",
         "CREATE INDEX IF NOT EXISTS teaching_teacher ON teaching (teacher_id)",
         "CREATE INDEX IF NOT EXISTS teaching_class ON teaching (class_id)",
+        # The diary kept in memory by the API is forgotten when its rows change.
+        *notice_ddl("enrolments", "student", "student_id"),
+        *notice_ddl("guardianships", "student", "student_id"),
     )
 
     SCHOOL = """INSERT INTO schools (school_id, name, time_zone) VALUES ($1, $2, $3)

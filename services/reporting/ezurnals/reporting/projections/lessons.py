@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from ezurnals.reporting.projections.base import SqlProjection, Statement
 from ezurnals.shared.contracts import lessons as ev
 from ezurnals.shared.contracts.base import EventEnvelope
+from ezurnals.shared.messaging.notices import notice_ddl
 
 
 class LessonJournal(SqlProjection):
@@ -46,6 +47,9 @@ class LessonJournal(SqlProjection):
         """CREATE TABLE IF NOT EXISTS entry_deadline_policies (
                school_id UUID NOT NULL, effective_from DATE NOT NULL, bands JSONB NOT NULL,
                PRIMARY KEY (school_id, effective_from))""",
+        # The diary kept in memory by the API is forgotten when its rows change.
+        *notice_ddl("lessons", "class", "class_id"),
+        *notice_ddl("subjects", "all", None),
     )
 
     SUBJECT = """INSERT INTO subjects (subject_id, school_id, name_key, name, curriculum_hours)
