@@ -399,6 +399,9 @@ async def test_a_week_kept_in_memory_shows_each_change_once_it_is_projected(
         again = await read()
         assert before.status_code == 200 and again.content == before.content
         assert kept.hits >= 1 and len(kept) == 1
+        metrics = (await c.get("/metrics")).text
+        assert 'ezurnals_diary_cache_reads_total{result="hit"}' in metrics
+        assert "ezurnals_diary_cache_weeks 1.0" in metrics
 
         graded = await s.grade(s.anna, tuesday, 9)
         lesson = await s.lesson(tuesday, 3, topic="Jauna tēma", no_homework=True)

@@ -24,6 +24,8 @@ from datetime import date
 from uuid import UUID
 
 from fastapi import FastAPI
+from prometheus_client import Counter as Metric
+from prometheus_client import Gauge
 
 from ezurnals.reporting.domain.access import StudentFacts
 from ezurnals.shared.messaging.notices import Notice, NoticeListener
@@ -33,6 +35,13 @@ from ezurnals.shared.service import Runtime
 Key = tuple[UUID, UUID, date]
 #: ("student" | "class", id as text): what a notice names.
 Dependency = tuple[str, str]
+_READS = Metric(
+    "ezurnals_diary_cache_reads_total",
+    "Families' diary reads answered from memory (hit) or read from the read models (miss)",
+    ["result"],
+)
+_HIT, _MISS = _READS.labels("hit"), _READS.labels("miss")
+_WEEKS = Gauge("ezurnals_diary_cache_weeks", "Diary weeks kept in memory by this process")
 #: Past this many noticed keys with fills in flight, fills in flight are refused instead.
 _MAX_NOTICED = 20_000
 
@@ -70,9 +79,11 @@ class DiaryCache:
             if week is not None:
                 self._drop(key)
             self.misses += 1
+            _MISS.inc()
             return None
         self._weeks.move_to_end(key)
         self.hits += 1
+        _HIT.inc()
         return week
 
     @contextmanager
@@ -159,6 +170,7 @@ async def diary_cache(app: FastAPI, runtime: Runtime) -> AsyncIterator[None]:
     settings = runtime.settings
     cache = DiaryCache(settings.diary_cache_entries, settings.read_model_schema)
     app.state.diary_cache = cache
+    _WEEKS.set_function(cache.__len__)
     if cache.capacity <= 0:
         yield
         return
