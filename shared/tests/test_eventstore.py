@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
 
 import asyncpg
 import pytest
 
+from ezurnals.shared.contracts.base import EventEnvelope
 from ezurnals.shared.domain import Aggregate, Conflict
 from ezurnals.shared.eventstore import (
     CommandContext,
@@ -17,8 +19,12 @@ from ezurnals.shared.eventstore import (
     DuplicateCommand,
     EventStore,
     IdempotencyKeyReused,
+    SqlProjection,
+    appended,
+    row_of,
 )
 from ezurnals.shared.eventstore.cache import AggregateCache
+from ezurnals.shared.eventstore.reference import statements_on
 from ezurnals.shared.http.commands import Decision, execute
 from ezurnals.shared.service import Runtime
 from ezurnals.shared.testing.probe import PROBE, ProbeRecorded
@@ -150,6 +156,32 @@ async def test_a_cached_aggregate_is_caught_up_with_what_others_appended(runtime
     assert Tally.loads == loads + 5
 
 
+async def test_a_cached_aggregate_caught_up_by_its_handler_is_taken_without_a_read(
+    runtime: Runtime,
+) -> None:
+    cache, store = AggregateCache(), runtime.store
+    stream = f"s-caught-{uuid.uuid4()}"
+    await store.append(stream, 0, [ProbeRecorded(n=1)])
+    cache.put_back(await cache.take(store, Tally, stream))
+    await EventStore(runtime.db, topic="other").append(stream, 1, [ProbeRecorded(n=2)])
+    assert cache.version_of(Tally, stream) == 1
+    # the handler read the events after version 1 with its other facts
+    cache.caught_up(Tally, stream, 1, [ProbeRecorded(n=2)])
+    async with runtime.db.raw() as conn, statements_on(conn) as ran:
+        tally = await cache.take(store, Tally, stream, conn=conn)
+    assert (tally.numbers, tally.version, ran) == ([1, 2], 2, [])
+    # read after a version the cache no longer keeps: ignored, the next take reads
+    cache.put_back(tally)
+    cache.caught_up(Tally, stream, 1, [ProbeRecorded(n=2)])
+    async with runtime.db.raw() as conn, statements_on(conn) as ran:
+        again = await cache.take(store, Tally, stream, conn=conn)
+    assert (again.numbers, len(ran)) == ([1, 2], 1)
+    # a stream not kept: what was read from its start makes the aggregate
+    cache.caught_up(Tally, "s-caught-none", 0, [ProbeRecorded(n=5)])
+    fresh = await cache.take(store, Tally, "s-caught-none")
+    assert (fresh.numbers, fresh.version) == ([5], 1)
+
+
 async def test_several_streams_load_in_one_query(runtime: Runtime) -> None:
     store = runtime.store
     await store.append("s-many-a", 0, [ProbeRecorded(n=1), ProbeRecorded(n=2)])
@@ -272,3 +304,116 @@ async def test_a_stream_that_keeps_changing_still_answers_conflict(runtime: Runt
         await execute(store, ctx, decide)
     assert attempts == [0, 1, 2]
     assert len(await store.load(busy)) == 3
+
+
+# --- inline projections done by the append's own statement ---------------------------------------
+
+
+async def _keep_labels(conn: asyncpg.Connection, envelopes: Sequence[EventEnvelope]) -> None:
+    """The reference: each labelled probe's number under its label, in order."""
+    for envelope in envelopes:
+        event = envelope.parse()
+        assert isinstance(event, ProbeRecorded)
+        await conn.execute(
+            "INSERT INTO probe_labels VALUES ($1, $2) ON CONFLICT (label) DO UPDATE SET n = $2",
+            event.text,
+            event.n,
+        )
+
+
+LABELS = SqlProjection(
+    _keep_labels,
+    ctes={
+        "labelled": f"""INSERT INTO probe_labels SELECT e.payload->>'text', r.n
+            {appended(ProbeRecorded, "probe_labels")}
+            ON CONFLICT (label) DO UPDATE SET n = excluded.n"""
+    },
+    writes={ProbeRecorded: row_of("probe_labels", "text")},
+)
+
+
+@pytest.fixture(scope="module")
+async def labels(runtime: Runtime) -> SqlProjection:
+    async with runtime.db.raw() as conn:
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS probe_labels (label TEXT PRIMARY KEY, n INTEGER NOT NULL)"
+        )
+    return LABELS
+
+
+async def _labels(runtime: Runtime, *names: str) -> dict[str, int]:
+    async with runtime.db.raw() as conn:
+        rows = await conn.fetch(
+            "SELECT label, n FROM probe_labels WHERE label = ANY($1::text[])", list(names)
+        )
+    return {r["label"]: r["n"] for r in rows}
+
+
+async def _statements(
+    runtime: Runtime, act: Callable[[asyncpg.Connection], Awaitable[Any]]
+) -> list[str]:
+    async with runtime.db.raw() as conn, statements_on(conn) as ran:
+        await act(conn)
+    return ran
+
+
+async def test_an_inline_projection_with_sql_is_done_by_the_append_statement(
+    runtime: Runtime, labels: SqlProjection
+) -> None:
+    store = runtime.store
+    ctx = CommandContext(idempotency_key="user-1:POST:labels", request_hash="h")
+    first = CommandResult(201, {"n": 1})
+    events = [ProbeRecorded(n=1, text="sql-a"), ProbeRecorded(n=2, text="sql-b")]
+    queries = await _statements(
+        runtime,
+        lambda conn: store.append("s-sql", 0, events, ctx, result=first, inline=labels, conn=conn),
+    )
+    assert len(queries) == 1 and "probe_labels" in queries[0]
+    assert await _labels(runtime, "sql-a", "sql-b") == {"sql-a": 1, "sql-b": 2}
+    # a retry: the first answer, nothing written twice
+    with pytest.raises(DuplicateCommand) as dup:
+        await store.append("s-sql", 2, events, ctx, result=first, inline=labels)
+    assert dup.value.result == first
+    # a stale version: refused, and the projection's writes with it
+    with pytest.raises(ConcurrencyConflict):
+        await store.append("s-sql", 0, [ProbeRecorded(n=9, text="sql-c")], inline=labels)
+    assert len(await store.load("s-sql")) == 2
+    assert await _labels(runtime, "sql-a", "sql-b", "sql-c") == {"sql-a": 1, "sql-b": 2}
+
+
+async def test_a_batch_writing_one_row_twice_takes_the_reference_in_a_transaction(
+    runtime: Runtime, labels: SqlProjection
+) -> None:
+    store = runtime.store
+    twice = [ProbeRecorded(n=1, text="twice"), ProbeRecorded(n=2, text="twice")]
+    assert not labels.fits(store.envelopes("s-twice", 0, twice, CommandContext()))
+    queries = await _statements(
+        runtime, lambda conn: store.append("s-twice", 0, twice, inline=labels, conn=conn)
+    )
+    assert queries[0] == "BEGIN;" and queries[-1] == "COMMIT;", queries
+    assert await _labels(runtime, "twice") == {"twice": 2}  # the later event wins, in order
+
+
+def test_a_batch_fits_the_statement_when_no_two_events_write_one_row() -> None:
+    def probe(text: str, version: int = 1) -> EventEnvelope:
+        return EventEnvelope(
+            event_type="ProbeRecorded",
+            schema_version=version,
+            stream_id="s",
+            stream_version=1,
+            payload={"n": 1, "text": text},
+        )
+
+    def period(payload: dict[str, Any]) -> list[tuple[str, ...]]:
+        """A label "a/b" writes row a/b; a label "a" every row under a (a key's prefix)."""
+        return [("t", *payload["text"].split("/"))]
+
+    nested = SqlProjection(_keep_labels, ctes={}, writes={ProbeRecorded: period})
+    assert nested.fits([probe("a/1"), probe("a/2"), probe("b")])
+    assert nested.fits([probe("a/1"), probe("ab")])
+    assert not nested.fits([probe("a/1"), probe("b"), probe("a/1")])
+    assert not nested.fits([probe("a/1"), probe("a")])
+    assert not nested.fits([probe("a"), probe("b/1"), probe("a/2")])
+    assert not nested.fits([probe("c", version=2)])  # not what the SQL was written for
+    other = probe("x").model_copy(update={"event_type": "SomethingElse"})
+    assert nested.fits([other, other])  # neither path writes anything for it

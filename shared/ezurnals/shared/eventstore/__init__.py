@@ -7,6 +7,11 @@ from ezurnals.shared.eventstore.store import (
     DuplicateCommand,
     EventStore,
     IdempotencyKeyReused,
+    SqlProjection,
+    appended,
+    parse_column,
+    row_of,
+    stream_column,
 )
 
 __all__ = [
@@ -16,4 +21,9 @@ __all__ = [
     "DuplicateCommand",
     "EventStore",
     "IdempotencyKeyReused",
+    "SqlProjection",
+    "appended",
+    "parse_column",
+    "row_of",
+    "stream_column",
 ]

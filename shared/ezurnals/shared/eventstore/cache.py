@@ -9,15 +9,21 @@ A cached aggregate is *taken out* while a command decides on it and *put back* o
 events were appended, with them applied; a concurrent command on the same stream loads its own
 copy, and an aggregate whose command was refused or failed is dropped. So no two commands ever
 share one object, and what is cached is always a state the store holds.
+
+A handler that reads other facts in one statement anyway may read the events appended since
+``version_of`` with them, and hand them over (``caught_up``): the next ``take`` then needs no
+round trip of its own.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 import asyncpg
 
+from ezurnals.shared.contracts.base import IntegrationEvent
 from ezurnals.shared.domain import Aggregate
 from ezurnals.shared.eventstore.store import EventStore
 
@@ -28,6 +34,32 @@ class AggregateCache:
     def __init__(self, size: int = 512) -> None:
         self.size = size
         self._kept: OrderedDict[tuple[type[Any], str], Aggregate[Any]] = OrderedDict()
+        #: Kept aggregates just caught up by their handler's own read: taken without a read.
+        self._current: set[tuple[type[Any], str]] = set()
+
+    def version_of(self, kind: type[Aggregate[Any]], stream_id: str) -> int:
+        """The version of the aggregate kept for the stream; 0 when none is."""
+        cached = self._kept.get((kind, stream_id))
+        return cached.version if cached is not None else 0
+
+    def caught_up(
+        self,
+        kind: type[Aggregate[Any]],
+        stream_id: str,
+        after_version: int,
+        newer: Sequence[IntegrationEvent],
+    ) -> None:
+        """The stream's events after ``after_version`` as the caller just read them: the next
+        ``take`` gets the aggregate with them applied and reads nothing. Ignored when the kept
+        aggregate is no longer at ``after_version`` (taken or put back meanwhile): that ``take``
+        reads as usual."""
+        key = (kind, stream_id)
+        cached = self._kept.get(key)
+        if (cached.version if cached is not None else 0) != after_version:
+            return
+        current = kind.rehydrate(stream_id, newer) if cached is None else cached.applied(newer)
+        self._keep(key, current)
+        self._current.add(key)
 
     async def take(
         self,
@@ -38,7 +70,12 @@ class AggregateCache:
         conn: asyncpg.Connection | None = None,
     ) -> A:
         """The aggregate as the store holds it now: the cached one caught up, or loaded."""
-        cached = self._kept.pop((kind, stream_id), None)
+        key = (kind, stream_id)
+        cached = self._kept.pop(key, None)
+        if key in self._current:
+            self._current.discard(key)
+            assert isinstance(cached, kind)
+            return cached
         after = cached.version if cached is not None else 0
         loaded = await store.load(stream_id, after_version=after, conn=conn)
         newer = [e.parse() for e in loaded]
@@ -50,7 +87,12 @@ class AggregateCache:
     def put_back(self, aggregate: Aggregate[Any]) -> None:
         """Keep an aggregate whose decided events were appended (and applied to it)."""
         key = (type(aggregate), aggregate.stream_id)
+        self._current.discard(key)
+        self._keep(key, aggregate)
+
+    def _keep(self, key: tuple[type[Any], str], aggregate: Aggregate[Any]) -> None:
         self._kept[key] = aggregate
         self._kept.move_to_end(key)
         while len(self._kept) > self.size:
-            self._kept.popitem(last=False)
+            dropped, _ = self._kept.popitem(last=False)
+            self._current.discard(dropped)

@@ -9,10 +9,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import pairwise
 from typing import Any
 from uuid import UUID
 
@@ -23,6 +24,7 @@ from ezurnals.shared.contracts.base import (
     Actor,
     EventEnvelope,
     IntegrationEvent,
+    JsonDict,
     registry,
     utcnow,
 )
@@ -77,6 +79,7 @@ class CommandContext:
 
 InlineProjection = Callable[[asyncpg.Connection, Sequence[EventEnvelope]], Awaitable[None]]
 
+# ``new_events`` returns what an inline projection's CTEs read (see SqlProjection).
 _WRITE_EVENTS = """
 WITH new_events AS (
     INSERT INTO events (event_id, stream_id, stream_version, event_type, schema_version, school_id,
@@ -84,7 +87,7 @@ WITH new_events AS (
     SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::int[], $6::uuid[],
                          $7::timestamptz[], $8::timestamptz[], $9::jsonb[], $10::uuid[],
                          $11::uuid[], $12::jsonb[])
-    RETURNING event_id
+    RETURNING event_type, payload
 ), new_outbox AS (
     INSERT INTO outbox (event_id, topic, key, value, headers)
     SELECT * FROM unnest($13::uuid[], $14::text[], $15::text[], $16::bytea[], $17::jsonb[])
@@ -98,8 +101,87 @@ _WRITE_RESULT = """, result AS (
 _FINISH = """
 SELECT count(*) FROM new_events"""
 
-_APPEND = _WRITE_EVENTS + _FINISH
-_APPEND_WITH_RESULT = _WRITE_EVENTS + _WRITE_RESULT + _FINISH
+
+def _statements(ctes: str = "") -> tuple[str, str]:
+    """The append without and with the command's result, with ``ctes`` after the outbox's."""
+    return _WRITE_EVENTS + ctes + _FINISH, _WRITE_EVENTS + ctes + _WRITE_RESULT + _FINISH
+
+
+#: The append alone, without and with the command's result.
+_PLAIN = _statements()
+
+#: The rows of its query tables one event writes, each ``(table, *key)`` from the event's payload;
+#: a key shorter than the table's names every row it begins (all of a period's grades, say).
+RowsWritten = Callable[[JsonDict], Iterable[tuple[str, ...]]]
+
+
+def row_of(table: str, *fields: str) -> RowsWritten:
+    """The one row of ``table`` an event writes, keyed by the payload's ``fields``."""
+
+    def written(payload: JsonDict) -> list[tuple[str, ...]]:
+        return [(table, *(str(payload[f]) for f in fields))]
+
+    return written
+
+
+def appended(contract: type[IntegrationEvent], table: str) -> str:
+    """``FROM … WHERE …`` for a SqlProjection's CTE: each appended ``contract`` event as ``e``
+    (``event_type``, ``payload``) and its payload as a row ``r`` of ``table`` (fields by column
+    name; a column the payload does not name is null)."""
+    return (
+        f"FROM new_events e, jsonb_populate_record(NULL::{table}, e.payload) r "
+        f"WHERE e.event_type = '{contract.event_type}'"
+    )
+
+
+def _apart(rows: list[tuple[str, ...]]) -> bool:
+    """No row written twice: sorted, a key and any key it begins or repeats are neighbours."""
+    rows.sort()
+    return not any(later[: len(key)] == key for key, later in pairwise(rows))
+
+
+class SqlProjection:
+    """An inline projection that the append's own statement can also carry out.
+
+    ``apply`` is the reference, run in the append's transaction (BEGIN, append, its statements,
+    COMMIT) for a batch the SQL cannot take. ``ctes`` (name → data-modifying statement) do the
+    same to the query tables from the rows ``new_events`` returns (``event_type``, ``payload``
+    as jsonb), so the append, the projection and the command's result are one round trip; their
+    text is fixed, so asyncpg prepares each statement once per connection.
+
+    ``writes`` names, for each contract the CTEs handle (at its current schema version), the rows
+    an event writes. A batch goes through the SQL only when no two of its events write one row:
+    the CTEs of a statement do not see each other's writes and PostgreSQL does not say which of
+    two changes to one row wins, while ``apply`` takes events in order. An event of a handled
+    type at another schema version goes through ``apply`` too (it upcasts; the SQL does not).
+    """
+
+    def __init__(
+        self,
+        apply: InlineProjection,
+        *,
+        ctes: Mapping[str, str],
+        writes: Mapping[type[IntegrationEvent], RowsWritten],
+    ) -> None:
+        self.apply = apply
+        self.statements = _statements("".join(f", {name} AS ({sql})" for name, sql in ctes.items()))
+        self._writes = {(c.event_type, c.schema_version): rows for c, rows in writes.items()}
+        self._handled = frozenset(c.event_type for c in writes)
+
+    async def __call__(self, conn: asyncpg.Connection, envelopes: Sequence[EventEnvelope]) -> None:
+        await self.apply(conn, envelopes)
+
+    def fits(self, envelopes: Sequence[EventEnvelope]) -> bool:
+        """Whether the CTEs do to this batch exactly what ``apply`` would."""
+        rows: list[tuple[str, ...]] = []
+        for e in envelopes:
+            written = self._writes.get((e.event_type, e.schema_version))
+            if written is not None:
+                rows.extend(written(e.payload))
+            elif e.event_type in self._handled:
+                return False
+        return _apart(rows)
+
 
 _RESULT_ONLY = (
     "INSERT INTO command_results (key, request_hash, status, body) VALUES ($1, $2, $3, $4)"
@@ -150,6 +232,22 @@ _COLUMNS = (
     "event_id, event_type, schema_version, stream_id, stream_version, school_id, occurred_at, "
     "recorded_at, actor, correlation_id, causation_id, payload"
 )
+
+
+def stream_column(stream_id: str, after_version: str = "0") -> str:
+    """One column of another query: the events of a stream (``stream_id`` and ``after_version``
+    are SQL, parameters say) as ``[[event_type, schema_version, payload], …]``, so a handler
+    reads a short stream with the facts it decides on instead of in a round trip of its own."""
+    return f"""coalesce((SELECT jsonb_agg(jsonb_build_array(event_type, schema_version, payload)
+                                ORDER BY stream_version)
+                         FROM events
+                         WHERE stream_id = {stream_id} AND stream_version > {after_version}),
+                        '[]')"""
+
+
+def parse_column(column: Sequence[Sequence[Any]]) -> list[IntegrationEvent]:
+    """The events of a ``stream_column``, upcast and parsed, in stream order."""
+    return [registry.parse(event_type, version, payload) for event_type, version, payload in column]
 
 
 class EventStore:
@@ -218,20 +316,25 @@ class EventStore:
         conn: asyncpg.Connection | None = None,
     ) -> list[EventEnvelope]:
         """The command's key is not looked up first: its unique constraint refuses a repeat, and
-        only then is the earlier answer read (a round trip, not one per command)."""
+        only then is the earlier answer read (a round trip, not one per command).
+
+        One statement is atomic by itself: the append is a single round trip unless an inline
+        projection must run its own statements (one that is not a SqlProjection, or a batch
+        that does not fit one), which takes a transaction."""
         args = self._append_args(envs)
         keyed = ctx.idempotency_key is not None and result is not None
+        carried = inline if isinstance(inline, SqlProjection) and inline.fits(envs) else None
+        append, append_with_result = carried.statements if carried is not None else _PLAIN
+        separate = inline if envs and carried is None else None
         async with self._connection(conn) as held:
             try:
-                # One statement is atomic by itself: without an inline projection the append is a
-                # single round trip, which is what sets the write path's throughput.
-                tx = held.transaction() if inline is not None else contextlib.nullcontext()
+                tx = held.transaction() if separate is not None else contextlib.nullcontext()
                 async with tx:
                     if keyed:
                         assert result is not None
                         if envs:
                             await held.fetchval(
-                                _APPEND_WITH_RESULT,
+                                append_with_result,
                                 *args,
                                 ctx.idempotency_key,
                                 ctx.request_hash,
@@ -247,9 +350,9 @@ class EventStore:
                                 json.dumps(result.body),
                             )
                     elif envs:
-                        await held.fetchval(_APPEND, *args)
-                    if inline is not None and envs:
-                        await inline(held, envs)
+                        await held.fetchval(append, *args)
+                    if separate is not None:
+                        await separate(held, envs)
             except asyncpg.UniqueViolationError as exc:
                 # A retry or a concurrent twin of this command may have won on either constraint.
                 if ctx.idempotency_key:
