@@ -8,6 +8,7 @@ locks and scales are always made on the latest committed state.
 from __future__ import annotations
 
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -42,11 +43,11 @@ from ezurnals.grading.domain import (
     can_record_grades,
     can_unlock_period,
 )
-from ezurnals.grading.projections import apply_own
+from ezurnals.grading.projections import OWN_VIEWS
 from ezurnals.shared.contracts.base import IntegrationEvent
 from ezurnals.shared.contracts.grading import PeriodKind, WorkKind
 from ezurnals.shared.domain import Command, Invalid, NotFound
-from ezurnals.shared.eventstore import CommandContext, CommandResult
+from ezurnals.shared.eventstore import CommandContext, CommandResult, parse_column
 from ezurnals.shared.http.commands import Decision, execute, execute_on
 from ezurnals.shared.service import Runtime
 
@@ -199,22 +200,20 @@ class BookContext:
     relationships: Relationships
     today: date
     policy: SchoolGradingPolicy
+    #: The book's events read with the facts, if its stream was known before they were read.
+    read: queries.BookRead | None = None
 
 
 async def book_context(
     conn: asyncpg.Connection,
-    policy: SchoolGradingPolicy,
     access: Access,
     class_id: UUID,
     subject_id: UUID,
     now: datetime,
 ) -> BookContext:
-    """The class and subject of the caller's school, or 404 without saying whose they are.
-
-    ``policy`` is the school's grading policy, loaded by the caller before ``conn`` was taken.
-    """
+    """The class and subject of the caller's school, or 404 without saying whose they are."""
     facts = await queries.book_facts(conn, access.school_id, access.person_id, class_id, subject_id)
-    return _book_of(facts, policy, access, _found(facts), subject_id, now)
+    return _book_of(facts, access, _found(facts), subject_id, now)
 
 
 def _found(facts: queries.BookFacts) -> queries.ClassInfo:
@@ -228,7 +227,6 @@ def _found(facts: queries.BookFacts) -> queries.ClassInfo:
 
 def _book_of(
     facts: queries.BookFacts,
-    policy: SchoolGradingPolicy,
     access: Access,
     klass: queries.ClassInfo,
     subject_id: UUID,
@@ -240,25 +238,19 @@ def _book_of(
         key=GradeBookKey(school_id, klass.class_id, subject_id, klass.school_year),
         klass=klass,
         roster=facts.roster,
-        scale=policy.scale_for(klass.grade_level, subject_id),
+        scale=facts.policy.scale_for(klass.grade_level, subject_id),
         relationships=facts.relationships(school_id, access.person_id, today),
         today=today,
-        policy=policy,
+        policy=facts.policy,
+        read=facts.book,
     )
 
 
-async def _context(
-    runtime: Runtime,
-    conn: asyncpg.Connection,
-    ctx: CommandContext,
-    access: Access,
-    facts: queries.BookFacts,
-    subject_id: UUID,
+def _context(
+    ctx: CommandContext, access: Access, facts: queries.BookFacts, subject_id: UUID
 ) -> BookContext:
-    """The book's context from ``facts`` and the school's policy, read on the held ``conn``."""
-    klass = _found(facts)
-    policy = await load_policy(runtime, access.school_id, conn=conn)
-    return _book_of(facts, policy, access, klass, subject_id, ctx.now)
+    """The book's context from ``facts``, which bring the school's policy along."""
+    return _book_of(facts, access, _found(facts), subject_id, ctx.now)
 
 
 async def load_book(runtime: Runtime, key: GradeBookKey) -> GradeBook:
@@ -280,15 +272,46 @@ Outcome = tuple[Sequence[IntegrationEvent], dict[str, Any]]
 Decide = Callable[[GradeBook], Outcome]
 
 
+#: The school year of the classes whose grade books this process decided on last (a class keeps
+#: its year), so that a book's stream and newer events are read with its facts.
+_YEARS: OrderedDict[UUID, str] = OrderedDict()
+_YEARS_KEPT = 4096
+
+
+def book_to_read(
+    runtime: Runtime, school_id: UUID, class_id: UUID, subject_id: UUID
+) -> tuple[str, int] | None:
+    """The stream of the class-subject's grade book, by the year its class had last time, and
+    the version this process keeps of it (0: none); None for a class not seen yet."""
+    year = _YEARS.get(class_id)
+    if year is None:
+        return None
+    stream_id = GradeBookKey(school_id, class_id, subject_id, year).stream_id
+    return stream_id, runtime.aggregates.version_of(GradeBook, stream_id)
+
+
+def _remember_year(key: GradeBookKey) -> None:
+    _YEARS[key.class_id] = key.school_year
+    _YEARS.move_to_end(key.class_id)
+    if len(_YEARS) > _YEARS_KEPT:
+        _YEARS.popitem(last=False)
+
+
 async def _on_book(
     runtime: Runtime,
     conn: asyncpg.Connection,
     ctx: CommandContext,
-    key: GradeBookKey,
+    book_ctx: BookContext,
     decision: Decide,
     status: int = 200,
 ) -> CommandResult:
-    """Take the grade book (kept between commands), let it decide, append and update the views."""
+    """Take the grade book (kept between commands, and caught up by the events read with its
+    facts when that was the book's stream), let it decide, append and update the views."""
+    key, read = book_ctx.key, book_ctx.read
+    if read is not None and read.stream_id == key.stream_id:
+        newer = parse_column(read.events)
+        runtime.aggregates.caught_up(GradeBook, key.stream_id, read.after_version, newer)
+    _remember_year(key)
 
     def decide(book: GradeBook) -> tuple[Sequence[IntegrationEvent], CommandResult]:
         events, body = decision(book)
@@ -301,7 +324,7 @@ async def _on_book(
         GradeBook,
         key.stream_id,
         decide,
-        inline=apply_own,
+        inline=OWN_VIEWS,
         conn=conn,
     )
 
@@ -320,7 +343,7 @@ async def record_grades(
     subject_id: UUID,
     request: GradeWork,
 ) -> CommandResult:
-    book_ctx = await _context(runtime, conn, ctx, access, facts, subject_id)
+    book_ctx = _context(ctx, access, facts, subject_id)
     _require_teacher(access, book_ctx)
     work = request.work
     given_on = work.given_on
@@ -347,7 +370,7 @@ async def record_grades(
         body = {"term": term.value, "given_on": str(given_on), "grades": _shown(events, fields)}
         return events, body
 
-    return await _on_book(runtime, conn, ctx, book_ctx.key, decision, status=201)
+    return await _on_book(runtime, conn, ctx, book_ctx, decision, status=201)
 
 
 async def correct_grade(
@@ -360,7 +383,7 @@ async def correct_grade(
     subject_id: UUID,
     cmd: CorrectGrade,
 ) -> CommandResult:
-    book_ctx = await _context(runtime, conn, ctx, access, facts, subject_id)
+    book_ctx = _context(ctx, access, facts, subject_id)
     _require_teacher(access, book_ctx)
 
     def decision(book: GradeBook) -> Outcome:
@@ -368,7 +391,7 @@ async def correct_grade(
         [body] = _shown(events, {"grade_id", "old_value", "new_value", "reason"})
         return events, body
 
-    return await _on_book(runtime, conn, ctx, book_ctx.key, decision)
+    return await _on_book(runtime, conn, ctx, book_ctx, decision)
 
 
 async def set_period_grades(
@@ -381,7 +404,7 @@ async def set_period_grades(
     subject_id: UUID,
     cmd: SetPeriodGrades,
 ) -> CommandResult:
-    book_ctx = await _context(runtime, conn, ctx, access, facts, subject_id)
+    book_ctx = _context(ctx, access, facts, subject_id)
     _require_teacher(access, book_ctx)
     book_ctx.policy.require_given(cmd.period)
 
@@ -392,7 +415,7 @@ async def set_period_grades(
         fields = {"student_id", "value", "suggested_value", "overridden"}
         return events, {"period": cmd.period.value, "grades": _shown(events, fields)}
 
-    return await _on_book(runtime, conn, ctx, book_ctx.key, decision)
+    return await _on_book(runtime, conn, ctx, book_ctx, decision)
 
 
 async def finalize_period(
@@ -405,7 +428,7 @@ async def finalize_period(
     subject_id: UUID,
     period: PeriodKind,
 ) -> CommandResult:
-    book_ctx = await _context(runtime, conn, ctx, access, facts, subject_id)
+    book_ctx = _context(ctx, access, facts, subject_id)
     access.acting(
         lambda c: can_finalize_period(c, book_ctx.relationships, class_id, subject_id),
         "finalise this class-subject period",
@@ -418,7 +441,7 @@ async def finalize_period(
         # every GradeFinalized, then the one PeriodFinalized
         return events, {"period": period.value, "locked": True, "students": len(events) - 1}
 
-    return await _on_book(runtime, conn, ctx, book_ctx.key, decision)
+    return await _on_book(runtime, conn, ctx, book_ctx, decision)
 
 
 async def unlock_period(
@@ -431,7 +454,7 @@ async def unlock_period(
     subject_id: UUID,
     cmd: UnlockPeriod,
 ) -> CommandResult:
-    book_ctx = await _context(runtime, conn, ctx, access, facts, subject_id)
+    book_ctx = _context(ctx, access, facts, subject_id)
     caller = access.acting(
         lambda c: can_unlock_period(c, access.school_id), "unlock a finalised period"
     )
@@ -440,7 +463,7 @@ async def unlock_period(
         events = book.unlock(cmd, caller=caller, now=ctx.now)
         return events, {"period": cmd.period.value, "locked": False, "reason": cmd.reason.strip()}
 
-    result = await _on_book(runtime, conn, ctx, book_ctx.key, decision)
+    result = await _on_book(runtime, conn, ctx, book_ctx, decision)
     log.info(
         "grading.period_unlocked",
         school_id=str(access.school_id),

@@ -1,8 +1,8 @@
 """Read models: what grading must know of identity and lessons, and its own grade views.
 
 Identity's and lessons' facts are projected by the worker into the read-model schema (``rm``);
-the grading service's own events are applied inline, in the append's transaction, to the tables
-of ``migrations/`` so a teacher sees a grade the moment it is recorded.
+the grading service's own events are applied inline to the tables of ``migrations/``, by the
+append's own statement (``OWN_VIEWS``), so a teacher sees a grade the moment it is recorded.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import asyncpg
 
 from ezurnals.shared.contracts import identity as idn
 from ezurnals.shared.contracts import lessons as les
-from ezurnals.shared.contracts.base import EventEnvelope, IntegrationEvent
+from ezurnals.shared.contracts.base import EventEnvelope, IntegrationEvent, JsonDict
 from ezurnals.shared.contracts.grading import (
     GradeCorrected,
     GradeFinalized,
@@ -24,6 +24,7 @@ from ezurnals.shared.contracts.grading import (
     PeriodGradeSet,
     PeriodUnlocked,
 )
+from ezurnals.shared.eventstore import SqlProjection, appended, row_of
 from ezurnals.shared.messaging.projection import Projection
 from ezurnals.shared.settings import Settings
 
@@ -323,15 +324,31 @@ def all(_: Settings) -> list[Projection]:
 # --- the service's own views, applied inline --------------------------------------------------
 
 
-_INSERT_GRADE = """INSERT INTO grade_entries (grade_id, school_id, class_id, subject_id,
-        school_year, student_id, lesson_id, term, given_on, work_title, work_kind, summative,
-        weight, scale, value, points, recorded_by, recorded_at)
+_GRADE_COLUMNS = """grade_id, school_id, class_id, subject_id, school_year, student_id, lesson_id,
+        term, given_on, work_title, work_kind, summative, weight, scale, value, points,
+        recorded_by, recorded_at"""
+_INSERT_GRADE = f"""INSERT INTO grade_entries ({_GRADE_COLUMNS})
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"""
+_CORRECT_GRADE = """UPDATE grade_entries g SET value = {value}, points = {points}, scale = {scale},
+        history = g.history || jsonb_build_array({entry})"""
+_SET_PERIOD_GRADE = """ON CONFLICT (class_id, subject_id, school_year, period, student_id)
+    DO UPDATE SET scale = excluded.scale, value = excluded.value, points = excluded.points,
+        suggested_value = excluded.suggested_value, overridden = excluded.overridden,
+        set_by = excluded.set_by, set_at = excluded.set_at, final = false"""
+_FINALIZE_PERIOD = """INSERT INTO class_subject_periods (school_id, class_id, subject_id,
+        school_year, period, locked, finalized_by, finalized_at)
+    {rows}
+    ON CONFLICT (class_id, subject_id, school_year, period)
+    DO UPDATE SET locked = true, finalized_by = excluded.finalized_by,
+        finalized_at = excluded.finalized_at"""
+_UNLOCK_PERIOD = """UPDATE class_subject_periods c
+    SET locked = false, unlocks = c.unlocks || jsonb_build_array({entry})"""
 
 
 async def apply_own(conn: asyncpg.Connection, envelopes: Sequence[EventEnvelope]) -> None:
     """Keep grade_entries, period_grade_entries and class_subject_periods in step with events.
 
+    The reference for ``OWN_VIEWS``, whose SQL does the same inside the append's statement.
     A class's grades for one piece of work come as one event per student: they are inserted in
     one pipelined batch, not a round trip each."""
     recorded: list[tuple[Any, ...]] = []
@@ -361,9 +378,8 @@ async def apply_own(conn: asyncpg.Connection, envelopes: Sequence[EventEnvelope]
                     "corrected_at": event.corrected_at.isoformat(),
                 }
                 await conn.execute(
-                    """UPDATE grade_entries SET value = $2, points = $3, scale = $4,
-                           history = history || jsonb_build_array($5::jsonb)
-                       WHERE grade_id = $1""",
+                    _CORRECT_GRADE.format(value="$2", points="$3", scale="$4", entry="$5::jsonb")
+                    + " WHERE grade_id = $1",
                     event.grade_id,
                     event.new_value,
                     event.new_points,
@@ -372,13 +388,9 @@ async def apply_own(conn: asyncpg.Connection, envelopes: Sequence[EventEnvelope]
                 )
             case PeriodGradeSet():
                 await conn.execute(
-                    """INSERT INTO period_grade_entries VALUES
+                    f"""INSERT INTO period_grade_entries VALUES
                            ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, false)
-                       ON CONFLICT (class_id, subject_id, school_year, period, student_id)
-                       DO UPDATE SET scale = excluded.scale, value = excluded.value,
-                           points = excluded.points, suggested_value = excluded.suggested_value,
-                           overridden = excluded.overridden, set_by = excluded.set_by,
-                           set_at = excluded.set_at, final = false""",
+                       {_SET_PERIOD_GRADE}""",
                     event.school_id, event.class_id, event.subject_id, event.school_year,
                     event.period.value, event.student_id, event.scale.value, event.value,
                     event.points, event.suggested_value, event.overridden, event.set_by,
@@ -397,12 +409,7 @@ async def apply_own(conn: asyncpg.Connection, envelopes: Sequence[EventEnvelope]
                 )
             case PeriodFinalized():
                 await conn.execute(
-                    """INSERT INTO class_subject_periods (school_id, class_id, subject_id,
-                           school_year, period, locked, finalized_by, finalized_at)
-                       VALUES ($1, $2, $3, $4, $5, true, $6, $7)
-                       ON CONFLICT (class_id, subject_id, school_year, period)
-                       DO UPDATE SET locked = true, finalized_by = excluded.finalized_by,
-                           finalized_at = excluded.finalized_at""",
+                    _FINALIZE_PERIOD.format(rows="VALUES ($1, $2, $3, $4, $5, true, $6, $7)"),
                     event.school_id, event.class_id, event.subject_id, event.school_year,
                     event.period.value, event.finalized_by, event.finalized_at,
                 )  # fmt: skip
@@ -413,10 +420,9 @@ async def apply_own(conn: asyncpg.Connection, envelopes: Sequence[EventEnvelope]
                     "unlocked_at": event.unlocked_at.isoformat(),
                 }
                 await conn.execute(
-                    """UPDATE class_subject_periods
-                       SET locked = false, unlocks = unlocks || jsonb_build_array($5::jsonb)
-                       WHERE class_id = $1 AND subject_id = $2 AND school_year = $3
-                         AND period = $4""",
+                    _UNLOCK_PERIOD.format(entry="$5::jsonb")
+                    + """ WHERE class_id = $1 AND subject_id = $2 AND school_year = $3
+                            AND period = $4""",
                     event.class_id,
                     event.subject_id,
                     event.school_year,
@@ -434,3 +440,74 @@ async def apply_own(conn: asyncpg.Connection, envelopes: Sequence[EventEnvelope]
                 )
     if recorded:
         await conn.executemany(_INSERT_GRADE, recorded)
+
+
+def _isoformat(field: str) -> str:
+    """The payload's instant as ``datetime.isoformat()`` writes it, as ``apply_own`` stores it
+    (pydantic writes UTC as ``Z``, isoformat as ``+00:00``; the rest is alike)."""
+    return f"regexp_replace(e.payload->>'{field}', 'Z$', '+00:00')"
+
+
+def _jsonb_object(*fields: str, instant: str) -> str:
+    """A jsonb object of the payload's ``fields`` as they are and ``instant`` isoformatted."""
+    pairs = [f"'{f}', e.payload->'{f}'" for f in fields]
+    return f"jsonb_build_object({', '.join(pairs)}, '{instant}', {_isoformat(instant)})"
+
+
+_PERIOD = ("class_id", "subject_id", "school_year", "period")
+_SAME_PERIOD = "({0}.class_id, {0}.subject_id, {0}.school_year, {0}.period) = " + (
+    "(r.class_id, r.subject_id, r.school_year, r.period)"
+)
+_UNLOCKED = (row_of("class_subject_periods", *_PERIOD), row_of("period_grade_entries", *_PERIOD))
+
+
+def _unlocked(payload: JsonDict) -> list[tuple[str, ...]]:
+    """A period unlocked writes its lock and every period grade of it."""
+    return [row for rows in _UNLOCKED for row in rows(payload)]
+
+
+#: ``apply_own`` as it is registered with the handlers: done by the append's own statement for
+#: every batch where no two events write one row (a correction of a grade recorded in the same
+#: batch, say, takes ``apply_own``).
+OWN_VIEWS = SqlProjection(
+    apply_own,
+    ctes={
+        "grades_recorded": f"""INSERT INTO grade_entries ({_GRADE_COLUMNS})
+            SELECT {_GRADE_COLUMNS} {appended(GradeRecorded, "grade_entries")}""",
+        "grades_corrected": _CORRECT_GRADE.format(
+            value="e.payload->>'new_value'",
+            points="(e.payload->>'new_points')::int",
+            scale="r.scale",
+            entry=_jsonb_object(
+                "old_value", "new_value", "reason", "corrected_by", instant="corrected_at"
+            ),
+        )
+        + f" {appended(GradeCorrected, 'grade_entries')} AND g.grade_id = r.grade_id",
+        "period_grades_set": f"""INSERT INTO period_grade_entries
+            SELECT school_id, class_id, subject_id, school_year, period, student_id, scale, value,
+                   points, suggested_value, overridden, set_by, set_at, false
+            {appended(PeriodGradeSet, "period_grade_entries")}
+            {_SET_PERIOD_GRADE}""",
+        "grades_finalized": f"""UPDATE period_grade_entries p SET final = true
+            {appended(GradeFinalized, "period_grade_entries")}
+            AND {_SAME_PERIOD.format("p")} AND p.student_id = r.student_id""",
+        "periods_finalized": _FINALIZE_PERIOD.format(
+            rows="SELECT school_id, class_id, subject_id, school_year, period, true, "
+            f"finalized_by, finalized_at {appended(PeriodFinalized, 'class_subject_periods')}"
+        ),
+        "periods_unlocked": _UNLOCK_PERIOD.format(
+            entry=_jsonb_object("reason", "unlocked_by", instant="unlocked_at")
+        )
+        + f" {appended(PeriodUnlocked, 'class_subject_periods')} AND {_SAME_PERIOD.format('c')}",
+        "period_grades_reopened": f"""UPDATE period_grade_entries p SET final = false
+            {appended(PeriodUnlocked, "period_grade_entries")} AND {_SAME_PERIOD.format("p")}""",
+    },
+    writes={
+        GradeRecorded: row_of("grade_entries", "grade_id"),
+        GradeCorrected: row_of("grade_entries", "grade_id"),
+        PeriodGradeSet: row_of("period_grade_entries", *_PERIOD, "student_id"),
+        GradeFinalized: row_of("period_grade_entries", *_PERIOD, "student_id"),
+        PeriodFinalized: row_of("class_subject_periods", *_PERIOD),
+        PeriodUnlocked: _unlocked,
+    },
+)

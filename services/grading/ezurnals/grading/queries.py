@@ -13,11 +13,17 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from ezurnals.grading.domain import ClassSubjectProgress, Guardianship, Relationships
+from ezurnals.grading.domain import (
+    ClassSubjectProgress,
+    Guardianship,
+    Relationships,
+    SchoolGradingPolicy,
+)
 from ezurnals.grading.domain.authorization import TeachingAssignment
 from ezurnals.shared.contracts.grading import PeriodKind, Term
 from ezurnals.shared.contracts.identity import DEFAULT_TIME_ZONE
 from ezurnals.shared.domain import Invalid
+from ezurnals.shared.eventstore import parse_column, stream_column
 
 Row = dict[str, Any]
 
@@ -124,9 +130,19 @@ async def relationships_of(
 
 
 @dataclass(frozen=True)
+class BookRead:
+    """A grade book's events after the version this process keeps, read with its facts."""
+
+    stream_id: str
+    after_version: int
+    #: A ``stream_column``: ``[[event_type, schema_version, payload], …]``.
+    events: list[list[Any]]
+
+
+@dataclass(frozen=True)
 class BookFacts:
-    """What a command on one class-subject grade book needs to know besides the book and the
-    policy, read in one statement: each round trip costs the API CPU (issue 9)."""
+    """What a command on one class-subject grade book needs to know besides the book, read in
+    one statement: each round trip costs the API CPU (issue 9)."""
 
     staff_roles: frozenset[str]
     time_zone: str
@@ -142,6 +158,11 @@ class BookFacts:
     lesson_date: date | None
     #: The calendar of the class's school year, if asked for and known.
     semesters: list[dict[str, Any]] | None
+    #: The school's grading policy, from its stream as committed when the facts were read
+    #: (another API process may have just changed it, so it is not kept between commands).
+    policy: SchoolGradingPolicy
+    #: The grade book's newer events, when the caller named its stream and version.
+    book: BookRead | None
 
     def today(self, now: datetime) -> date:
         """Today in the school's time zone, as ``school_today`` says."""
@@ -171,7 +192,9 @@ SELECT c.class_id, c.school_year, c.grade_level, c.label,
        (SELECT lesson_date FROM rm.lessons WHERE school_id = $1 AND lesson_id = $5
            AND class_id = $3 AND subject_id = $4) AS lesson_date,
        CASE WHEN $6 THEN (SELECT semesters FROM rm.school_years
-                          WHERE school_id = $1 AND school_year = c.school_year) END AS semesters
+                          WHERE school_id = $1 AND school_year = c.school_year) END AS semesters,
+       {stream_column("$7")} AS policy,
+       {stream_column("$8", "$9")} AS book
 FROM (VALUES (1)) AS one
 LEFT JOIN rm.classes c ON c.school_id = $1 AND c.class_id = $3
 """
@@ -186,13 +209,26 @@ async def book_facts(
     *,
     lesson_id: UUID | None = None,
     calendar: bool = False,
+    book: tuple[str, int] | None = None,
 ) -> BookFacts:
     """The caller's ``staff_roles``, the class, whether the subject is the school's, the roster,
-    the school's time zone, the rows behind ``relationships_of`` and, on request, the date of
-    ``lesson_id`` (a lesson of this class and subject) and the calendar of the class's year:
-    one round trip where a command used to take eight."""
+    the school's time zone, the rows behind ``relationships_of``, the school's grading policy
+    and, on request, the date of ``lesson_id`` (a lesson of this class and subject), the
+    calendar of the class's year and the events of ``book`` (a grade book's stream) after a
+    version: one round trip where a command used to take ten."""
+    policy = SchoolGradingPolicy.for_school(school_id)
+    book_stream, book_after = book or (None, 0)
     row = await conn.fetchrow(
-        _BOOK_FACTS, school_id, person_id, class_id, subject_id, lesson_id, calendar
+        _BOOK_FACTS,
+        school_id,
+        person_id,
+        class_id,
+        subject_id,
+        lesson_id,
+        calendar,
+        policy.stream_id,
+        book_stream,
+        book_after,
     )
     assert row is not None
     klass = (
@@ -211,6 +247,8 @@ async def book_facts(
         guardianships=tuple(row["guardianships"]),
         lesson_date=row["lesson_date"],
         semesters=row["semesters"],
+        policy=policy.applied(parse_column(row["policy"])),
+        book=None if book_stream is None else BookRead(book_stream, book_after, row["book"]),
     )
 
 

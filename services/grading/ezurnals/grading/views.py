@@ -67,9 +67,8 @@ async def grade_sheet(
     runtime: Runtime, access: Access, class_id: UUID, subject_id: UUID, now: datetime
 ) -> dict[str, Any]:
     """The class-subject grade sheet: every student's grades, period grades and suggestions."""
-    policy = await load_policy(runtime, access.school_id)
     async with runtime.db.raw() as conn:
-        ctx = await book_context(conn, policy, access, class_id, subject_id, now)
+        ctx = await book_context(conn, access, class_id, subject_id, now)
 
     def reads_class(c: Caller) -> bool:
         return c.role not in _FAMILY and can_read_grades(

@@ -17,8 +17,10 @@ import httpx
 from ezurnals.grading.service import SERVICE
 from ezurnals.shared.contracts import identity as idn
 from ezurnals.shared.contracts import lessons as les
+from ezurnals.shared.eventstore.reference import asyncpg_lookup
 from ezurnals.shared.http.app import create_app
 from ezurnals.shared.settings import Settings
+from ezurnals.shared.testing.stack import api_client
 
 if TYPE_CHECKING:
     from conftest import GradedClass, SchoolFactory
@@ -211,16 +213,15 @@ async def _counting_api(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncCl
             yield client, counted
 
 
-async def test_a_grade_book_command_takes_one_connection_and_one_read_of_its_facts(
-    graded_class: GradedClass, settings: Settings
-) -> None:
-    c = graded_class
+def _book_commands(c: GradedClass) -> list[tuple[str, str, dict[str, str], Any]]:
+    """One command of each kind on the class's book: grades, a correction, period grades,
+    finalising and unlocking."""
     anna = c.students[0]
     base = f"/api/grading{c.book}"
     grade_id = uuid.uuid4()
     recorded = _work(anna)
     recorded["marks"][0]["grade_id"] = str(grade_id)
-    commands = [
+    return [
         ("POST", f"{base}/grades", c.as_teacher, recorded),
         (
             "POST",
@@ -237,14 +238,72 @@ async def test_a_grade_book_command_takes_one_connection_and_one_read_of_its_fac
         ("POST", f"{base}/periods/semester1/finalize", c.as_deputy, None),
         ("POST", f"{base}/periods/semester1/unlock", c.as_deputy, {"reason": "kļūda"}),
     ]
+
+
+async def test_a_grade_book_command_takes_one_connection_and_one_read_of_its_facts(
+    graded_class: GradedClass, settings: Settings
+) -> None:
     async with _counting_api(settings) as (client, counted):
-        for method, url, who, body in commands:
+        for method, url, who, body in _book_commands(graded_class):
             counted.checkouts.clear()
             response = await client.request(method, url, headers=who, json=body)
             assert response.status_code in (200, 201), (url, response.text)
             [statements] = counted.commands()
             facts = [s for s in statements if "rm." in s]
             assert len(facts) == 1, (url, facts)
+
+
+async def test_a_grade_book_command_is_two_statements_once_the_process_knows_its_book(
+    graded_class: GradedClass, settings: Settings
+) -> None:
+    """The facts bring the school's policy and the book's newer events along, and the append
+    updates the views in the same statement: no BEGIN and COMMIT, no read of a stream alone.
+    Only the first command on a class this process has not seen reads the book by itself."""
+    async with _counting_api(settings) as (client, counted):
+        for i, (method, url, who, body) in enumerate(_book_commands(graded_class)):
+            counted.checkouts.clear()
+            response = await client.request(method, url, headers=who, json=body)
+            assert response.status_code in (200, 201), (url, response.text)
+            [statements] = counted.commands()
+            statements = [s for s in statements if not asyncpg_lookup(s)]
+            assert "rm." in statements[0] and "INSERT INTO events" in statements[-1], statements
+            assert len(statements) == (3 if i == 0 else 2), (url, statements)
+
+
+async def test_api_processes_decide_on_what_the_others_appended(
+    graded_class: GradedClass, settings: Settings
+) -> None:
+    """Two API processes on one database: each catches its kept grade book up with the other's
+    grades, and reads the policy the other just changed."""
+    c = graded_class
+    anna, berta = c.students[:2]
+    grades = f"/api/grading{c.book}/grades"
+
+    async def grade(api: httpx.AsyncClient, student: uuid.UUID, value: str) -> Any:
+        body = {**_work(student), "marks": [{"student_id": str(student), "value": value}]}
+        response = await api.post(grades, headers=c.as_teacher, json=body)
+        assert response.status_code == 201, response.text
+        return response.json()["grades"][0]
+
+    async with api_client(SERVICE, settings) as one, api_client(SERVICE, settings) as other:
+        await grade(one, anna, "8")
+        await grade(one, anna, "7")  # the book is kept by the first process now
+        berta_s = await grade(other, berta, "6")
+        corrected = await one.post(
+            f"{grades}/{berta_s['grade_id']}/corrections",
+            headers=c.as_teacher,
+            json={"value": "7", "reason": "pārrēķināts"},
+        )
+        assert corrected.status_code == 200, corrected.text
+        assert corrected.json()["old_value"] == "6"
+        scale = {"kind": "pass_fail", "band": {"first": 1, "last": 12}}
+        defined = await other.put(
+            f"/api/grading/scales/{uuid.uuid4()}",
+            headers=c.as_deputy,
+            json={**scale, "subject_id": str(c.subject_id)},
+        )
+        assert defined.status_code == 200, defined.text
+        assert (await grade(one, anna, "i"))["value"] == "i"
 
 
 async def test_a_policy_command_or_read_takes_one_connection(

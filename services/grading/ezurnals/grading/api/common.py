@@ -13,7 +13,7 @@ from uuid import UUID
 
 from fastapi import Request, Response
 
-from ezurnals.grading import queries
+from ezurnals.grading import handlers, queries
 from ezurnals.grading.access import Access
 from ezurnals.shared.auth import Principal
 from ezurnals.shared.contracts.base import Actor
@@ -75,9 +75,9 @@ async def respond_on_book(
     calendar: bool = False,
 ) -> Any:
     """``respond`` for a command on a class-subject grade book: the caller's staff roles and the
-    book's facts (``queries.book_facts``, with the lesson and calendar the command names) come
-    in one statement; the handler gets ``(runtime, conn, ctx, access, facts, class_id,
-    subject_id, *args)``."""
+    book's facts (``queries.book_facts``, with the lesson and calendar the command names, the
+    school's policy and the book's newer events) come in one statement; the handler gets
+    ``(runtime, conn, ctx, access, facts, class_id, subject_id, *args)``."""
     runtime = runtime_of(request)
     async with runtime.db.raw() as conn:
         facts = await queries.book_facts(
@@ -88,6 +88,7 @@ async def respond_on_book(
             subject_id,
             lesson_id=lesson_id,
             calendar=calendar,
+            book=handlers.book_to_read(runtime, principal.school_id, class_id, subject_id),
         )
         access, ctx = await _context(request, principal, facts.staff_roles)
         result = await handler(runtime, conn, ctx, access, facts, class_id, subject_id, *args)
