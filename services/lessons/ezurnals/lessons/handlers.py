@@ -35,7 +35,7 @@ from ezurnals.lessons.domain import (
     read_timetable_csv,
 )
 from ezurnals.lessons.domain.timetable import LESSONS_NAMESPACE, OpenTimetable
-from ezurnals.lessons.projections import update_views
+from ezurnals.lessons.projections import VIEWS
 from ezurnals.lessons.queries import Reader
 from ezurnals.shared.contracts.base import EventEnvelope, IntegrationEvent
 from ezurnals.shared.contracts.lessons import LessonsEvent, WeeklySlot
@@ -82,7 +82,7 @@ async def run(
     runtime: Runtime, ctx: CommandContext, decide: Callable[[], Awaitable[Decision]]
 ) -> CommandResult:
     """Run a one-stream command idempotently, keeping the query tables in step."""
-    return await execute(runtime.store, ctx, decide, inline=update_views)
+    return await execute(runtime.store, ctx, decide, inline=VIEWS)
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,7 @@ async def run_many(
         )
     ]
     try:
-        await store.append_envelopes(envelopes, ctx, result=result, inline=update_views)
+        await store.append_envelopes(envelopes, ctx, result=result, inline=VIEWS)
     except DuplicateCommand as duplicate:
         return duplicate.result
     return result
@@ -474,9 +474,7 @@ async def raise_overdue(runtime: Runtime, now: datetime) -> int:
             continue
         ctx = CommandContext(school_id=row["school_id"], now=now)
         try:
-            await runtime.store.append(
-                lesson.stream_id, lesson.version, events, ctx, inline=update_views
-            )
+            await runtime.store.append(lesson.stream_id, lesson.version, events, ctx, inline=VIEWS)
         except ConcurrencyConflict:
             continue
         raised += 1

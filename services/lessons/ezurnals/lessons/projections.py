@@ -1,5 +1,5 @@
 """Read models: identity's facts the lessons service decides with (consumed by the worker into
-``rm.*``), and the service's own query tables (kept inline, in the append's transaction).
+``rm.*``), and the service's own query tables (kept inline, by the append's own statement).
 
 Identity owns schools, calendars, classes, rosters and staffing; this service keeps only the ids
 and dates it needs to authorise and to plan — never names.
@@ -18,6 +18,7 @@ import asyncpg
 from ezurnals.shared.contracts import identity as idn
 from ezurnals.shared.contracts import lessons as ev
 from ezurnals.shared.contracts.base import EventEnvelope, IntegrationEvent
+from ezurnals.shared.eventstore import SqlProjection, appended, row_of
 from ezurnals.shared.messaging.projection import Projection
 from ezurnals.shared.settings import Settings
 
@@ -192,12 +193,23 @@ def projections(_: Settings) -> list[Projection]:
 
 # --- the service's own query tables, updated inline ---------------------------------------------
 
+_SUBJECT = """ON CONFLICT (subject_id) DO UPDATE SET name_key = excluded.name_key,
+    name = excluded.name, curriculum_hours = excluded.curriculum_hours"""
+_LESSON_COLUMNS = """lesson_id, school_id, timetable_id, slot_id, class_id, subject_id, teacher_id,
+    lesson_date, starts_at, ends_at, period, room, grade_level"""
+_SCHEDULE = f"""INSERT INTO lessons ({_LESSON_COLUMNS}) {{rows}}
+    ON CONFLICT (lesson_id) DO UPDATE SET subject_id = excluded.subject_id,
+        teacher_id = excluded.teacher_id, starts_at = excluded.starts_at,
+        ends_at = excluded.ends_at, period = excluded.period, room = excluded.room,
+        grade_level = excluded.grade_level"""
+_RECORD = "recorded = true, topic = {}, homework = {}, no_homework = {}"
+_BRIEFING_TYPE = """ON CONFLICT (briefing_type_id) DO UPDATE
+    SET name_key = excluded.name_key, name = excluded.name"""
+
 
 async def _subject(conn: asyncpg.Connection, e: ev.SubjectDefined) -> None:
     await conn.execute(
-        """INSERT INTO subjects VALUES ($1, $2, $3, $4, $5)
-           ON CONFLICT (subject_id) DO UPDATE SET name_key = excluded.name_key,
-               name = excluded.name, curriculum_hours = excluded.curriculum_hours""",
+        f"INSERT INTO subjects VALUES ($1, $2, $3, $4, $5) {_SUBJECT}",
         e.subject_id,
         e.school_id,
         e.name_key,
@@ -219,13 +231,7 @@ async def _timetable(conn: asyncpg.Connection, e: ev.TimetableOpened) -> None:
 
 async def _scheduled(conn: asyncpg.Connection, e: ev.LessonScheduled) -> None:
     await conn.execute(
-        """INSERT INTO lessons (lesson_id, school_id, timetable_id, slot_id, class_id, subject_id,
-               teacher_id, lesson_date, starts_at, ends_at, period, room, grade_level)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-           ON CONFLICT (lesson_id) DO UPDATE SET subject_id = excluded.subject_id,
-               teacher_id = excluded.teacher_id, starts_at = excluded.starts_at,
-               ends_at = excluded.ends_at, period = excluded.period, room = excluded.room,
-               grade_level = excluded.grade_level""",
+        _SCHEDULE.format(rows="VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"),
         e.lesson_id,
         e.school_id,
         e.timetable_id,
@@ -247,8 +253,7 @@ async def _record(
 ) -> None:
     homework = e.homework.model_dump_json() if e.homework is not None else None
     await conn.execute(
-        """UPDATE lessons SET recorded = true, topic = $2, homework = $3, no_homework = $4
-           WHERE lesson_id = $1""",
+        f"UPDATE lessons SET {_RECORD.format('$2', '$3', '$4')} WHERE lesson_id = $1",
         e.lesson_id,
         e.topic,
         homework,
@@ -308,9 +313,7 @@ async def _other(conn: asyncpg.Connection, e: IntegrationEvent) -> None:
         await conn.execute("UPDATE lessons SET overdue = true WHERE lesson_id = $1", e.lesson_id)
     elif isinstance(e, ev.BriefingTypeDefined):
         await conn.execute(
-            """INSERT INTO briefing_types VALUES ($1, $2, $3, $4)
-               ON CONFLICT (briefing_type_id) DO UPDATE
-               SET name_key = excluded.name_key, name = excluded.name""",
+            f"INSERT INTO briefing_types VALUES ($1, $2, $3, $4) {_BRIEFING_TYPE}",
             e.briefing_type_id,
             e.school_id,
             e.name_key,
@@ -327,7 +330,9 @@ async def _other(conn: asyncpg.Connection, e: IntegrationEvent) -> None:
 
 
 async def update_views(conn: asyncpg.Connection, envelopes: Sequence[EventEnvelope]) -> None:
-    """Bring the query tables up to date with freshly appended events (same transaction)."""
+    """Bring the query tables up to date with freshly appended events (same transaction).
+
+    The reference for ``VIEWS``, whose SQL does the same inside the append's statement."""
     for envelope in envelopes:
         event = envelope.parse()
         if isinstance(event, ev.SubjectDefined):
@@ -344,3 +349,68 @@ async def update_views(conn: asyncpg.Connection, envelopes: Sequence[EventEnvelo
             await _consultation(conn, event)
         else:
             await _other(conn, event)
+
+
+def _insert(
+    contract: type[IntegrationEvent], table: str, then: str = "ON CONFLICT DO NOTHING"
+) -> str:
+    """Each appended ``contract`` event as a new row of ``table``: for tables whose every column
+    is a field of the event (a column with a default of its own would get null here)."""
+    return f"INSERT INTO {table} SELECT r.* {appended(contract, table)} {then}"
+
+
+def _update(contract: type[IntegrationEvent], changes: str) -> str:
+    """The lesson each appended ``contract`` event names, changed by ``changes``."""
+    return (
+        f"UPDATE lessons l SET {changes} {appended(contract, 'lessons')} "
+        "AND l.lesson_id = r.lesson_id"
+    )
+
+
+_RECORDED = _RECORD.format(
+    "r.topic", "NULLIF(e.payload->'homework', 'null'::jsonb)", "r.no_homework"
+)
+_LESSON = row_of("lessons", "lesson_id")
+
+#: ``update_views`` as the handlers register it: done by the append's own statement for every
+#: batch where no two events write one row (a lesson substituted and recorded in one command,
+#: say, takes ``update_views``).
+VIEWS = SqlProjection(
+    update_views,
+    ctes={
+        "subjects_defined": _insert(ev.SubjectDefined, "subjects", _SUBJECT),
+        "timetables_opened": _insert(ev.TimetableOpened, "timetables"),
+        "lessons_scheduled": _SCHEDULE.format(
+            rows=f"SELECT {_LESSON_COLUMNS} {appended(ev.LessonScheduled, 'lessons')}"
+        ),
+        "lessons_recorded": _update(
+            ev.LessonRecorded, f"{_RECORDED}, late = r.late, minutes_late = r.minutes_late"
+        ),
+        "records_corrected": _update(ev.LessonRecordCorrected, _RECORDED),
+        "lessons_substituted": _update(
+            ev.LessonSubstituted, "substitute_teacher_id = r.substitute_teacher_id"
+        ),
+        "lessons_cancelled": _update(
+            ev.LessonCancelled, "cancelled = true, cancel_reason = e.payload->>'reason'"
+        ),
+        "lessons_overdue": _update(ev.LessonEntryOverdue, "overdue = true"),
+        "briefing_types_defined": _insert(ev.BriefingTypeDefined, "briefing_types", _BRIEFING_TYPE),
+        "briefings_conducted": _insert(ev.BriefingConducted, "briefings"),
+        "briefings_acknowledged": _insert(ev.BriefingAcknowledged, "briefing_acknowledgements"),
+        "consultations_recorded": _insert(ev.ConsultationRecorded, "consultations"),
+    },
+    writes={
+        ev.SubjectDefined: row_of("subjects", "subject_id"),
+        ev.TimetableOpened: row_of("timetables", "timetable_id"),
+        ev.LessonScheduled: _LESSON,
+        ev.LessonRecorded: _LESSON,
+        ev.LessonRecordCorrected: _LESSON,
+        ev.LessonSubstituted: _LESSON,
+        ev.LessonCancelled: _LESSON,
+        ev.LessonEntryOverdue: _LESSON,
+        ev.BriefingTypeDefined: row_of("briefing_types", "briefing_type_id"),
+        ev.BriefingConducted: row_of("briefings", "briefing_id"),
+        ev.BriefingAcknowledged: row_of("briefing_acknowledgements", "briefing_id", "student_id"),
+        ev.ConsultationRecorded: row_of("consultations", "consultation_id"),
+    },
+)
