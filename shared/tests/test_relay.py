@@ -222,3 +222,35 @@ async def _headers(settings: Settings) -> set[str]:
         return names
     finally:
         await replayer.stop()
+
+
+async def test_the_relay_vacuums_the_outbox_after_so_many_deleted_rows(stack: TestStack) -> None:
+    """Claims walk the outbox's key over rows deleted since its last vacuum: the relay does not
+    wait for autovacuum's visit once a minute."""
+    settings = await stack.settings(
+        PROBE, database="relay_vacuum", topic_prefix=f"{stack.prefix}vacuum."
+    )
+    rt = Runtime.create(settings)
+    producer = kafka.producer(settings)
+    await producer.start()
+    stop = asyncio.Event()
+    relay = OutboxRelay(rt.db, producer, service="probe", batch_size=50, vacuum_after=100)
+    task = asyncio.create_task(relay.run(stop))
+    try:
+        for i in range(12):
+            await rt.store.append("vacuumed-1", i * 25, [ProbeRecorded(n=n) for n in range(25)])
+
+        async def vacuumed() -> bool:
+            async with rt.db.raw() as conn:
+                await conn.execute("SELECT pg_stat_force_next_flush()")
+                count = await conn.fetchval(
+                    "SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = 'outbox'"
+                )
+            return bool(count) and await outbox_empty(rt)
+
+        await eventually(vacuumed, what="the relay vacuumed the outbox")
+    finally:
+        stop.set()
+        await task
+        await producer.stop()
+        await rt.close()

@@ -12,6 +12,11 @@ every append serialises all appending commits on one server-wide lock. While it 
 poll is one cheap statement, not the claiming transaction (three round trips), and after a quiet
 second it slows to ``quiet_poll_s`` (100 ms): an idle school's workers cost next to nothing, and the
 first event after a quiet spell waits at most that long.
+
+The relay also vacuums the outbox itself, after every ``vacuum_after`` rows it deleted. Each
+claim walks the primary key from its start, over every row deleted since the last vacuum; with
+autovacuum's one visit a minute per database that was tens of thousands of dead entries under the
+15:00 rush, and a claim took 14 ms of the server's CPU instead of a fraction of one.
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ class OutboxRelay:
         batch_size: int = 2000,
         idle_poll_s: float = 0.02,
         quiet_poll_s: float = 0.1,
+        vacuum_after: int = 2000,
     ) -> None:
         self.db = db
         self.producer = producer
@@ -58,7 +64,9 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.idle_poll_s = idle_poll_s
         self.quiet_poll_s = quiet_poll_s
+        self.vacuum_after = vacuum_after
         self.is_leader = False
+        self._deleted = 0
 
     async def run(self, stop: asyncio.Event) -> None:
         """Relay until ``stop`` is set; survives database and broker outages."""
@@ -92,6 +100,7 @@ class OutboxRelay:
                 while not stop.is_set():
                     if pending and await self.publish_batch(conn):
                         idle_since = time.monotonic()
+                        await self._vacuum(conn)
                         continue
                     now = time.monotonic()
                     if now - lag_updated > 1.0:
@@ -133,7 +142,16 @@ class OutboxRelay:
                 rows[-1]["event_id"],
             )
         RELAY_PUBLISHED.labels(self.service).inc(len(rows))
+        self._deleted += len(rows)
         return len(rows)
+
+    async def _vacuum(self, conn: asyncpg.Connection) -> None:
+        """Clear the outbox of deleted rows once enough have piled up (see the module's text).
+        Where the service's user does not own the table, PostgreSQL only warns and skips it."""
+        if self.vacuum_after <= 0 or self._deleted < self.vacuum_after:
+            return
+        self._deleted = 0
+        await conn.execute("VACUUM outbox")
 
     async def _update_lag(self, conn: asyncpg.Connection) -> None:
         age = await conn.fetchval(
