@@ -47,7 +47,7 @@ from ezurnals.shared.eventstore import (
     DuplicateCommand,
     EventStore,
 )
-from ezurnals.shared.http.commands import Decision, decide_once, execute
+from ezurnals.shared.http.commands import Decision, decide_once, execute, execute_on
 from ezurnals.shared.service import Runtime
 
 A = TypeVar("A", bound=Aggregate[LessonsEvent])
@@ -413,12 +413,22 @@ async def correct_lesson(
     lesson_id: UUID,
     cmd: CorrectLessonRecord,
 ) -> CommandResult:
-    async def decide() -> Decision:
-        lesson = await load_lesson(runtime, school_id, lesson_id)
-        events = lesson.correct(cmd)
-        return Decision(lesson.stream_id, lesson.version, events, _lesson_result(lesson, events))
+    """A lesson corrected again and again would be read whole each time: it is kept between
+    commands (``runtime.aggregates``) and caught up with only what was appended since."""
 
-    return await run(runtime, ctx, decide)
+    def decide(lesson: Lesson) -> tuple[Sequence[IntegrationEvent], CommandResult]:
+        events = in_school(lesson, school_id).correct(cmd)
+        return events, _lesson_result(lesson, events)
+
+    return await execute_on(
+        runtime.aggregates,
+        runtime.store,
+        ctx,
+        Lesson,
+        f"lesson-{lesson_id}",
+        decide,
+        inline=VIEWS,
+    )
 
 
 async def set_deadline_policy(
