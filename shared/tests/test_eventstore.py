@@ -87,6 +87,19 @@ async def test_retried_command_returns_first_answer_without_second_effect(runtim
         await store.recall("user-1:POST:abc", "another request")
 
 
+async def test_a_further_append_of_an_answered_command_that_lost_a_race_is_a_conflict(
+    runtime: Runtime,
+) -> None:
+    """Not the command's first answer: that would tell its handler the command was a retry."""
+    store = runtime.store
+    ctx = CommandContext(idempotency_key="user-1:POST:settle", request_hash="h1")
+    await store.append("s-answered", 0, [ProbeRecorded(n=1)], ctx, result=CommandResult(201, {}))
+    await store.append("s-settled", 0, [ProbeRecorded(n=1)])
+    with pytest.raises(ConcurrencyConflict):
+        await store.append("s-settled", 0, [ProbeRecorded(n=2)], ctx)
+    assert [e.parse() for e in await store.load("s-settled")] == [ProbeRecorded(n=1)]
+
+
 async def test_outbox_rows_are_written_with_the_events(runtime: Runtime) -> None:
     before, _ = await runtime.store.outbox_status()
     await runtime.store.append("s-outbox", 0, [ProbeRecorded(n=1), ProbeRecorded(n=2)])

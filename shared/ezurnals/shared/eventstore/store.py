@@ -355,7 +355,10 @@ class EventStore:
                         await separate(held, envs)
             except asyncpg.UniqueViolationError as exc:
                 # A retry or a concurrent twin of this command may have won on either constraint.
-                if ctx.idempotency_key:
+                # Only an append that stores the command's answer can meet its key: a further
+                # append of the same command (attendance settling a student afterwards) that
+                # lost a race is a conflict, though the key already holds the command's answer.
+                if keyed and ctx.idempotency_key is not None:
                     previous = await self._recall(held, ctx.idempotency_key)
                     if previous is not None:
                         raise DuplicateCommand(_same_request(previous, ctx.request_hash)) from None
