@@ -195,6 +195,17 @@ async def test_a_cached_aggregate_caught_up_by_its_handler_is_taken_without_a_re
     assert (fresh.numbers, fresh.version) == ([5], 1)
 
 
+def test_a_cache_remembers_which_stream_a_name_led_to_within_its_bounds() -> None:
+    cache = AggregateCache(size=1)
+    cache.named(Aggregate, ("class-1", "math"), "book-1-2025/2026")
+    assert cache.stream_named(Aggregate, ("class-1", "math")) == "book-1-2025/2026"
+    assert cache.stream_named(Aggregate, ("class-1", "music")) is None
+    for n in range(8):
+        cache.named(Aggregate, ("class", n), f"book-{n}")
+    assert cache.stream_named(Aggregate, ("class-1", "math")) is None
+    assert cache.stream_named(Aggregate, ("class", 7)) == "book-7"
+
+
 async def test_several_streams_load_in_one_query(runtime: Runtime) -> None:
     store = runtime.store
     await store.append("s-many-a", 0, [ProbeRecorded(n=1), ProbeRecorded(n=2)])

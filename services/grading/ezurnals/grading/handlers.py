@@ -8,7 +8,6 @@ locks and scales are always made on the latest committed state.
 from __future__ import annotations
 
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -272,29 +271,16 @@ Outcome = tuple[Sequence[IntegrationEvent], dict[str, Any]]
 Decide = Callable[[GradeBook], Outcome]
 
 
-#: The school year of the classes whose grade books this process decided on last (a class keeps
-#: its year), so that a book's stream and newer events are read with its facts.
-_YEARS: OrderedDict[UUID, str] = OrderedDict()
-_YEARS_KEPT = 4096
-
-
 def book_to_read(
     runtime: Runtime, school_id: UUID, class_id: UUID, subject_id: UUID
 ) -> tuple[str, int] | None:
-    """The stream of the class-subject's grade book, by the year its class had last time, and
-    the version this process keeps of it (0: none); None for a class not seen yet."""
-    year = _YEARS.get(class_id)
-    if year is None:
+    """The stream of the class-subject's grade book as this process last decided on it (its
+    name holds the school year, which the request does not say), and the version kept of it (0:
+    none); None for a book not seen yet."""
+    stream_id = runtime.aggregates.stream_named(GradeBook, (school_id, class_id, subject_id))
+    if stream_id is None:
         return None
-    stream_id = GradeBookKey(school_id, class_id, subject_id, year).stream_id
     return stream_id, runtime.aggregates.version_of(GradeBook, stream_id)
-
-
-def _remember_year(key: GradeBookKey) -> None:
-    _YEARS[key.class_id] = key.school_year
-    _YEARS.move_to_end(key.class_id)
-    if len(_YEARS) > _YEARS_KEPT:
-        _YEARS.popitem(last=False)
 
 
 async def _on_book(
@@ -311,7 +297,8 @@ async def _on_book(
     if read is not None and read.stream_id == key.stream_id:
         newer = parse_column(read.events)
         runtime.aggregates.caught_up(GradeBook, key.stream_id, read.after_version, newer)
-    _remember_year(key)
+    name = (key.school_id, key.class_id, key.subject_id)
+    runtime.aggregates.named(GradeBook, name, key.stream_id)
 
     def decide(book: GradeBook) -> tuple[Sequence[IntegrationEvent], CommandResult]:
         events, body = decision(book)

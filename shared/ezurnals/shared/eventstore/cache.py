@@ -12,13 +12,15 @@ share one object, and what is cached is always a state the store holds.
 
 A handler that reads other facts in one statement anyway may read the events appended since
 ``version_of`` with them, and hand them over (``caught_up``): the next ``take`` then needs no
-round trip of its own.
+round trip of its own. Such a handler must know the stream before it reads: where a stream's name
+holds more than the request says (a grade book's names its school year), ``named`` remembers
+which stream a key led to last time (``stream_named``).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any, TypeVar
 
 import asyncpg
@@ -36,6 +38,19 @@ class AggregateCache:
         self._kept: OrderedDict[tuple[type[Any], str], Aggregate[Any]] = OrderedDict()
         #: Kept aggregates just caught up by their handler's own read: taken without a read.
         self._current: set[tuple[type[Any], str]] = set()
+        self._names: OrderedDict[tuple[type[Any], Hashable], str] = OrderedDict()
+
+    def named(self, kind: type[Aggregate[Any]], name: Hashable, stream_id: str) -> None:
+        """Remember that ``name`` led to ``stream_id`` (as many names as aggregates, 8 times)."""
+        key = (kind, name)
+        self._names[key] = stream_id
+        self._names.move_to_end(key)
+        while len(self._names) > 8 * self.size:
+            self._names.popitem(last=False)
+
+    def stream_named(self, kind: type[Aggregate[Any]], name: Hashable) -> str | None:
+        """The stream ``name`` led to last time, if this process remembers it."""
+        return self._names.get((kind, name))
 
     def version_of(self, kind: type[Aggregate[Any]], stream_id: str) -> int:
         """The version of the aggregate kept for the stream; 0 when none is."""
