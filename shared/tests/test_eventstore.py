@@ -24,10 +24,10 @@ from ezurnals.shared.eventstore import (
     row_of,
 )
 from ezurnals.shared.eventstore.cache import AggregateCache
-from ezurnals.shared.eventstore.reference import statements_on
 from ezurnals.shared.http.commands import Decision, execute
 from ezurnals.shared.service import Runtime
 from ezurnals.shared.testing.probe import PROBE, ProbeRecorded
+from ezurnals.shared.testing.projections import statements_on
 from ezurnals.shared.testing.stack import TestStack
 
 
@@ -210,11 +210,8 @@ async def test_several_streams_load_in_one_query(runtime: Runtime) -> None:
     store = runtime.store
     await store.append("s-many-a", 0, [ProbeRecorded(n=1), ProbeRecorded(n=2)])
     await store.append("s-many-b", 0, [ProbeRecorded(n=3)])
-    queries: list[str] = []
-    async with runtime.db.raw() as conn:
-        conn.add_query_logger(lambda record: queries.append(record.query))
+    async with runtime.db.raw() as conn, statements_on(conn) as queries:
         loaded = await store.load_many(["s-many-a", "s-many-b", "s-many-none"], conn=conn)
-        await asyncio.sleep(0)  # loggers are called soon after the query
     numbers = {
         s: [ProbeRecorded.model_validate(e.payload).n for e in envs] for s, envs in loaded.items()
     }
@@ -244,12 +241,9 @@ async def test_a_keyed_command_is_not_looked_up_before_it_is_decided(runtime: Ru
     """One checkout and two round trips (the load, the append): no idempotency lookup first."""
     store = runtime.store
     ctx = CommandContext(idempotency_key="user-1:POST:first-time", request_hash="h")
-    queries: list[str] = []
-    async with runtime.db.raw() as conn:
-        conn.add_query_logger(lambda record: queries.append(record.query))
+    async with runtime.db.raw() as conn, statements_on(conn) as queries:
         decide = probe_command(store, "s-optimistic", 1, conn)
         result = await execute(store, ctx, decide, conn=conn)
-        await asyncio.sleep(0)
     assert result == CommandResult(201, {"n": 1})
     assert not any("command_results" in q and q.lstrip().startswith("SELECT") for q in queries)
     assert len(queries) == 2

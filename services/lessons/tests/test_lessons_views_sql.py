@@ -15,7 +15,7 @@ from ezurnals.lessons.service import SERVICE
 from ezurnals.shared.contracts import lessons as ev
 from ezurnals.shared.contracts.base import IntegrationEvent, registry
 from ezurnals.shared.eventstore import EventStore
-from ezurnals.shared.eventstore.reference import append_both_ways, two_stores
+from ezurnals.shared.testing.projections import append_both_ways, two_stores
 from ezurnals.shared.testing.stack import TestStack
 
 TABLES = (

@@ -17,9 +17,9 @@ import httpx
 from ezurnals.grading.service import SERVICE
 from ezurnals.shared.contracts import identity as idn
 from ezurnals.shared.contracts import lessons as les
-from ezurnals.shared.eventstore.reference import asyncpg_lookup
 from ezurnals.shared.http.app import create_app
 from ezurnals.shared.settings import Settings
+from ezurnals.shared.testing.projections import asyncpg_lookup
 from ezurnals.shared.testing.stack import api_client
 
 if TYPE_CHECKING:

@@ -17,7 +17,7 @@ from ezurnals.grading.service import SERVICE
 from ezurnals.shared.contracts import grading as g
 from ezurnals.shared.contracts.base import IntegrationEvent, registry
 from ezurnals.shared.eventstore import EventStore
-from ezurnals.shared.eventstore.reference import append_both_ways, two_stores
+from ezurnals.shared.testing.projections import append_both_ways, two_stores
 from ezurnals.shared.testing.stack import TestStack
 
 TABLES = ("grade_entries", "period_grade_entries", "class_subject_periods")

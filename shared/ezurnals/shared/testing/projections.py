@@ -1,4 +1,5 @@
-"""Checking a SqlProjection against its reference, for the services' tests.
+"""Test support for the write path: the statements a connection ran, and a SqlProjection
+checked against its reference.
 
 The same batches of events are appended to two fresh databases of the service, to one with the
 projection (its CTEs, or ``apply`` for a batch that does not fit them) and to the other with
