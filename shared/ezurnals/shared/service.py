@@ -7,6 +7,7 @@ place where a process's dependencies are built (nothing connects at import).
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from collections.abc import Callable, Coroutine, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -56,7 +57,9 @@ class ServiceDefinition:
     jobs: Sequence[Job] = field(default_factory=tuple)
     #: What an API process of the service keeps besides the runtime (in-memory answers and what
     #: keeps them true), opened and closed with the app: ``api_parts(app, runtime)``.
-    api_parts: Callable[[FastAPI, Runtime], AbstractAsyncContextManager[None]] | None = None
+    api_parts: Callable[[FastAPI, Runtime], AbstractAsyncContextManager[None]] = (
+        lambda _app, _runtime: contextlib.nullcontext()
+    )
 
     @property
     def package(self) -> str:

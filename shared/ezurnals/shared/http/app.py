@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -96,11 +96,6 @@ class RequestContext:
             )
 
 
-@asynccontextmanager
-async def _no_parts(_app: FastAPI, _runtime: Runtime) -> AsyncIterator[None]:
-    yield
-
-
 #: No OpenTelemetry: FastAPI's own looks up the global providers (reading the environment) on
 #: every request, and its logs carry exception messages, which may hold personal data. Our logs
 #: are structlog's, without personal data.
@@ -112,7 +107,6 @@ def create_app(
     settings: Settings,
     *,
     runtime_factory: Callable[[Settings], Runtime] = Runtime.create,
-    on_startup: Callable[[Runtime, FastAPI], Awaitable[None]] | None = None,
 ) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -122,11 +116,8 @@ def create_app(
         app.state.verifier = TokenVerifier(settings.jwks_url) if settings.jwks_url else None
         app.state.revocations = RevocationCache(runtime.db, settings.read_model_schema)
         app.state.audit = AuditLog(runtime.db, runtime.store, settings.service)
-        if on_startup is not None:
-            await on_startup(runtime, app)
-        parts = definition.api_parts or _no_parts
         try:
-            async with parts(app, runtime):
+            async with definition.api_parts(app, runtime):
                 log.info("api.started", service=definition.name)
                 yield
         finally:
