@@ -110,21 +110,45 @@ _DIARY = f"""SELECT w.lesson_id, w.lesson_date, w.period, w.starts_at, w.ends_at
            ORDER BY w.n"""
 
 
+def mark_fields(
+    code: str,
+    counts_as_absence: bool,
+    is_late: bool,
+    minutes_late: int | None,
+    excused_by_code: bool,
+    excused: bool,
+    document_type: str | None,
+    pending: bool,
+    rejected: bool,
+) -> dict[str, Any]:
+    """A mark as the diary and the class journal show it, in ``MarkOut``'s field order."""
+    return {
+        "code": code,
+        "counts_as_absence": counts_as_absence,
+        "is_late": is_late,
+        "minutes_late": minutes_late,
+        "excuse": excuse_state(
+            excused_by_code=excused_by_code, excused=excused, pending=pending, rejected=rejected
+        ),
+        "document_type": document_type,
+    }
+
+
 def _mark(r: asyncpg.Record) -> dict[str, Any]:
     return {
         "lesson_id": r["lesson_id"],
         "day": r["day"],
-        "code": r["code"],
-        "counts_as_absence": r["counts_as_absence"],
-        "is_late": r["is_late"],
-        "minutes_late": r["minutes_late"],
-        "excuse": excuse_state(
-            excused_by_code=r["excused_by_code"],
-            excused=r["excused"],
-            pending=r["pending"],
-            rejected=r["rejected"],
+        **mark_fields(
+            r["code"],
+            r["counts_as_absence"],
+            r["is_late"],
+            r["minutes_late"],
+            r["excused_by_code"],
+            r["excused"],
+            r["document_type"],
+            r["pending"],
+            r["rejected"],
         ),
-        "document_type": r["document_type"],
     }
 
 
@@ -155,8 +179,9 @@ class DiaryWeek:
     grades: Sequence[Sequence[Any]]
 
 
-def _reader(principal: Principal, rows: Iterable[Sequence[Any]]) -> Reader:
-    """The reader from (class_id, subject_id, leads) rows of what they teach or lead."""
+def reader_of(principal: Principal, rows: Iterable[Sequence[Any]] = ()) -> Reader:
+    """The reader from (class_id, subject_id, leads) rows of what they teach or lead (a family
+    teaches and leads nothing)."""
     if not principal.is_staff:
         return Reader(person_id=principal.person_id, roles=principal.roles)
     rows = list(rows)
@@ -202,9 +227,9 @@ class Reads:
 
     async def reader(self, principal: Principal) -> Reader:
         if not principal.is_staff:  # families teach and lead no class: no query for them
-            return _reader(principal, ())
+            return reader_of(principal)
         rows = await self.fetch(_READER, principal.person_id, principal.school_id)
-        return _reader(principal, rows)
+        return reader_of(principal, rows)
 
     async def student_access(
         self, principal: Principal, student_id: UUID
@@ -218,7 +243,7 @@ class Reads:
             principal.is_staff,
         )
         assert row is not None
-        return _reader(principal, row["teaches"]), _student(row, student_id)
+        return reader_of(principal, row["teaches"]), _student(row, student_id)
 
     async def class_row(self, class_id: UUID, school_id: UUID) -> asyncpg.Record | None:
         return await self.fetchrow(
@@ -254,7 +279,7 @@ class Reads:
         )
         head = rows[0]
         return DiaryWeek(
-            reader=_reader(principal, head["teaches"]),
+            reader=reader_of(principal, head["teaches"]),
             student=_student(head, student_id),
             lessons=rows if head["lesson_id"] is not None else [],
             grades=head["grades"],

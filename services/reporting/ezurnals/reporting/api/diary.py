@@ -14,10 +14,9 @@ from pydantic_core import to_json
 
 from ezurnals.reporting.api.common import WallClock, check_student, reads
 from ezurnals.reporting.diary_cache import DiaryCache
-from ezurnals.reporting.domain.access import Reader
 from ezurnals.reporting.domain.calendar import week_days, week_of
-from ezurnals.reporting.domain.diary import ExcuseState, excuse_state
-from ezurnals.reporting.queries import DiaryWeek
+from ezurnals.reporting.domain.diary import ExcuseState
+from ezurnals.reporting.queries import DiaryWeek, mark_fields, reader_of
 from ezurnals.shared.http.audit import AuditedRoute, record_read
 from ezurnals.shared.http.auth import CurrentPrincipal
 
@@ -171,19 +170,17 @@ def _lesson(row: Sequence[Any], grades: list[dict[str, Any]]) -> dict[str, Any]:
         "grades": grades,
         "mark": None
         if code is None
-        else {
-            "code": code,
-            "counts_as_absence": counts_as_absence,
-            "is_late": is_late,
-            "minutes_late": minutes_late,
-            "excuse": excuse_state(
-                excused_by_code=excused_by_code,
-                excused=excused,
-                pending=pending,
-                rejected=rejected,
-            ),
-            "document_type": document_type,
-        },
+        else mark_fields(
+            code,
+            counts_as_absence,
+            is_late,
+            minutes_late,
+            excused_by_code,
+            excused,
+            document_type,
+            pending,
+            rejected,
+        ),
     }
 
 
@@ -207,7 +204,7 @@ async def diary(
     key = (principal.school_id, student_id, first)
     kept = None if principal.is_staff else cache.get(key)
     if kept is not None:
-        check_student(Reader(person_id=principal.person_id, roles=principal.roles), kept.facts)
+        check_student(reader_of(principal), kept.facts)
         record_read(request, [student_id], "diary")
         return Response(kept.body, media_type="application/json")
     with cache.filling() as ticket:
