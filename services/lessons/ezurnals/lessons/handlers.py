@@ -64,6 +64,10 @@ def rehydrated(kind: type[A], stream_id: str, envelopes: Sequence[EventEnvelope]
     return kind.rehydrate(stream_id, [e.parse() for e in envelopes])
 
 
+def lesson_stream(lesson_id: UUID) -> str:
+    return f"lesson-{lesson_id}"
+
+
 def policy_stream(school_id: UUID) -> str:
     return f"deadline-policy-{school_id}"
 
@@ -278,7 +282,7 @@ async def schedule_lessons(
         changes: list[Change] = []
         kept = 0
         for plan in planned:
-            lesson = await load(runtime.store, Lesson, f"lesson-{plan.lesson_id}")
+            lesson = await load(runtime.store, Lesson, lesson_stream(plan.lesson_id))
             if (
                 lesson.plan is not None
                 and lesson.plan != plan
@@ -291,7 +295,7 @@ async def schedule_lessons(
         for row in existing:
             if row["lesson_id"] in wanted or row["recorded"] or row["cancelled"]:
                 continue
-            lesson = await load(runtime.store, Lesson, f"lesson-{row['lesson_id']}")
+            lesson = await load(runtime.store, Lesson, lesson_stream(row["lesson_id"]))
             events = lesson.cancel(CancelLesson(reason="removed from the timetable"))
             changes.append(Change(lesson.stream_id, lesson.version, events))
             cancelled += 1
@@ -312,7 +316,7 @@ async def schedule_lessons(
 
 async def load_lesson(runtime: Runtime, school_id: UUID, lesson_id: UUID) -> Lesson:
     """The lesson of this school, or 404 — another school's lesson is not found either."""
-    return in_school(await load(runtime.store, Lesson, f"lesson-{lesson_id}"), school_id)
+    return in_school(await load(runtime.store, Lesson, lesson_stream(lesson_id)), school_id)
 
 
 def in_school(lesson: Lesson, school_id: UUID) -> Lesson:
@@ -379,7 +383,7 @@ async def record_lesson(
 
     async def decide() -> Decision:
         # The lesson and the school's deadline policy in one round trip.
-        stream, rules = f"lesson-{lesson_id}", policy_stream(school_id)
+        stream, rules = lesson_stream(lesson_id), policy_stream(school_id)
         loaded = await runtime.store.load_many([stream, rules])
         lesson = in_school(rehydrated(Lesson, stream, loaded[stream]), school_id)
         plan = lesson.plan
@@ -425,7 +429,7 @@ async def correct_lesson(
         runtime.store,
         ctx,
         Lesson,
-        f"lesson-{lesson_id}",
+        lesson_stream(lesson_id),
         decide,
         inline=VIEWS,
     )
@@ -475,7 +479,7 @@ async def raise_overdue(runtime: Runtime, now: datetime) -> int:
     raised = 0
     for row in candidates:
         policy, zone = await rules.of(row["school_id"])
-        lesson = await load(runtime.store, Lesson, f"lesson-{row['lesson_id']}")
+        lesson = await load(runtime.store, Lesson, lesson_stream(row["lesson_id"]))
         try:
             events = lesson.overdue(now, policy, zone)
         except Invalid:
