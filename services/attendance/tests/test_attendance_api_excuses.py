@@ -229,6 +229,48 @@ async def test_the_class_teacher_excuses_directly_against_a_paper_document(world
     assert again.status_code == 409
 
 
+async def test_the_administration_excuses_and_the_history_says_who_when_and_against_what(
+    world: Any,
+) -> None:
+    lesson = world.lesson(world.THU, 1)
+    await absent(world, lesson, world.anna)
+    absence = str(absence_id_for(lesson, world.anna))
+    body = {
+        "absence_ids": [absence],
+        "document_type": "doctor_certificate",
+        "reference": "izziņa 025/7",
+    }
+
+    done = await world.client.post(
+        f"/api/attendance/students/{world.anna}/excuses", json=body, headers=world.deputy
+    )
+
+    assert done.status_code == 201, done.text
+    assert absence not in await unexcused(world)
+    expected = {
+        "absence_id": absence,
+        "student_id": str(world.anna),
+        "lesson_id": str(lesson),
+        "excuse_id": done.json()["excuse_id"],
+        "source": "direct",
+        "document_type": "doctor_certificate",
+        "reference": "izziņa 025/7",
+        "excused_by": str(world.dace),
+        "excused_as": "deputy_director",
+    }
+    of_lesson = await world.client.get(
+        f"/api/attendance/lessons/{lesson}/attendance", headers=world.class_teacher
+    )
+    of_student = await world.client.get(
+        f"/api/attendance/students/{world.anna}/absences", headers=world.guardian
+    )
+    for read in (of_lesson, of_student):
+        assert read.status_code == 200, read.text
+        [excuse] = [e for e in read.json()["excuses"] if e["absence_id"] == absence]
+        assert {k: excuse[k] for k in expected} == expected
+        assert excuse["excused_at"].startswith(world.now.date().isoformat())
+
+
 async def test_a_threshold_is_reported_once_and_a_redelivered_absence_changes_nothing(
     world: Any,
 ) -> None:

@@ -15,6 +15,7 @@ from fastapi import HTTPException
 
 from ezurnals.attendance.domain import (
     ClassOfDay,
+    ExcuseRecord,
     LessonAttendance,
     LessonContext,
     Relationships,
@@ -27,7 +28,8 @@ from ezurnals.attendance.domain import student_absences as student_streams
 from ezurnals.attendance.domain.policy import AttendanceSettings
 from ezurnals.shared.auth import Principal
 from ezurnals.shared.auth.principal import ADMINISTRATION, Role
-from ezurnals.shared.contracts.base import EventEnvelope, IntegrationEvent, registry
+from ezurnals.shared.contracts.attendance import AbsenceExcused
+from ezurnals.shared.contracts.base import Actor, EventEnvelope, IntegrationEvent, registry
 from ezurnals.shared.contracts.identity import DEFAULT_TIME_ZONE
 from ezurnals.shared.domain import Conflict, NotFound
 from ezurnals.shared.eventstore import EventStore
@@ -328,6 +330,41 @@ async def students_absences(
         if student in students:
             students[student].apply(event)
     return students
+
+
+async def excuse_history(
+    conn: asyncpg.Connection,
+    school_id: UUID,
+    *,
+    student_id: UUID | None = None,
+    lesson_id: UUID | None = None,
+) -> list[ExcuseRecord]:
+    """Every excuse of one student's or one lesson's absences, oldest first, with its actor and
+    time as the event store keeps them."""
+    rows = await conn.fetch(
+        """SELECT event_type, schema_version, payload, occurred_at, actor FROM events
+           WHERE school_id = $1 AND event_type = 'AbsenceExcused'
+             AND ($2::text IS NULL OR payload->>'student_id' = $2)
+             AND ($3::text IS NULL OR payload->>'lesson_id' = $3)
+           ORDER BY tx_id, position""",
+        school_id,
+        None if student_id is None else str(student_id),
+        None if lesson_id is None else str(lesson_id),
+    )
+    history = []
+    for row in rows:
+        event = _parse(row)
+        if not isinstance(event, AbsenceExcused):
+            continue
+        actor = Actor.model_validate(row["actor"])
+        history.append(
+            ExcuseRecord(
+                **event.model_dump(),
+                excused_as=actor.role if actor.id == event.excused_by else None,
+                excused_at=row["occurred_at"],
+            )
+        )
+    return history
 
 
 async def attendance_settings(

@@ -20,6 +20,8 @@ from ezurnals.attendance.domain import (
     RejectExcuse,
 )
 from ezurnals.attendance.domain.access import may_read_student, require_read_student
+from ezurnals.shared.auth import Principal
+from ezurnals.shared.auth.principal import ADMINISTRATION
 from ezurnals.shared.contracts.attendance import DocumentType
 from ezurnals.shared.domain import NotFound
 from ezurnals.shared.http.audit import AuditedRoute, record_read
@@ -129,10 +131,11 @@ class RejectIn(BaseModel):
 async def accept_excuse_request(
     request_id: UUID, request: Request, principal: CurrentPrincipal, response: Response
 ) -> Any:
-    """The student's class teacher; every absence the request covers is excused, also those
-    recorded later. An already decided request is a 409."""
+    """The student's class teacher or the administration; every absence the request covers is
+    excused, also those recorded later. An already decided request is a 409."""
     cmd = AcceptExcuse(request_id=request_id)
-    return await answer(request, principal, response, "class_teacher", handlers.decide_excuse, cmd)
+    role = excusing_as(principal)
+    return await answer(request, principal, response, role, handlers.decide_excuse, cmd)
 
 
 @router.post("/excuse-requests/{request_id}/reject")
@@ -143,9 +146,10 @@ async def reject_excuse_request(
     principal: CurrentPrincipal,
     response: Response,
 ) -> Any:
-    """The student's class teacher, with a reason."""
+    """The student's class teacher or the administration, with a reason."""
     cmd = RejectExcuse(request_id=request_id, reason=body.reason)
-    return await answer(request, principal, response, "class_teacher", handlers.decide_excuse, cmd)
+    role = excusing_as(principal)
+    return await answer(request, principal, response, role, handlers.decide_excuse, cmd)
 
 
 class ExcuseDirectlyIn(BaseModel):
@@ -165,7 +169,7 @@ async def excuse_directly(
     principal: CurrentPrincipal,
     response: Response,
 ) -> Any:
-    """The student's class teacher."""
+    """The student's class teacher or the administration (rule 4)."""
     cmd = ExcuseAbsences(
         excuse_id=uuid.uuid4(),
         student_id=student_id,
@@ -174,5 +178,12 @@ async def excuse_directly(
         reference=body.reference,
     )
     return await answer(
-        request, principal, response, "class_teacher", handlers.excuse_directly, cmd
+        request, principal, response, excusing_as(principal), handlers.excuse_directly, cmd
     )
+
+
+def excusing_as(principal: Principal) -> str:
+    """The capacity recorded with an excuse: an administration role the caller holds, else
+    class teacher."""
+    held = sorted(principal.roles & ADMINISTRATION)
+    return held[0] if held else "class_teacher"

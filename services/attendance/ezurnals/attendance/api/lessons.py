@@ -80,14 +80,15 @@ async def correct_mark(
 async def read_attendance(
     lesson_id: UUID, request: Request, principal: CurrentPrincipal
 ) -> dict[str, Any]:
-    """The lesson's teacher, the class teacher and the administration see the marks and every
-    correction."""
+    """The lesson's teacher, the class teacher and the administration see the marks, every
+    correction and who excused which absence, when and against which document."""
     runtime = runtime_of(request)
     async with handlers.reading(runtime) as conn:
         lesson = await queries.lesson(conn, principal.school_id, lesson_id)
         today = await queries.today_in_school(conn, principal.school_id, now(request))
         rel = await queries.relationships(conn, principal, today, lesson=lesson)
-    require_read_lesson(rel, lesson_id, lesson.context.class_id)
+        require_read_lesson(rel, lesson_id, lesson.context.class_id)
+        excuses = await queries.excuse_history(conn, principal.school_id, lesson_id=lesson_id)
     attendance = await queries.lesson_attendance(runtime.store, lesson_id)
     marked = [*attendance.marks, *(c.student_id for c in attendance.corrections)]
     record_read(request, dict.fromkeys(marked), "lesson_attendance")
@@ -100,4 +101,5 @@ async def read_attendance(
         "late_entry": attendance.late_entry,
         "marks": [m.model_dump(mode="json") for m in attendance.marks.values()],
         "corrections": [c.model_dump(mode="json") for c in attendance.corrections],
+        "excuses": [e.model_dump(mode="json") for e in excuses],
     }

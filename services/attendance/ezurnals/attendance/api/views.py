@@ -48,8 +48,9 @@ async def class_unexcused_absences(
 async def student_absences(
     student_id: UUID, request: Request, principal: CurrentPrincipal
 ) -> dict[str, Any]:
-    """Per month, excused and unexcused lesson hours and late arrivals: the student, their
-    guardians (unless restricted), their class teacher and the administration."""
+    """Per month, excused and unexcused lesson hours and late arrivals, and who excused which
+    absence, when and against which document: the student, their guardians (unless
+    restricted), their class teacher and the administration."""
     async with handlers.reading(runtime_of(request)) as conn:
         today = await queries.today_in_school(conn, principal.school_id, now(request))
         rel = await queries.relationships(conn, principal, today)
@@ -59,6 +60,7 @@ async def student_absences(
         student = (await queries.students_absences(conn, principal.school_id, [student_id]))[
             student_id
         ]
+        excuses = await queries.excuse_history(conn, principal.school_id, student_id=student_id)
     record_read(request, [student_id], "absences")
     return {
         "student_id": str(student_id),
@@ -66,6 +68,7 @@ async def student_absences(
             {**row.model_dump(mode="json"), "absent_hours": row.absent_hours}
             for row in monthly_absences(student)
         ],
+        "excuses": [e.model_dump(mode="json") for e in excuses],
     }
 
 

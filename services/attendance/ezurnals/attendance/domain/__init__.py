@@ -45,6 +45,7 @@ from ezurnals.attendance.domain.student_absences import (
 from ezurnals.attendance.domain.views import (
     ClassOfDay,
     DailyAttendanceRow,
+    ExcuseRecord,
     MonthlyAbsences,
     UnexcusedAbsence,
     daily_attendance,
@@ -70,6 +71,7 @@ __all__ = [
     "DefineAbsenceCodes",
     "ExcuseAbsences",
     "ExcusePolicy",
+    "ExcuseRecord",
     "ExcuseRequest",
     "LessonAttendance",
     "LessonContext",

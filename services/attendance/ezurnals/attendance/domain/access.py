@@ -59,7 +59,8 @@ def may_take_attendance(rel: Relationships, lesson_id: UUID) -> bool:
 
 
 def may_excuse(rel: Relationships, student_id: UUID) -> bool:
-    return student_id in rel.homeroom_students
+    """Rule 4: the class teacher, or the administration (director, deputy director)."""
+    return rel.administration or student_id in rel.homeroom_students
 
 
 def may_submit_excuse(rel: Relationships, student_id: UUID, today: dt.date) -> bool:
@@ -90,7 +91,9 @@ def require_take_attendance(rel: Relationships, lesson_id: UUID) -> None:
 
 def require_excuse(rel: Relationships, student_id: UUID) -> None:
     if not may_excuse(rel, student_id):
-        raise Forbidden("only the student's class teacher may excuse absences")
+        raise Forbidden(
+            "only the student's class teacher or the administration may excuse absences"
+        )
 
 
 def require_submit_excuse(rel: Relationships, student_id: UUID, today: dt.date) -> None:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ezurnals.attendance.domain.lesson_attendance import LessonAttendance
 from ezurnals.attendance.domain.student_absences import Absence, StudentAbsences, month_of
+from ezurnals.shared.contracts.attendance import DocumentType, ExcuseSource
 
 
 class _Row(BaseModel):
@@ -52,6 +53,26 @@ def monthly_absences(student: StudentAbsences) -> list[MonthlyAbsences]:
             )
         )
     return rows
+
+
+class ExcuseRecord(_Row):
+    """Who excused an absence, when, and against which document (rule 4: the history is kept).
+
+    ``excused_as`` is the capacity the person acted in (class teacher, deputy director …) when
+    they themselves recorded the excuse; it is None when the system settled it later from a
+    request they had accepted."""
+
+    absence_id: UUID
+    student_id: UUID
+    lesson_id: UUID
+    date: dt.date
+    excuse_id: UUID
+    source: ExcuseSource
+    document_type: DocumentType
+    reference: str | None
+    excused_by: UUID
+    excused_as: str | None
+    excused_at: dt.datetime
 
 
 class UnexcusedAbsence(_Row):
