@@ -50,8 +50,10 @@ def test_bench_load_reports_every_figure_without_errors(up_dir: Path, tmp_path: 
             "40",
             "--students",
             "24",
+            # Three school days, so that lessons remain to record in the run even before today's
+            # first lesson (today's then have none to record, and warming up records one a book).
             "--days",
-            "2",
+            "3",
             "--writers",
             "8",
             "--readers",

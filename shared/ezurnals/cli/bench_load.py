@@ -162,7 +162,10 @@ async def _books(seeder: Seeder, run: SchoolRun) -> list[Book]:
             for s in classes[class_key].slots
             if s.weekday == day.isoweekday() and s.period == period
         )
-        by_key[(class_key, slot.subject_key)].append(LessonWork(lesson_id, day))
+        # Today's later lessons are scheduled but cannot be recorded before they begin (before
+        # the first lesson of the day, today has none to record yet).
+        if seeder.begun(day, slot):
+            by_key[(class_key, slot.subject_key)].append(LessonWork(lesson_id, day))
     books = []
     for (class_key, subject_key), lessons in sorted(by_key.items()):
         school_class: SchoolClass = classes[class_key]
