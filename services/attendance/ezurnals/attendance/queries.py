@@ -289,9 +289,11 @@ async def load_stream(
     return parsed(await store.load(stream_id, conn=conn))
 
 
-async def lesson_attendance(store: EventStore, lesson_id: UUID) -> LessonAttendance:
+async def lesson_attendance(
+    store: EventStore, lesson_id: UUID, *, conn: asyncpg.Connection | None = None
+) -> LessonAttendance:
     stream = lesson_streams.stream_id_for(lesson_id)
-    return LessonAttendance.rehydrate(stream, await load_stream(store, stream))
+    return LessonAttendance.rehydrate(stream, await load_stream(store, stream, conn=conn))
 
 
 async def lessons_attendance(
@@ -335,20 +337,20 @@ async def students_absences(
 async def excuse_history(
     conn: asyncpg.Connection,
     school_id: UUID,
+    student_ids: Iterable[UUID],
     *,
-    student_id: UUID | None = None,
     lesson_id: UUID | None = None,
 ) -> list[ExcuseRecord]:
-    """Every excuse of one student's or one lesson's absences, oldest first, with its actor and
-    time as the event store keeps them."""
+    """Every excuse of these students' absences (of one lesson's, if given), oldest first, with
+    its actor and time as the event store keeps them. Excuses live only in each student's
+    absences stream, so this reads those streams by key, not the school's whole store."""
     rows = await conn.fetch(
         """SELECT event_type, schema_version, payload, occurred_at, actor FROM events
-           WHERE school_id = $1 AND event_type = 'AbsenceExcused'
-             AND ($2::text IS NULL OR payload->>'student_id' = $2)
-             AND ($3::text IS NULL OR payload->>'lesson_id' = $3)
+           WHERE stream_id = ANY($1::text[]) AND event_type = 'AbsenceExcused'
+             AND school_id = $2 AND ($3::text IS NULL OR payload->>'lesson_id' = $3)
            ORDER BY tx_id, position""",
+        [student_streams.stream_id_for(s) for s in student_ids],
         school_id,
-        None if student_id is None else str(student_id),
         None if lesson_id is None else str(lesson_id),
     )
     history = []

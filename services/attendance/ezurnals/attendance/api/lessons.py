@@ -88,9 +88,11 @@ async def read_attendance(
         today = await queries.today_in_school(conn, principal.school_id, now(request))
         rel = await queries.relationships(conn, principal, today, lesson=lesson)
         require_read_lesson(rel, lesson_id, lesson.context.class_id)
-        excuses = await queries.excuse_history(conn, principal.school_id, lesson_id=lesson_id)
-    attendance = await queries.lesson_attendance(runtime.store, lesson_id)
-    marked = [*attendance.marks, *(c.student_id for c in attendance.corrections)]
+        attendance = await queries.lesson_attendance(runtime.store, lesson_id, conn=conn)
+        marked = [*attendance.marks, *(c.student_id for c in attendance.corrections)]
+        excuses = await queries.excuse_history(
+            conn, principal.school_id, dict.fromkeys(marked), lesson_id=lesson_id
+        )
     record_read(request, dict.fromkeys(marked), "lesson_attendance")
     return {
         "lesson_id": str(lesson_id),

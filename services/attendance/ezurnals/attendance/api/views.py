@@ -60,7 +60,7 @@ async def student_absences(
         student = (await queries.students_absences(conn, principal.school_id, [student_id]))[
             student_id
         ]
-        excuses = await queries.excuse_history(conn, principal.school_id, student_id=student_id)
+        excuses = await queries.excuse_history(conn, principal.school_id, [student_id])
     record_read(request, [student_id], "absences")
     return {
         "student_id": str(student_id),
