@@ -112,3 +112,17 @@ def test_only_the_administration_sets_policies(school):
 )
 def test_age_counts_whole_years(born, on, age):
     assert rules.age_on(born, on) == age
+
+
+def test_an_excuse_is_recorded_in_the_highest_administration_role_held():
+    from ezurnals.attendance.api.excuses import EXCUSING_ROLES, excusing_as
+    from ezurnals.shared.auth import Principal
+    from ezurnals.shared.auth.principal import ADMINISTRATION, Role
+
+    def caller(*roles: Role) -> Principal:
+        return Principal(person_id=uuid4(), school_id=uuid4(), roles=frozenset(roles))
+
+    assert frozenset(EXCUSING_ROLES) == ADMINISTRATION
+    assert excusing_as(caller(Role.ADMIN, Role.DIRECTOR)) == "director"
+    assert excusing_as(caller(Role.DEPUTY_DIRECTOR, Role.TEACHER)) == "deputy_director"
+    assert excusing_as(caller(Role.TEACHER)) == "class_teacher"

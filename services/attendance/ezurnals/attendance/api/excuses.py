@@ -21,7 +21,7 @@ from ezurnals.attendance.domain import (
 )
 from ezurnals.attendance.domain.access import may_read_student, require_read_student
 from ezurnals.shared.auth import Principal
-from ezurnals.shared.auth.principal import ADMINISTRATION
+from ezurnals.shared.auth.principal import Role
 from ezurnals.shared.contracts.attendance import DocumentType
 from ezurnals.shared.domain import NotFound
 from ezurnals.shared.http.audit import AuditedRoute, record_read
@@ -182,8 +182,12 @@ async def excuse_directly(
     )
 
 
+#: The capacity an excuse is recorded in, highest first: a director who also administers the
+#: school excused as director (alphabetical order would have said "admin").
+EXCUSING_ROLES = (Role.DIRECTOR, Role.DEPUTY_DIRECTOR, Role.ADMIN)
+
+
 def excusing_as(principal: Principal) -> str:
-    """The capacity recorded with an excuse: an administration role the caller holds, else
-    class teacher."""
-    held = sorted(principal.roles & ADMINISTRATION)
-    return held[0] if held else "class_teacher"
+    """The capacity recorded with an excuse: the highest administration role the caller holds,
+    else class teacher."""
+    return next((str(r) for r in EXCUSING_ROLES if r in principal.roles), "class_teacher")
