@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ezurnals.shared.contracts.base import EventEnvelope
-from ezurnals.shared.db import Database, drop_database, ensure_database, plain_url
+from ezurnals.shared.db import Database, drop_database, ensure_database, plain_url, url_query
 from ezurnals.shared.eventstore import EventStore
 from ezurnals.shared.runtime.infra import Infrastructure, provide
 from ezurnals.shared.testing.probe import PROBE, ProbeRecorded
@@ -56,3 +56,30 @@ async def test_database_url_from_the_environment_is_used_as_is(
         await db.dispose()
     finally:
         await drop_database(found.database_url, name)
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgres://u:p%40ss@db:5433/app", "postgresql://u:p%40ss@db:5433/other_db"),
+        (
+            "postgresql+asyncpg://u@db/app?sslmode=verify-full",
+            "postgresql://u@db/other_db?sslmode=verify-full",
+        ),
+        ("postgresql://postgres@/app?host=/tmp/pg", "postgresql://postgres@/other_db?host=/tmp/pg"),
+    ],
+)
+def test_a_database_url_names_another_database_keeping_credentials_and_options(
+    given: str, expected: str
+) -> None:
+    assert plain_url(given, "other_db") == expected
+    assert plain_url(given).startswith("postgresql://")
+
+
+def test_a_url_that_is_not_postgresql_is_refused() -> None:
+    with pytest.raises(ValueError, match="mysql"):
+        plain_url("mysql://root@localhost/test")
+
+
+def test_the_socket_directory_of_an_embedded_server_is_read_from_the_query() -> None:
+    assert url_query("postgresql://postgres@/app?host=/tmp/pg&port=5")["host"] == "/tmp/pg"

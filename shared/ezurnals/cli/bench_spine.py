@@ -18,14 +18,14 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import asyncpg
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import make_url
 
 from ezurnals.cli.figures import percentile
-from ezurnals.shared.db import drop_database, ensure_database, plain_url
+from ezurnals.shared.db import drop_database, ensure_database, plain_url, url_query
 from ezurnals.shared.eventstore import CommandContext, CommandResult
 from ezurnals.shared.messaging import kafka
 from ezurnals.shared.messaging.consumer import ProjectionRunner
@@ -96,14 +96,14 @@ def bench_peer(url: str, events: int, writers: int) -> float:
     from eventsourcing.persistence import StoredEvent
     from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 
-    parsed = make_url(url)
-    host = str(parsed.query.get("host") or parsed.host or "127.0.0.1")
+    parsed = urlsplit(url)
+    host = url_query(url).get("host") or parsed.hostname or "127.0.0.1"
     datastore = PostgresDatastore(
-        dbname=str(parsed.database),
+        dbname=unquote(parsed.path.lstrip("/")),
         host=host,
         port=parsed.port or 5432,
-        user=parsed.username or "postgres",
-        password=parsed.password or "",
+        user=unquote(parsed.username or "postgres"),
+        password=unquote(parsed.password or ""),
         pool_size=writers,
         max_overflow=0,
     )

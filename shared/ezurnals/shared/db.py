@@ -4,8 +4,8 @@ Everything talks to PostgreSQL through raw asyncpg connections from ``Database.r
 trip per statement, prepared statements cached per connection. The pool is asyncpg's own, not
 SQLAlchemy's engine (which this module used before): under the load test, checking a connection
 out through SQLAlchemy's engine cost about an eighth of an API process's CPU, more than the
-queries themselves, while nothing used the engine for anything else. SQLAlchemy still parses
-database URLs and names the errors of a connection that could not be opened.
+queries themselves, while nothing used the engine for anything else; SQLAlchemy is no longer a
+dependency, and database URLs are read with the standard library.
 """
 
 from __future__ import annotations
@@ -16,10 +16,9 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import parse_qs, quote, urlsplit, urlunsplit
 
 import asyncpg
-from sqlalchemy import make_url
-from sqlalchemy.engine import URL
 
 _BROKEN = (
     OSError,
@@ -43,18 +42,22 @@ def outage_cause(exc: BaseException) -> BaseException | None:
     return None
 
 
-def sqlalchemy_url(url: str) -> URL:
-    """Accept ``postgresql://`` or ``postgres://`` URLs and use the asyncpg driver."""
-    parsed = make_url(url.replace("postgres://", "postgresql://", 1))
-    return parsed.set(drivername="postgresql+asyncpg")
+POSTGRES_SCHEMES = frozenset({"postgres", "postgresql", "postgresql+asyncpg"})
 
 
-def plain_url(url: str | URL, database: str | None = None) -> str:
-    """A ``postgresql://`` URL (for asyncpg itself), optionally for another database."""
-    parsed = sqlalchemy_url(str(url)) if isinstance(url, str) else url
-    if database is not None:
-        parsed = parsed.set(database=database)
-    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+def plain_url(url: str, database: str | None = None) -> str:
+    """A ``postgresql://`` URL for asyncpg from any spelling settings use (``postgres://``,
+    ``postgresql+asyncpg://``), optionally naming another database on the same server."""
+    parts = urlsplit(url)
+    if parts.scheme not in POSTGRES_SCHEMES:
+        raise ValueError(f"not a PostgreSQL URL: {parts.scheme}://…")
+    path = f"/{quote(database, safe='')}" if database is not None else parts.path
+    return urlunsplit(("postgresql", parts.netloc, path, parts.query, parts.fragment))
+
+
+def url_query(url: str) -> dict[str, str]:
+    """The URL's query parameters (the socket directory of an embedded server is ``?host=``)."""
+    return {key: values[-1] for key, values in parse_qs(urlsplit(url).query).items()}
 
 
 class Database:
