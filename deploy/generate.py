@@ -27,6 +27,8 @@ Manifest = dict[str, Any]
 PART_OF = "ezurnals"
 KAFKA_CLUSTER = "ezurnals-kafka"
 KAFKA_BOOTSTRAP = f"{KAFKA_CLUSTER}-kafka-bootstrap:9092"
+#: Strimzi 1.0 serves only ``kafka.strimzi.io/v1`` (``v1beta2`` was removed).
+STRIMZI_API = "kafka.strimzi.io/v1"
 PG_CLUSTER = "ezurnals-pg"
 PG_HOST = f"{PG_CLUSTER}-rw"
 BACKUP_PLUGIN = "barman-cloud.cloudnative-pg.io"
@@ -446,7 +448,7 @@ def _topics(spec: ServiceSpec) -> list[Manifest]:
     event_config = {"retention.ms": -1, "retention.bytes": -1, "cleanup.policy": "delete"}
     return [
         {
-            "apiVersion": "kafka.strimzi.io/v1beta2",
+            "apiVersion": STRIMZI_API,
             "kind": "KafkaTopic",
             "metadata": _meta(name.lower(), labels),
             "spec": {
@@ -746,7 +748,7 @@ def kafka_manifests() -> list[Manifest]:
     labels = {**_shared_labels(), "strimzi.io/cluster": KAFKA_CLUSTER}
     return [
         {
-            "apiVersion": "kafka.strimzi.io/v1beta2",
+            "apiVersion": STRIMZI_API,
             "kind": "KafkaNodePool",
             "metadata": _meta("dual-role", labels),
             "spec": {
@@ -771,13 +773,9 @@ def kafka_manifests() -> list[Manifest]:
             },
         },
         {
-            "apiVersion": "kafka.strimzi.io/v1beta2",
+            "apiVersion": STRIMZI_API,
             "kind": "Kafka",
-            "metadata": _meta(
-                KAFKA_CLUSTER,
-                _shared_labels(),
-                annotations={"strimzi.io/kraft": "enabled", "strimzi.io/node-pools": "enabled"},
-            ),
+            "metadata": _meta(KAFKA_CLUSTER, _shared_labels()),
             "spec": {
                 "kafka": {
                     "listeners": [

@@ -4,7 +4,7 @@ No kustomize binary and no cluster are available here, so the small part of kust
 overlays use (resources, namespace, images, strategic-merge and JSON 6902 patches with targets)
 is implemented below; a kustomization field outside that part fails the test instead of being
 ignored. Built-in kinds are validated with ``kubernetes-validate`` (strict: unknown fields are
-errors), operator kinds against the CRD schemas kept in ``deploy/schemas/``, with unknown
+errors), operator kinds against the CRDs vendored in ``deploy/crds/``, with unknown
 fields rejected the way ``kubectl apply --validate=strict`` rejects them.
 """
 
@@ -27,6 +27,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
+CRDS = DEPLOY / "crds"
 OVERLAYS = ("dev", "prod")
 KUBERNETES_VERSION = "1.33"
 
@@ -267,15 +268,25 @@ def _strict(schema: Any) -> Any:
     return strict
 
 
-def crd_schema_path(api_version: str, kind: str) -> Path:
-    group, _, version = api_version.partition("/")
-    return DEPLOY / "schemas" / f"{group}_{version}_{kind}.yaml"
+@cache
+def crd_schemas() -> dict[tuple[str, str], Any]:
+    """``(apiVersion, kind)`` → the served version's ``openAPIV3Schema``, from ``deploy/crds/``."""
+    schemas: dict[tuple[str, str], Any] = {}
+    for path in sorted(CRDS.glob("*.yaml")):
+        for crd in _load_documents(path):
+            if crd.get("kind") != "CustomResourceDefinition":
+                continue
+            group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
+            for version in crd["spec"]["versions"]:
+                if version.get("served"):
+                    schema = version["schema"]["openAPIV3Schema"]
+                    schemas[(f"{group}/{version['name']}", kind)] = schema
+    return schemas
 
 
 @cache
 def _crd_validator(api_version: str, kind: str) -> jsonschema.Draft7Validator:
-    path = crd_schema_path(api_version, kind)
-    schema = _strict(yaml.safe_load(path.read_text(encoding="utf-8")))
+    schema = _strict(crd_schemas()[(api_version, kind)])
     jsonschema.Draft7Validator.check_schema(schema)
     return jsonschema.Draft7Validator(schema)
 
@@ -299,7 +310,7 @@ def _metadata_errors(doc: Manifest) -> list[str]:
 def manifest_errors(doc: Manifest) -> list[str]:
     """Every reason ``doc`` would be refused; empty when it is valid."""
     errors = _metadata_errors(doc)
-    if crd_schema_path(doc["apiVersion"], doc["kind"]).is_file():
+    if (doc["apiVersion"], doc["kind"]) in crd_schemas():
         validator = _crd_validator(doc["apiVersion"], doc["kind"])
         errors += [
             f"{'.'.join(str(p) for p in e.absolute_path)}: {e.message}"
@@ -309,7 +320,9 @@ def manifest_errors(doc: Manifest) -> list[str]:
     try:
         kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
     except kubernetes_validate.utils.SchemaNotFoundError:
-        errors.append(f"no schema for {doc['apiVersion']} {doc['kind']}: add it to deploy/schemas/")
+        errors.append(
+            f"no schema for {doc['apiVersion']} {doc['kind']}: vendor its CRD into deploy/crds/"
+        )
     except kubernetes_validate.utils.ValidationError as error:
         errors.append(f"{'.'.join(str(p) for p in error.path)}: {error.message}")
     return errors
