@@ -26,11 +26,19 @@ Manifest = dict[str, Any]
 
 PART_OF = "ezurnals"
 KAFKA_CLUSTER = "ezurnals-kafka"
-KAFKA_BOOTSTRAP = f"{KAFKA_CLUSTER}-kafka-bootstrap:9092"
+#: The only client listener: TLS, clients authenticated with SCRAM-SHA-512 (no plain listener).
+KAFKA_TLS_PORT = 9093
+KAFKA_BOOTSTRAP = f"{KAFKA_CLUSTER}-kafka-bootstrap:{KAFKA_TLS_PORT}"
+#: Secrets the operators write: Strimzi's cluster CA (signs the brokers' certificates) and
+#: CloudNativePG's CA (signs the PostgreSQL server certificate); both hold ``ca.crt``.
+KAFKA_CA_SECRET = f"{KAFKA_CLUSTER}-cluster-ca-cert"
+KAFKA_CA_DIR = "/var/run/ezurnals/kafka-ca"
 #: Strimzi 1.0 serves only ``kafka.strimzi.io/v1`` (``v1beta2`` was removed).
 STRIMZI_API = "kafka.strimzi.io/v1"
 PG_CLUSTER = "ezurnals-pg"
 PG_HOST = f"{PG_CLUSTER}-rw"
+PG_CA_SECRET = f"{PG_CLUSTER}-ca"
+PG_CA_DIR = "/var/run/ezurnals/pg-ca"
 BACKUP_PLUGIN = "barman-cloud.cloudnative-pg.io"
 BACKUP_STORE = "ezurnals-backups"
 TOPIC_PREFIX = "ezurnals."
@@ -83,9 +91,18 @@ class ServiceSpec:
     def topic(self) -> str:
         return f"{TOPIC_PREFIX}{self.name}.events"
 
+    @property
+    def kafka_user(self) -> str:
+        """The KafkaUser; the User Operator writes its SCRAM password to a Secret of this name."""
+        return f"ezurnals-{self.name}"
+
 
 SERVICES: tuple[ServiceSpec, ...] = (
-    ServiceSpec(name="identity", consumes=(), signs_tokens=True),
+    ServiceSpec(
+        name="identity",
+        consumes=("identity", "lessons", "attendance", "grading", "reporting"),
+        signs_tokens=True,
+    ),
     ServiceSpec(name="lessons", consumes=("identity",)),
     ServiceSpec(name="attendance", consumes=("identity", "lessons")),
     ServiceSpec(name="grading", consumes=("identity", "lessons")),
@@ -151,8 +168,13 @@ def _env(spec: ServiceSpec) -> list[Manifest]:
         from_secret("DB_PASSWORD", spec.db_secret, "password"),
         {
             "name": "DATABASE_URL",
-            "value": f"postgresql://$(DB_USER):$(DB_PASSWORD)@{PG_HOST}:5432/{spec.database}",
+            "value": (
+                f"postgresql://$(DB_USER):$(DB_PASSWORD)@{PG_HOST}:5432/{spec.database}"
+                f"?sslmode=verify-full&sslrootcert={PG_CA_DIR}/ca.crt"
+            ),
         },
+        {"name": "EZURNALS_KAFKA_SASL_USERNAME", "value": spec.kafka_user},
+        from_secret("EZURNALS_KAFKA_SASL_PASSWORD", spec.kafka_user, "password"),
     ]
     if spec.signs_tokens:
         env.append({"name": "EZURNALS_SIGNING_KEYS_DIR", "value": SIGNING_KEYS_DIR})
@@ -184,14 +206,27 @@ def _http_probe(path: str, port: str, period: int, failures: int) -> Manifest:
 
 
 def _volume_mounts(spec: ServiceSpec) -> list[Manifest]:
-    mounts: list[Manifest] = [{"name": "tmp", "mountPath": "/tmp"}]
+    mounts: list[Manifest] = [
+        {"name": "tmp", "mountPath": "/tmp"},
+        {"name": "kafka-ca", "mountPath": KAFKA_CA_DIR, "readOnly": True},
+        {"name": "pg-ca", "mountPath": PG_CA_DIR, "readOnly": True},
+    ]
     if spec.signs_tokens:
         mounts.append({"name": "signing-keys", "mountPath": SIGNING_KEYS_DIR, "readOnly": True})
     return mounts
 
 
 def _volumes(spec: ServiceSpec) -> list[Manifest]:
-    volumes: list[Manifest] = [{"name": "tmp", "emptyDir": {"sizeLimit": "128Mi"}}]
+    def ca(name: str, secret: str) -> Manifest:
+        items = [{"key": "ca.crt", "path": "ca.crt"}]
+        source = {"secretName": secret, "items": items, "defaultMode": 0o444}
+        return {"name": name, "secret": source}
+
+    volumes: list[Manifest] = [
+        {"name": "tmp", "emptyDir": {"sizeLimit": "128Mi"}},
+        ca("kafka-ca", KAFKA_CA_SECRET),
+        ca("pg-ca", PG_CA_SECRET),
+    ]
     if spec.signs_tokens:
         volumes.append(
             {
@@ -461,6 +496,44 @@ def _topics(spec: ServiceSpec) -> list[Manifest]:
     ]
 
 
+def _kafka_user(spec: ServiceSpec) -> Manifest:
+    """What the service may do on the broker: publish its own topic (the relay), read what it
+    consumes, dead-letter what it cannot handle (``<consumed topic>.DLT``) and use its own
+    consumer groups (``ezurnals.<service>.*``); nothing else."""
+    topics: dict[str, set[str]] = {}
+    topics.setdefault(spec.topic, set()).update({"Write", "Describe"})
+    for source in spec.consumes:
+        source_topic = f"{TOPIC_PREFIX}{source}.events"
+        topics.setdefault(source_topic, set()).update({"Read", "Describe"})
+        topics.setdefault(f"{source_topic}.DLT", set()).update({"Write", "Describe"})
+    acls: list[Manifest] = [
+        {
+            "resource": {"type": "topic", "name": name, "patternType": "literal"},
+            "operations": sorted(operations),
+        }
+        for name, operations in topics.items()
+    ]
+    acls.append(
+        {
+            "resource": {
+                "type": "group",
+                "name": f"{TOPIC_PREFIX}{spec.name}.",
+                "patternType": "prefix",
+            },
+            "operations": ["Describe", "Read"],
+        }
+    )
+    return {
+        "apiVersion": STRIMZI_API,
+        "kind": "KafkaUser",
+        "metadata": _meta(spec.kafka_user, {**spec.labels, "strimzi.io/cluster": KAFKA_CLUSTER}),
+        "spec": {
+            "authentication": {"type": "scram-sha-512"},
+            "authorization": {"type": "simple", "acls": acls},
+        },
+    }
+
+
 def _database(spec: ServiceSpec) -> Manifest:
     return {
         "apiVersion": "postgresql.cnpg.io/v1",
@@ -487,6 +560,7 @@ def service_manifests(spec: ServiceSpec) -> list[Manifest]:
         *_pdbs(spec),
         *_network_policies(spec),
         *_topics(spec),
+        _kafka_user(spec),
         _database(spec),
     ]
 
@@ -627,6 +701,9 @@ def config_manifests() -> list[Manifest]:
             "metadata": _meta("ezurnals-config", _shared_labels()),
             "data": {
                 "KAFKA_BOOTSTRAP_SERVERS": KAFKA_BOOTSTRAP,
+                "EZURNALS_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+                "EZURNALS_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+                "EZURNALS_KAFKA_SSL_CAFILE": f"{KAFKA_CA_DIR}/ca.crt",
                 "EZURNALS_TOPIC_PREFIX": TOPIC_PREFIX,
                 "EZURNALS_KAFKA_IDEMPOTENCE": "true",
                 "EZURNALS_LOG_LEVEL": "info",
@@ -678,10 +755,7 @@ def shared_network_policies() -> list[Manifest]:
                         "to": [
                             {"podSelector": {"matchLabels": {"strimzi.io/cluster": KAFKA_CLUSTER}}}
                         ],
-                        "ports": [
-                            {"protocol": "TCP", "port": 9092},
-                            {"protocol": "TCP", "port": 9093},
-                        ],
+                        "ports": [{"protocol": "TCP", "port": KAFKA_TLS_PORT}],
                     },
                     {
                         "to": [
@@ -779,9 +853,18 @@ def kafka_manifests() -> list[Manifest]:
             "spec": {
                 "kafka": {
                     "listeners": [
-                        {"name": "plain", "port": 9092, "type": "internal", "tls": False},
-                        {"name": "tls", "port": 9093, "type": "internal", "tls": True},
+                        {
+                            "name": "tls",
+                            "port": KAFKA_TLS_PORT,
+                            "type": "internal",
+                            "tls": True,
+                            "authentication": {"type": "scram-sha-512"},
+                            "networkPolicyPeers": [
+                                {"podSelector": {"matchLabels": _shared_labels()}}
+                            ],
+                        },
                     ],
+                    "authorization": {"type": "simple"},
                     "config": {
                         "default.replication.factor": 3,
                         "min.insync.replicas": 2,
@@ -793,7 +876,7 @@ def kafka_manifests() -> list[Manifest]:
                         "num.partitions": TOPIC_PARTITIONS,
                     },
                 },
-                "entityOperator": {"topicOperator": {}},
+                "entityOperator": {"topicOperator": {}, "userOperator": {}},
                 "kafkaExporter": {},
             },
         },

@@ -11,19 +11,30 @@ fields rejected the way ``kubectl apply --validate=strict`` rejects them.
 from __future__ import annotations
 
 import copy
+import datetime
 import importlib.util
 import re
+import ssl
 import sys
 from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from ezurnals.shared.db import plain_url
+from ezurnals.shared.service import load_service
+from ezurnals.shared.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
@@ -529,7 +540,7 @@ def test_every_service_has_workloads_topics_and_database(
     } in roles
 
     env = {e["name"]: e for e in api["spec"]["template"]["spec"]["containers"][0]["env"]}
-    assert env["DATABASE_URL"]["value"].endswith(f"/ezurnals_{service}")
+    assert urlsplit(env["DATABASE_URL"]["value"]).path == f"/ezurnals_{service}"
 
     paths = [
         (p["path"], p["pathType"], p["backend"]["service"]["name"])
@@ -602,7 +613,7 @@ def test_identity_alone_mounts_the_signing_keys_and_others_read_its_jwks(
     for service in workspace_services():
         pod = find(docs, "Deployment", f"{service}-api")["spec"]["template"]["spec"]
         env = {e["name"]: e for e in pod["containers"][0]["env"]}
-        secrets = {v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v}
+        secrets = {v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v} - CA_SECRETS
         if service == "identity":
             assert secrets == {"ezurnals-identity-signing-keys"}
             assert "EZURNALS_JWKS_URL" not in env
@@ -650,7 +661,8 @@ def test_network_policies_deny_by_default_then_open_the_needed_flows(
             policies = _policies_for(docs, labels)
             assert deny in policies
             ports = _egress_ports(policies)
-            assert {53, 5432, 9092, 8000} <= ports
+            assert {53, 5432, 9093, 8000} <= ports
+            assert 9092 not in ports, "the broker has no plain listener"
             assert ({465, 587} <= ports) == (service == "reporting")
         api_labels = find(docs, "Deployment", f"{service}-api")["spec"]["template"]["metadata"][
             "labels"
@@ -667,6 +679,148 @@ def test_network_policies_deny_by_default_then_open_the_needed_flows(
         assert ingress_nginx in sources
         every_pod = {"podSelector": {"matchLabels": {"app.kubernetes.io/part-of": "ezurnals"}}}
         assert (every_pod in sources) == (service == "identity")
+
+
+# --- Kafka and PostgreSQL: encrypted, authenticated, authorised ------------------------------
+
+CA_SECRETS = {"ezurnals-kafka-cluster-ca-cert", "ezurnals-pg-ca"}
+
+
+def consumed_by(service: str) -> set[str]:
+    """The services whose topics ``service``'s worker reads, from its projections themselves."""
+
+    projections = load_service(service).all_projections(Settings(service=service))
+    return {source for projection in projections for source in projection.sources}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_kafka_listens_only_over_tls_with_scram_and_authorises_every_client(
+    rendered: dict[str, list[Manifest]], overlay: str
+) -> None:
+    kafka = find(rendered[overlay], "Kafka", "ezurnals-kafka")["spec"]
+    listeners = kafka["kafka"]["listeners"]
+    assert listeners and all(
+        listener["tls"] is True and listener["authentication"] == {"type": "scram-sha-512"}
+        for listener in listeners
+    )
+    assert kafka["kafka"]["authorization"] == {"type": "simple"}
+    assert "userOperator" in kafka["entityOperator"]
+    config = find(rendered[overlay], "ConfigMap", "ezurnals-config")["data"]
+    assert config["KAFKA_BOOTSTRAP_SERVERS"] == "ezurnals-kafka-kafka-bootstrap:9093"
+    assert config["EZURNALS_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+
+
+@pytest.mark.parametrize("service", workspace_services())
+def test_each_service_has_a_kafka_user_allowed_exactly_what_it_does(
+    rendered: dict[str, list[Manifest]], service: str
+) -> None:
+    user = find(rendered["prod"], "KafkaUser", f"ezurnals-{service}")
+    assert user["metadata"]["labels"]["strimzi.io/cluster"] == "ezurnals-kafka"
+    assert user["spec"]["authentication"] == {"type": "scram-sha-512"}
+    granted: dict[tuple[str, str, str], set[str]] = {}
+    for acl in user["spec"]["authorization"]["acls"]:
+        resource = acl["resource"]
+        key = (resource["type"], resource["name"], resource.get("patternType", "literal"))
+        granted.setdefault(key, set()).update(acl["operations"])
+    reads = {name for (kind, name, _), ops in granted.items() if kind == "topic" and "Read" in ops}
+    writes = {
+        name for (kind, name, _), ops in granted.items() if kind == "topic" and "Write" in ops
+    }
+    sources = consumed_by(service)
+    assert reads == {f"ezurnals.{s}.events" for s in sources}
+    assert writes == {f"ezurnals.{service}.events"} | {f"ezurnals.{s}.events.DLT" for s in sources}
+    groups = {name for (kind, name, pattern), _ in granted.items() if kind == "group"}
+    assert groups == {f"ezurnals.{service}."}
+    assert f"ezurnals.{service}.projections".startswith(f"ezurnals.{service}.")
+    assert {kind for kind, _, _ in granted} == {"topic", "group"}
+    annotation = find(rendered["prod"], "Deployment", f"{service}-worker")["metadata"][
+        "annotations"
+    ]["ezurnals/consumes"]
+    assert set(annotation.split(",")) == sources
+
+
+def _self_signed_ca(path: Path) -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test-ca")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+
+@pytest.mark.parametrize("component", ["api", "worker"])
+def test_pods_verify_the_broker_and_postgresql_with_the_operators_cas(
+    rendered: dict[str, list[Manifest]], component: str, tmp_path: Path
+) -> None:
+    """The pod's environment, read by the services' own Settings, gives SCRAM over TLS checked
+    against Strimzi's cluster CA, and a database URL that verifies CloudNativePG's server."""
+
+    docs = rendered["prod"]
+    config = find(docs, "ConfigMap", "ezurnals-config")["data"]
+    for service in workspace_services():
+        pod = find(docs, "Deployment", f"{service}-{component}")["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+        cas = {
+            v["secret"]["secretName"]: f"{mounts[v['name']]}/{v['secret']['items'][0]['path']}"
+            for v in pod["volumes"]
+            if v.get("secret", {}).get("secretName") in CA_SECRETS
+        }
+        assert cas.keys() == CA_SECRETS
+        env: dict[str, str] = dict(config)
+        secret_refs = {}
+        for item in container["env"]:
+            if "value" in item:
+                env[item["name"]] = item["value"]
+            else:
+                secret_refs[item["name"]] = item["valueFrom"]
+        assert secret_refs["EZURNALS_KAFKA_SASL_PASSWORD"] == {
+            "secretKeyRef": {"name": f"ezurnals-{service}", "key": "password"}
+        }
+        assert env["EZURNALS_KAFKA_SASL_USERNAME"] == f"ezurnals-{service}"
+        assert env["EZURNALS_KAFKA_SSL_CAFILE"] == cas["ezurnals-kafka-cluster-ca-cert"]
+
+        url = env["DATABASE_URL"].replace("$(DB_USER)", service).replace("$(DB_PASSWORD)", "pw")
+        query = parse_qs(urlsplit(plain_url(url)).query)
+        assert query == {
+            "sslmode": ["verify-full"],
+            "sslrootcert": [cas["ezurnals-pg-ca"]],
+        }
+
+        ca_file = tmp_path / "ca.crt"
+        _self_signed_ca(ca_file)
+        env |= {"EZURNALS_KAFKA_SSL_CAFILE": str(ca_file), "EZURNALS_KAFKA_SASL_PASSWORD": "pw"}
+        settings = _settings_from(env)
+        options = settings.kafka_security()
+        assert options["security_protocol"] == "SASL_SSL"
+        assert options["sasl_mechanism"] == "SCRAM-SHA-512"
+        assert options["sasl_plain_username"] == f"ezurnals-{service}"
+        assert options["sasl_plain_password"] == "pw"
+        context = options["ssl_context"]
+        assert isinstance(context, ssl.SSLContext)
+        assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+        assert context.get_ca_certs()[0]["subject"] == ((("commonName", "test-ca"),),)
+
+
+def _settings_from(env: dict[str, str]) -> Settings:
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        return Settings()
+
+
+def test_local_settings_stay_plaintext() -> None:
+
+    assert Settings(kafka_security_protocol="PLAINTEXT").kafka_security() == {}
 
 
 # --- Kafka and PostgreSQL sizing ------------------------------------------------------------
