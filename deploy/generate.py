@@ -11,6 +11,7 @@ and this script disagree. Run ``uv run python deploy/generate.py`` after changin
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,10 @@ BACKUP_PLUGIN = "barman-cloud.cloudnative-pg.io"
 BACKUP_STORE = "ezurnals-backups"
 TOPIC_PREFIX = "ezurnals."
 TOPIC_PARTITIONS = 12
+#: Every topic states its own durability instead of inheriting the brokers' defaults: three
+#: copies, and a write is acknowledged (acks=all) once two of them have it.
+TOPIC_REPLICAS = 3
+TOPIC_MIN_INSYNC = 2
 API_PORT = 8000
 WORKER_PORT = 9000
 APP_UID = 10001
@@ -480,7 +485,12 @@ def _network_policies(spec: ServiceSpec) -> list[Manifest]:
 
 def _topics(spec: ServiceSpec) -> list[Manifest]:
     labels = {**spec.labels, "strimzi.io/cluster": KAFKA_CLUSTER}
-    event_config = {"retention.ms": -1, "retention.bytes": -1, "cleanup.policy": "delete"}
+    event_config = {
+        "retention.ms": -1,
+        "retention.bytes": -1,
+        "cleanup.policy": "delete",
+        "min.insync.replicas": TOPIC_MIN_INSYNC,
+    }
     return [
         {
             "apiVersion": STRIMZI_API,
@@ -489,6 +499,7 @@ def _topics(spec: ServiceSpec) -> list[Manifest]:
             "spec": {
                 "topicName": name,
                 "partitions": TOPIC_PARTITIONS,
+                "replicas": TOPIC_REPLICAS,
                 "config": dict(event_config),
             },
         }
@@ -875,9 +886,16 @@ def kafka_manifests() -> list[Manifest]:
                         "auto.create.topics.enable": False,
                         "num.partitions": TOPIC_PARTITIONS,
                     },
+                    # Port 9404 (`tcp-prometheus`) on every broker; scraped by a PodMonitor.
+                    "metricsConfig": {"type": "strimziMetricsReporter"},
                 },
+                # For `KafkaRebalance` after adding or removing brokers (see the runbook).
+                "cruiseControl": {},
                 "entityOperator": {"topicOperator": {}, "userOperator": {}},
-                "kafkaExporter": {},
+                "kafkaExporter": {
+                    "topicRegex": f"{re.escape(TOPIC_PREFIX)}.*",
+                    "groupRegex": f"{re.escape(TOPIC_PREFIX)}.*",
+                },
             },
         },
     ]

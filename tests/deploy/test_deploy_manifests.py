@@ -849,6 +849,33 @@ def test_development_kafka_is_one_broker_with_matching_replication(
     assert config["unclean.leader.election.enable"] is False
 
 
+@pytest.mark.parametrize(("overlay", "replicas", "min_insync"), [("dev", 1, 1), ("prod", 3, 2)])
+def test_every_topic_states_its_own_replication_within_the_brokers(
+    rendered: dict[str, list[Manifest]], overlay: str, replicas: int, min_insync: int
+) -> None:
+    docs = rendered[overlay]
+    brokers = find(docs, "KafkaNodePool", "dual-role")["spec"]["replicas"]
+    topics = of_kind(docs, "KafkaTopic")
+    assert len(topics) == 2 * len(workspace_services())
+    for topic in topics:
+        assert topic["spec"]["replicas"] == replicas <= brokers
+        assert topic["spec"]["config"]["min.insync.replicas"] == min_insync
+    if overlay == "prod":
+        assert min_insync < replicas, "one broker down must not stop writes"
+
+
+def test_kafka_exports_metrics_and_production_can_rebalance(
+    rendered: dict[str, list[Manifest]],
+) -> None:
+    for overlay in OVERLAYS:
+        kafka = find(rendered[overlay], "Kafka", "ezurnals-kafka")["spec"]
+        assert kafka["kafka"]["metricsConfig"] == {"type": "strimziMetricsReporter"}
+        assert kafka["kafkaExporter"]["groupRegex"] == r"ezurnals\..*"
+    assert "cruiseControl" in find(rendered["prod"], "Kafka", "ezurnals-kafka")["spec"]
+    assert "cruiseControl" not in find(rendered["dev"], "Kafka", "ezurnals-kafka")["spec"]
+    assert "KafkaRebalance" in (DEPLOY / "README.md").read_text(encoding="utf-8")
+
+
 @pytest.mark.parametrize(("overlay", "instances"), [("dev", 1), ("prod", 3)])
 def test_postgres_cluster_is_sized_and_backed_up(
     rendered: dict[str, list[Manifest]], overlay: str, instances: int
