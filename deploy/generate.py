@@ -48,6 +48,13 @@ TOPIC_PARTITIONS = 12
 #: copies, and a write is acknowledged (acks=all) once two of them have it.
 TOPIC_REPLICAS = 3
 TOPIC_MIN_INSYNC = 2
+#: Connections each process's pool may hold (``EZURNALS_DB_POOL_SIZE``). The relay's advisory
+#: lock and reporting's LISTEN stay on direct connections to the primary (no pooler in between);
+#: the runbook's connection budget, and the Cluster's ``max_connections``, follow from these.
+API_DB_POOL = 10
+WORKER_DB_POOL = 5
+PG_MAX_CONNECTIONS = 800
+PG_SUPERUSER_RESERVED = 3
 API_PORT = 8000
 WORKER_PORT = 9000
 APP_UID = 10001
@@ -307,6 +314,8 @@ def _deployment(
     }
     port_name, port_number = port
     main = _container(spec, component, args)
+    pool = API_DB_POOL if component == "api" else WORKER_DB_POOL
+    main["env"].append({"name": "EZURNALS_DB_POOL_SIZE", "value": str(pool)})
     main["ports"] = [{"name": port_name, "containerPort": port_number, "protocol": "TCP"}]
     main["startupProbe"] = _http_probe("/healthz", port_name, 2, 30)
     main["livenessProbe"] = _http_probe("/healthz", port_name, 10, 3)
@@ -932,9 +941,16 @@ def postgres_manifests() -> list[Manifest]:
                 "instances": 3,
                 "storage": {"size": "50Gi"},
                 "walStorage": {"size": "10Gi"},
+                "postgresql": {
+                    "parameters": {
+                        "max_connections": str(PG_MAX_CONNECTIONS),
+                        "superuser_reserved_connections": str(PG_SUPERUSER_RESERVED),
+                    }
+                },
+                # Room for the backends of max_connections, beside shared buffers.
                 "resources": {
-                    "requests": {"cpu": "500m", "memory": "1Gi"},
-                    "limits": {"cpu": "2", "memory": "2Gi"},
+                    "requests": {"cpu": "500m", "memory": "2Gi"},
+                    "limits": {"cpu": "2", "memory": "4Gi"},
                 },
                 "managed": {
                     "roles": [

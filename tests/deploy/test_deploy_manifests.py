@@ -699,6 +699,52 @@ def test_kafka_exports_metrics_and_production_can_rebalance(
     assert "KafkaRebalance" in (DEPLOY / "README.md").read_text(encoding="utf-8")
 
 
+#: API processes that hold one connection outside their pool: reporting's diary cache LISTENs
+#: for PostgreSQL's change notices (``Database.dedicated()``).
+LISTENING_APIS = {"reporting"}
+
+
+def _pool_size(deployment: Manifest) -> int:
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    return int(env.get("EZURNALS_DB_POOL_SIZE") or Settings.model_fields["db_pool_size"].default)
+
+
+def connection_budget(docs: list[Manifest]) -> int:
+    """The most connections the services can hold at once: every API at its autoscaler's maximum
+    and every worker at its replica count, each plus the surge pod of a rollout, each with a full
+    pool; one ``ezurnals rebuild`` per service (it runs with the API's settings); reporting's
+    LISTEN connections."""
+    total = 0
+    for service in workspace_services():
+        api = find(docs, "Deployment", f"{service}-api")
+        worker = find(docs, "Deployment", f"{service}-worker")
+        api_pods = find(docs, "HorizontalPodAutoscaler", f"{service}-api")["spec"]["maxReplicas"]
+        api_pods += api["spec"]["strategy"]["rollingUpdate"]["maxSurge"]
+        worker_pods = worker["spec"]["replicas"]
+        worker_pods += worker["spec"]["strategy"]["rollingUpdate"]["maxSurge"]
+        total += api_pods * _pool_size(api) + worker_pods * _pool_size(worker) + _pool_size(api)
+        if service in LISTENING_APIS:
+            total += api_pods
+    return total
+
+
+@pytest.mark.parametrize(("overlay", "budget"), [("dev", 253), ("prod", 686)])
+def test_postgresql_admits_every_connection_the_pools_can_open(
+    rendered: dict[str, list[Manifest]], overlay: str, budget: int
+) -> None:
+    docs = rendered[overlay]
+    parameters = find(docs, "Cluster", "ezurnals-pg")["spec"]["postgresql"]["parameters"]
+    reserved = int(parameters["superuser_reserved_connections"])
+    assert connection_budget(docs) == budget
+    assert budget + reserved <= int(parameters["max_connections"])
+    runbook = (DEPLOY / "README.md").read_text(encoding="utf-8")
+    assert (
+        f"**{budget}**" in runbook
+        and f"`max_connections` {parameters['max_connections']}" in runbook
+    )
+
+
 @pytest.mark.parametrize(("overlay", "instances"), [("dev", 1), ("prod", 3)])
 def test_postgres_cluster_is_sized_and_backed_up(
     rendered: dict[str, list[Manifest]], overlay: str, instances: int
