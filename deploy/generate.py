@@ -11,6 +11,7 @@ and this script disagree. Run ``uv run python deploy/generate.py`` after changin
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from dataclasses import dataclass
@@ -263,18 +264,11 @@ def _container(spec: ServiceSpec, name: str, args: list[str]) -> Manifest:
     }
 
 
-def _pod_template(spec: ServiceSpec, labels: dict[str, str], main: Manifest, port: int) -> Manifest:
+def _pod_template(spec: ServiceSpec, labels: dict[str, str], main: Manifest) -> Manifest:
     migrate = _container(spec, "migrate", ["migrate", "--service", spec.name])
     migrate["resources"] = _resources("50m", "128Mi", "500m", "256Mi")
     return {
-        "metadata": {
-            "labels": dict(labels),
-            "annotations": {
-                "prometheus.io/scrape": "true",
-                "prometheus.io/port": str(port),
-                "prometheus.io/path": "/metrics",
-            },
-        },
+        "metadata": {"labels": dict(labels)},
         "spec": {
             "serviceAccountName": f"ezurnals-{spec.name}",
             "automountServiceAccountToken": False,
@@ -333,7 +327,7 @@ def _deployment(
                 "type": "RollingUpdate",
                 "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
             },
-            "template": _pod_template(spec, labels, main, port_number),
+            "template": _pod_template(spec, labels, main),
         },
     }
 
@@ -358,7 +352,7 @@ def _api_service(spec: ServiceSpec) -> Manifest:
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": _meta(f"{spec.name}-api", spec.labels),
+        "metadata": _meta(f"{spec.name}-api", _api_selector(spec)),
         "spec": {
             "type": "ClusterIP",
             "selector": _api_selector(spec),
@@ -988,9 +982,383 @@ def postgres_manifests() -> list[Manifest]:
     ]
 
 
+# --- monitoring (Prometheus Operator objects and a Grafana dashboard) -----------------------
+
+MONITORING_API = "monitoring.coreos.com/v1"
+SCRAPE_INTERVAL = "30s"
+SERVICE_NAMES = "|".join(spec.name for spec in SERVICES)
+#: The topic prefix as a regular expression inside a PromQL string, whose backslashes are escaped.
+PROMQL_PREFIX = re.escape(TOPIC_PREFIX).replace("\\", "\\\\")
+EZURNALS_GROUPS = f'consumergroup=~"{PROMQL_PREFIX}.*"'
+DLT_TOPICS = f'topic=~"{PROMQL_PREFIX}.*\\\\.DLT"'
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One alert of the runbook's table, as a Prometheus rule."""
+
+    name: str
+    expr: str
+    duration: str
+    severity: str
+    summary: str
+
+
+ALERTS: tuple[Alert, ...] = (
+    Alert(
+        "EzurnalsConsumerLagHigh",
+        f"sum by (namespace, consumergroup) (kafka_consumergroup_lag{{{EZURNALS_GROUPS}}}) > 5000",
+        "5m",
+        "warning",
+        "Consumer group {{ $labels.consumergroup }} is more than 5000 messages behind.",
+    ),
+    Alert(
+        "EzurnalsConsumerLagGrowing",
+        "deriv(sum by (namespace, consumergroup)"
+        f" (kafka_consumergroup_lag{{{EZURNALS_GROUPS}}})[10m:1m]) > 0",
+        "10m",
+        "warning",
+        "Consumer group {{ $labels.consumergroup }} has fallen further behind for 10 minutes.",
+    ),
+    Alert(
+        "EzurnalsRelayLagging",
+        "max by (namespace, service) (ezurnals_relay_lag_seconds) > 60",
+        "2m",
+        "critical",
+        "The outbox relay of {{ $labels.service }} has an event unpublished for over a minute.",
+    ),
+    Alert(
+        "EzurnalsDeadLettered",
+        "sum by (namespace, topic)"
+        f" (increase(kafka_topic_partition_current_offset{{{DLT_TOPICS}}}[10m])) > 0",
+        "0m",
+        "warning",
+        "A consumer dead-lettered a message on {{ $labels.topic }}: read it, fix, replay.",
+    ),
+    Alert(
+        "EzurnalsHttpErrors",
+        'sum by (namespace, service) (rate(ezurnals_http_request_seconds_count{status=~"5.."}[5m]))'
+        " / sum by (namespace, service) (rate(ezurnals_http_request_seconds_count[5m])) > 0.01",
+        "5m",
+        "critical",
+        "More than 1 % of {{ $labels.service }}'s requests fail with a 5xx.",
+    ),
+    Alert(
+        "EzurnalsApiUnavailable",
+        "kube_deployment_status_replicas_available"
+        f'{{deployment=~"({SERVICE_NAMES})-api|web"}} == 0',
+        "2m",
+        "critical",
+        "{{ $labels.deployment }} has no ready pod.",
+    ),
+    Alert(
+        "EzurnalsPodsRestarting",
+        'increase(kube_pod_container_status_restarts_total{container=~"api|worker|web"}[30m]) > 3',
+        "0m",
+        "warning",
+        "{{ $labels.pod }} restarted more than three times in 30 minutes.",
+    ),
+    Alert(
+        "EzurnalsAutoscalerAtMaximum",
+        "kube_horizontalpodautoscaler_status_current_replicas"
+        " >= on (namespace, horizontalpodautoscaler)"
+        " kube_horizontalpodautoscaler_spec_max_replicas",
+        "15m",
+        "warning",
+        "{{ $labels.horizontalpodautoscaler }} has run at maxReplicas for 15 minutes.",
+    ),
+    Alert(
+        "EzurnalsPostgresReplicationLag",
+        f'max by (namespace, pod) (cnpg_pg_replication_lag{{pod=~"{PG_CLUSTER}-.*"}}) > 30',
+        "5m",
+        "warning",
+        "PostgreSQL replica {{ $labels.pod }} is more than 30 s behind the primary.",
+    ),
+    Alert(
+        "EzurnalsPostgresArchivingFailing",
+        f'increase(cnpg_pg_stat_archiver_failed_count{{pod=~"{PG_CLUSTER}-.*"}}[10m]) > 0',
+        "0m",
+        "critical",
+        "WAL archiving to the backup store fails on {{ $labels.pod }}.",
+    ),
+    Alert(
+        "EzurnalsPostgresBackupTooOld",
+        "time() - max by (namespace)"
+        f' (cnpg_collector_last_available_backup_timestamp{{pod=~"{PG_CLUSTER}-.*"}})'
+        " > 26 * 3600",
+        "0m",
+        "critical",
+        "The newest PostgreSQL base backup is older than 26 hours.",
+    ),
+    Alert(
+        "EzurnalsKafkaUnderReplicated",
+        "sum by (namespace) (kafka_server_replicamanager_underreplicatedpartitions) > 0",
+        "5m",
+        "warning",
+        "Kafka has under-replicated partitions.",
+    ),
+    Alert(
+        "EzurnalsKafkaUnderMinIsr",
+        "sum by (namespace) (kafka_cluster_partition_underminisr) > 0",
+        "1m",
+        "critical",
+        "Kafka partitions are under min.insync.replicas: writes to them fail.",
+    ),
+    Alert(
+        "EzurnalsKafkaOfflinePartitions",
+        "sum by (namespace) (kafka_controller_kafkacontroller_offlinepartitionscount) > 0",
+        "1m",
+        "critical",
+        "Kafka has partitions without a leader.",
+    ),
+)
+
+
+def _monitor_endpoint(port: str) -> Manifest:
+    # honorLabels: the metrics' own `service` label (ezurnals' service) wins over the target's.
+    return {"port": port, "path": "/metrics", "interval": SCRAPE_INTERVAL, "honorLabels": True}
+
+
+def _operator_endpoint(port: str) -> Manifest:
+    return {"port": port, "path": "/metrics", "interval": SCRAPE_INTERVAL}
+
+
+def monitoring_manifests() -> list[Manifest]:
+    """What Prometheus scrapes (the APIs and web app by Service, the workers, PostgreSQL, the
+    Kafka brokers and the Kafka Exporter by pod), the runbook's alerts, and a dashboard."""
+    labels = _shared_labels()
+    return [
+        {
+            "apiVersion": MONITORING_API,
+            "kind": "ServiceMonitor",
+            "metadata": _meta("ezurnals-apis", labels),
+            "spec": {
+                "selector": {"matchLabels": {**labels, "app.kubernetes.io/component": "api"}},
+                "endpoints": [_monitor_endpoint("http")],
+            },
+        },
+        {
+            "apiVersion": MONITORING_API,
+            "kind": "ServiceMonitor",
+            "metadata": _meta("ezurnals-web", labels),
+            "spec": {
+                "selector": {"matchLabels": {**WEB_LABELS, "app.kubernetes.io/component": WEB}},
+                "endpoints": [_monitor_endpoint("http")],
+            },
+        },
+        {
+            "apiVersion": MONITORING_API,
+            "kind": "PodMonitor",
+            "metadata": _meta("ezurnals-workers", labels),
+            "spec": {
+                "selector": {"matchLabels": {**labels, "app.kubernetes.io/component": "worker"}},
+                "podMetricsEndpoints": [_monitor_endpoint("metrics")],
+            },
+        },
+        {
+            "apiVersion": MONITORING_API,
+            "kind": "PodMonitor",
+            "metadata": _meta(f"{PG_CLUSTER}", labels),
+            "spec": {
+                "selector": {
+                    "matchLabels": {"cnpg.io/cluster": PG_CLUSTER, "cnpg.io/podRole": "instance"}
+                },
+                "podMetricsEndpoints": [_operator_endpoint("metrics")],
+            },
+        },
+        {
+            "apiVersion": MONITORING_API,
+            "kind": "PodMonitor",
+            "metadata": _meta(f"{KAFKA_CLUSTER}-brokers", labels),
+            "spec": {
+                "selector": {
+                    "matchLabels": {
+                        "strimzi.io/cluster": KAFKA_CLUSTER,
+                        "strimzi.io/kind": "Kafka",
+                        "strimzi.io/name": f"{KAFKA_CLUSTER}-kafka",
+                    }
+                },
+                "podMetricsEndpoints": [_operator_endpoint("tcp-prometheus")],
+            },
+        },
+        {
+            "apiVersion": MONITORING_API,
+            "kind": "PodMonitor",
+            "metadata": _meta(f"{KAFKA_CLUSTER}-exporter", labels),
+            "spec": {
+                "selector": {
+                    "matchLabels": {
+                        "strimzi.io/cluster": KAFKA_CLUSTER,
+                        "strimzi.io/kind": "Kafka",
+                        "strimzi.io/name": f"{KAFKA_CLUSTER}-kafka-exporter",
+                    }
+                },
+                "podMetricsEndpoints": [_operator_endpoint("tcp-prometheus")],
+            },
+        },
+        {
+            "apiVersion": MONITORING_API,
+            "kind": "PrometheusRule",
+            "metadata": _meta("ezurnals-alerts", labels),
+            "spec": {
+                "groups": [
+                    {
+                        "name": "ezurnals",
+                        "rules": [
+                            {
+                                "alert": alert.name,
+                                "expr": alert.expr,
+                                "for": alert.duration,
+                                "labels": {"severity": alert.severity},
+                                "annotations": {
+                                    "summary": alert.summary,
+                                    "runbook": "deploy/README.md#what-to-monitor-and-alert-on",
+                                },
+                            }
+                            for alert in ALERTS
+                        ],
+                    }
+                ]
+            },
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": _meta("ezurnals-dashboard", {**labels, "grafana_dashboard": "1"}),
+            "data": {"ezurnals.json": json.dumps(dashboard(), indent=2, sort_keys=True) + "\n"},
+        },
+    ]
+
+
+def _panel(number: int, title: str, unit: str, *queries: tuple[str, str]) -> Manifest:
+    return {
+        "id": number,
+        "type": "timeseries",
+        "title": title,
+        "datasource": {"type": "prometheus", "uid": "${datasource}"},
+        "gridPos": {"h": 8, "w": 12, "x": 12 * ((number - 1) % 2), "y": 8 * ((number - 1) // 2)},
+        "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
+        "targets": [
+            {"refId": chr(ord("A") + i), "expr": expr, "legendFormat": legend}
+            for i, (expr, legend) in enumerate(queries)
+        ],
+    }
+
+
+def dashboard() -> Manifest:
+    """One Grafana dashboard for the whole system: traffic, errors, lag, dead letters, storage."""
+    ns = 'namespace="$namespace"'
+    panels = [
+        _panel(
+            1,
+            "Requests per second",
+            "reqps",
+            (
+                f"sum by (service) (rate(ezurnals_http_request_seconds_count{{{ns}}}[5m]))",
+                "{{service}}",
+            ),
+        ),
+        _panel(
+            2,
+            "5xx share of requests",
+            "percentunit",
+            (
+                "sum by (service)"
+                f' (rate(ezurnals_http_request_seconds_count{{{ns},status=~"5.."}}[5m]))'
+                f" / sum by (service) (rate(ezurnals_http_request_seconds_count{{{ns}}}[5m]))",
+                "{{service}}",
+            ),
+        ),
+        _panel(
+            3,
+            "Request latency, 95th percentile",
+            "s",
+            (
+                "histogram_quantile(0.95, sum by (service, le)"
+                f" (rate(ezurnals_http_request_seconds_bucket{{{ns}}}[5m])))",
+                "{{service}}",
+            ),
+        ),
+        _panel(
+            4,
+            "Outbox relay: oldest unpublished event",
+            "s",
+            (f"max by (service) (ezurnals_relay_lag_seconds{{{ns}}})", "{{service}}"),
+        ),
+        _panel(
+            5,
+            "Consumer lag (messages)",
+            "short",
+            (
+                f"sum by (consumergroup) (kafka_consumergroup_lag{{{ns},{EZURNALS_GROUPS}}})",
+                "{{consumergroup}}",
+            ),
+        ),
+        _panel(
+            6,
+            "Dead-lettered messages (1 h)",
+            "short",
+            (
+                "sum by (topic)"
+                f" (increase(kafka_topic_partition_current_offset{{{ns},{DLT_TOPICS}}}[1h]))",
+                "{{topic}}",
+            ),
+        ),
+        _panel(
+            7,
+            "PostgreSQL connections",
+            "short",
+            (f"sum by (pod) (cnpg_backends_total{{{ns}}})", "{{pod}}"),
+        ),
+        _panel(
+            8,
+            "Kafka partitions under-replicated / under min ISR",
+            "short",
+            (
+                f"sum (kafka_server_replicamanager_underreplicatedpartitions{{{ns}}})",
+                "under-replicated",
+            ),
+            (f"sum (kafka_cluster_partition_underminisr{{{ns}}})", "under min ISR"),
+        ),
+    ]
+    return {
+        "title": "ezurnals",
+        "uid": "ezurnals",
+        "schemaVersion": 39,
+        "editable": False,
+        "time": {"from": "now-6h", "to": "now"},
+        "refresh": "1m",
+        "tags": ["ezurnals"],
+        "templating": {
+            "list": [
+                {"name": "datasource", "type": "datasource", "query": "prometheus"},
+                {
+                    "name": "namespace",
+                    "type": "query",
+                    "datasource": {"type": "prometheus", "uid": "${datasource}"},
+                    "query": "label_values(ezurnals_http_request_seconds_count, namespace)",
+                },
+            ]
+        },
+        "panels": panels,
+    }
+
+
+class _Dumper(yaml.SafeDumper):
+    """Multi-line strings (the dashboard's JSON) as literal blocks, readable in review."""
+
+
+_Dumper.add_representer(
+    str,
+    lambda dumper, text: dumper.represent_scalar(
+        "tag:yaml.org,2002:str", text, style="|" if "\n" in text else None
+    ),
+)
+
+
 def _dump(documents: list[Manifest]) -> str:
     body = "---\n".join(
-        yaml.safe_dump(doc, sort_keys=False, default_flow_style=False, width=100)
+        yaml.dump(doc, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=100)
         for doc in documents
     )
     return GENERATED_NOTE + body
@@ -1004,6 +1372,7 @@ def render() -> dict[str, str]:
         "ingress.yaml": _dump([ingress_manifest()]),
         "kafka.yaml": _dump(kafka_manifests()),
         "postgres.yaml": _dump(postgres_manifests()),
+        "monitoring.yaml": _dump(monitoring_manifests()),
     }
     for spec in SERVICES:
         files[f"services/{spec.name}.yaml"] = _dump(service_manifests(spec))

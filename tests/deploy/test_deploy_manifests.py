@@ -3,8 +3,9 @@
 Each overlay is built by the real kustomize (``kustomize build``, or ``kubectl kustomize`` where
 only kubectl is installed), so what is checked is what ``kubectl apply -k`` sends. Built-in
 kinds are validated with ``kubernetes-validate`` (strict: unknown fields are errors), custom
-resources against the operators' CRDs vendored in ``deploy/crds/``, with unknown fields rejected
-the way ``kubectl apply --validate=strict`` rejects them.
+resources against the operators' CRDs vendored in ``deploy/crds/`` (the monitoring kinds against
+the hand-written subset in ``tests/deploy/crds/``), with unknown fields rejected the way
+``kubectl apply --validate=strict`` rejects them.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import copy
 import datetime
 import importlib.util
+import json
 import re
 import shutil
 import ssl
@@ -26,6 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import jsonschema
 import kubernetes_validate
+import prometheus_client.metrics
 import pytest
 import yaml
 from cryptography import x509
@@ -40,6 +43,8 @@ from ezurnals.shared.settings import Settings
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 CRDS = DEPLOY / "crds"
+#: Hand-written schemas for kinds whose CRDs are not vendored (their README says why).
+TEST_CRDS = Path(__file__).resolve().parent / "crds"
 OVERLAYS = ("dev", "prod")
 KUBERNETES_VERSION = "1.33"
 
@@ -112,9 +117,10 @@ def _strict(schema: Any) -> Any:
 
 @cache
 def crd_schemas() -> dict[tuple[str, str], Any]:
-    """``(apiVersion, kind)`` → the served version's ``openAPIV3Schema``, from ``deploy/crds/``."""
+    """``(apiVersion, kind)`` → the served version's ``openAPIV3Schema``, from ``deploy/crds/``
+    and ``tests/deploy/crds/``."""
     schemas: dict[tuple[str, str], Any] = {}
-    for path in sorted(CRDS.glob("*.yaml")):
+    for path in sorted([*CRDS.glob("*.yaml"), *TEST_CRDS.glob("*.yaml")]):
         for crd in _load_documents(path):
             if crd.get("kind") != "CustomResourceDefinition":
                 continue
@@ -276,6 +282,17 @@ def test_an_invalid_builtin_object_is_refused(rendered: dict[str, list[Manifest]
         ("Database", "ezurnals-grading", lambda d: d["spec"].pop("owner")),
         ("ScheduledBackup", "ezurnals-pg-daily", lambda d: d["spec"].update(method="tape")),
         ("ObjectStore", "ezurnals-backups", lambda d: d["spec"].update(retentionPolicy="30 days")),
+        ("KafkaUser", "ezurnals-lessons", lambda d: d["spec"]["authorization"].update(type="acl")),
+        (
+            "PodMonitor",
+            "ezurnals-workers",
+            lambda d: d["spec"]["podMetricsEndpoints"][0].update(prot="metrics"),
+        ),
+        (
+            "PrometheusRule",
+            "ezurnals-alerts",
+            lambda d: d["spec"]["groups"][0]["rules"][0].update({"for": "10 minutes"}),
+        ),
     ],
 )
 def test_an_invalid_operator_object_is_refused(
@@ -874,3 +891,127 @@ def test_network_policies_let_the_web_app_reach_the_apis_and_nothing_else_reach_
             for peer in rule["from"]
         ]
         assert {"podSelector": {"matchLabels": WEB_POD}} in allowed, service
+
+
+# --- monitoring -----------------------------------------------------------------------------
+
+
+def _selects(selector: Manifest, labels: dict[str, str]) -> bool:
+    return bool(selector["matchLabels"]) and selector["matchLabels"].items() <= labels.items()
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_api_worker_and_web_pod_is_scraped_on_its_metrics_port(
+    rendered: dict[str, list[Manifest]], overlay: str
+) -> None:
+    docs = rendered[overlay]
+    services = of_kind(docs, "Service")
+    for deployment in of_kind(docs, "Deployment"):
+        template = deployment["spec"]["template"]
+        assert "annotations" not in template["metadata"], "scraped by monitors, not annotations"
+        labels = template["metadata"]["labels"]
+        (container,) = template["spec"]["containers"]
+        ports = {p["name"] for p in container["ports"]}
+        scraped = [
+            endpoint["port"]
+            for monitor in of_kind(docs, "PodMonitor")
+            if _selects(monitor["spec"]["selector"], labels)
+            for endpoint in monitor["spec"]["podMetricsEndpoints"]
+        ]
+        for monitor in of_kind(docs, "ServiceMonitor"):
+            for service in services:
+                if _selects(monitor["spec"]["selector"], service["metadata"]["labels"]) and (
+                    service["spec"]["selector"].items() <= labels.items()
+                ):
+                    by_name = {p["name"]: p["targetPort"] for p in service["spec"]["ports"]}
+                    scraped += [by_name[e["port"]] for e in monitor["spec"]["endpoints"]]
+        name = deployment["metadata"]["name"]
+        assert len(scraped) == 1, f"{name} is scraped {len(scraped)} times"
+        assert scraped[0] in ports, name
+
+
+def test_postgresql_kafka_and_the_kafka_exporter_are_scraped(
+    rendered: dict[str, list[Manifest]],
+) -> None:
+    monitors = {m["metadata"]["name"]: m["spec"] for m in of_kind(rendered["prod"], "PodMonitor")}
+    expected = {
+        "ezurnals-pg": ({"cnpg.io/cluster": "ezurnals-pg"}, "metrics"),
+        "ezurnals-kafka-brokers": ({"strimzi.io/name": "ezurnals-kafka-kafka"}, "tcp-prometheus"),
+        "ezurnals-kafka-exporter": (
+            {"strimzi.io/name": "ezurnals-kafka-kafka-exporter"},
+            "tcp-prometheus",
+        ),
+    }
+    for name, (labels, port) in expected.items():
+        assert labels.items() <= monitors[name]["selector"]["matchLabels"].items()
+        assert [e["port"] for e in monitors[name]["podMetricsEndpoints"]] == [port]
+
+
+def _promql_problems(expr: str) -> list[str]:
+    """What a PromQL parser would refuse that can be told without one: unbalanced brackets and
+    string escapes Go does not know (a regex's ``\\.`` must be written ``\\\\.``)."""
+    problems = []
+    for literal in re.findall(r'"((?:[^"\\]|\\.)*)"', expr):
+        problems += [
+            f"bad escape \\{c} in {literal!r}"
+            for c in re.findall(r"\\(.)", literal)
+            if c not in "abfnrtv\\\"'"
+        ]
+    unquoted = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)
+    for opening, closing in ("()", "{}", "[]"):
+        if unquoted.count(opening) != unquoted.count(closing):
+            problems.append(f"unbalanced {opening}{closing}")
+    return problems
+
+
+def _metric_names(expr: str) -> set[str]:
+    return set(re.findall(r"\b(ezurnals_[a-z_]+)", expr))
+
+
+def _exposed_metrics() -> set[str]:
+    from ezurnals.shared.observability import metrics
+
+    names: set[str] = set()
+    for value in vars(metrics).values():
+        if isinstance(value, prometheus_client.metrics.MetricWrapperBase):
+            for family in value.describe():
+                names |= {
+                    family.name,
+                    *(f"{family.name}{s}" for s in ("_total", "_count", "_sum", "_bucket")),
+                }
+    return names
+
+
+def test_alerts_are_the_runbooks_and_read_metrics_that_exist(
+    rendered: dict[str, list[Manifest]],
+) -> None:
+    (rule,) = of_kind(rendered["prod"], "PrometheusRule")
+    alerts = [r for group in rule["spec"]["groups"] for r in group["rules"]]
+    runbook = (DEPLOY / "README.md").read_text(encoding="utf-8")
+    exposed = _exposed_metrics()
+    for alert in alerts:
+        assert _promql_problems(alert["expr"]) == [], alert["alert"]
+        assert _metric_names(alert["expr"]) <= exposed, alert["alert"]
+        assert alert["labels"]["severity"] in {"warning", "critical"}
+        assert f"`{alert['alert']}`" in runbook, f"{alert['alert']} is not in the runbook"
+    names = {a["alert"] for a in alerts}
+    assert len(names) == len(alerts)
+    used = {m for a in alerts for m in _metric_names(a["expr"])}
+    assert {"ezurnals_relay_lag_seconds", "ezurnals_http_request_seconds_count"} <= used
+
+
+def test_the_dashboard_is_grafana_json_over_metrics_that_exist(
+    rendered: dict[str, list[Manifest]],
+) -> None:
+    config = find(rendered["prod"], "ConfigMap", "ezurnals-dashboard")
+    assert config["metadata"]["labels"]["grafana_dashboard"] == "1"
+    board = json.loads(config["data"]["ezurnals.json"])
+    assert board["uid"] == "ezurnals"
+    ids = [panel["id"] for panel in board["panels"]]
+    assert len(ids) == len(set(ids)) >= 8
+    exposed = _exposed_metrics()
+    for panel in board["panels"]:
+        assert panel["targets"], panel["title"]
+        for target in panel["targets"]:
+            assert _promql_problems(target["expr"]) == [], panel["title"]
+            assert _metric_names(target["expr"]) <= exposed, panel["title"]
