@@ -37,6 +37,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from ezurnals.shared.db import plain_url
+from ezurnals.shared.observability import metrics
 from ezurnals.shared.service import load_service
 from ezurnals.shared.settings import Settings
 
@@ -969,8 +970,6 @@ def _metric_names(expr: str) -> set[str]:
 
 
 def _exposed_metrics() -> set[str]:
-    from ezurnals.shared.observability import metrics
-
     names: set[str] = set()
     for value in vars(metrics).values():
         if isinstance(value, prometheus_client.metrics.MetricWrapperBase):
