@@ -11,6 +11,8 @@ and this script disagree. Run ``uv run python deploy/generate.py`` after changin
 from __future__ import annotations
 
 import argparse
+import json
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,13 +28,34 @@ Manifest = dict[str, Any]
 
 PART_OF = "ezurnals"
 KAFKA_CLUSTER = "ezurnals-kafka"
-KAFKA_BOOTSTRAP = f"{KAFKA_CLUSTER}-kafka-bootstrap:9092"
+#: The only client listener: TLS, clients authenticated with SCRAM-SHA-512 (no plain listener).
+KAFKA_TLS_PORT = 9093
+KAFKA_BOOTSTRAP = f"{KAFKA_CLUSTER}-kafka-bootstrap:{KAFKA_TLS_PORT}"
+#: Secrets the operators write: Strimzi's cluster CA (signs the brokers' certificates) and
+#: CloudNativePG's CA (signs the PostgreSQL server certificate); both hold ``ca.crt``.
+KAFKA_CA_SECRET = f"{KAFKA_CLUSTER}-cluster-ca-cert"
+KAFKA_CA_DIR = "/var/run/ezurnals/kafka-ca"
+#: Strimzi 1.0 serves only ``kafka.strimzi.io/v1`` (``v1beta2`` was removed).
+STRIMZI_API = "kafka.strimzi.io/v1"
 PG_CLUSTER = "ezurnals-pg"
 PG_HOST = f"{PG_CLUSTER}-rw"
+PG_CA_SECRET = f"{PG_CLUSTER}-ca"
+PG_CA_DIR = "/var/run/ezurnals/pg-ca"
 BACKUP_PLUGIN = "barman-cloud.cloudnative-pg.io"
 BACKUP_STORE = "ezurnals-backups"
 TOPIC_PREFIX = "ezurnals."
 TOPIC_PARTITIONS = 12
+#: Every topic states its own durability instead of inheriting the brokers' defaults: three
+#: copies, and a write is acknowledged (acks=all) once two of them have it.
+TOPIC_REPLICAS = 3
+TOPIC_MIN_INSYNC = 2
+#: Connections each process's pool may hold (``EZURNALS_DB_POOL_SIZE``). The relay's advisory
+#: lock and reporting's LISTEN stay on direct connections to the primary (no pooler in between);
+#: the runbook's connection budget, and the Cluster's ``max_connections``, follow from these.
+API_DB_POOL = 10
+WORKER_DB_POOL = 5
+PG_MAX_CONNECTIONS = 800
+PG_SUPERUSER_RESERVED = 3
 API_PORT = 8000
 WORKER_PORT = 9000
 APP_UID = 10001
@@ -81,9 +104,18 @@ class ServiceSpec:
     def topic(self) -> str:
         return f"{TOPIC_PREFIX}{self.name}.events"
 
+    @property
+    def kafka_user(self) -> str:
+        """The KafkaUser; the User Operator writes its SCRAM password to a Secret of this name."""
+        return f"ezurnals-{self.name}"
+
 
 SERVICES: tuple[ServiceSpec, ...] = (
-    ServiceSpec(name="identity", consumes=(), signs_tokens=True),
+    ServiceSpec(
+        name="identity",
+        consumes=("identity", "lessons", "attendance", "grading", "reporting"),
+        signs_tokens=True,
+    ),
     ServiceSpec(name="lessons", consumes=("identity",)),
     ServiceSpec(name="attendance", consumes=("identity", "lessons")),
     ServiceSpec(name="grading", consumes=("identity", "lessons")),
@@ -149,8 +181,13 @@ def _env(spec: ServiceSpec) -> list[Manifest]:
         from_secret("DB_PASSWORD", spec.db_secret, "password"),
         {
             "name": "DATABASE_URL",
-            "value": f"postgresql://$(DB_USER):$(DB_PASSWORD)@{PG_HOST}:5432/{spec.database}",
+            "value": (
+                f"postgresql://$(DB_USER):$(DB_PASSWORD)@{PG_HOST}:5432/{spec.database}"
+                f"?sslmode=verify-full&sslrootcert={PG_CA_DIR}/ca.crt"
+            ),
         },
+        {"name": "EZURNALS_KAFKA_SASL_USERNAME", "value": spec.kafka_user},
+        from_secret("EZURNALS_KAFKA_SASL_PASSWORD", spec.kafka_user, "password"),
     ]
     if spec.signs_tokens:
         env.append({"name": "EZURNALS_SIGNING_KEYS_DIR", "value": SIGNING_KEYS_DIR})
@@ -182,14 +219,27 @@ def _http_probe(path: str, port: str, period: int, failures: int) -> Manifest:
 
 
 def _volume_mounts(spec: ServiceSpec) -> list[Manifest]:
-    mounts: list[Manifest] = [{"name": "tmp", "mountPath": "/tmp"}]
+    mounts: list[Manifest] = [
+        {"name": "tmp", "mountPath": "/tmp"},
+        {"name": "kafka-ca", "mountPath": KAFKA_CA_DIR, "readOnly": True},
+        {"name": "pg-ca", "mountPath": PG_CA_DIR, "readOnly": True},
+    ]
     if spec.signs_tokens:
         mounts.append({"name": "signing-keys", "mountPath": SIGNING_KEYS_DIR, "readOnly": True})
     return mounts
 
 
 def _volumes(spec: ServiceSpec) -> list[Manifest]:
-    volumes: list[Manifest] = [{"name": "tmp", "emptyDir": {"sizeLimit": "128Mi"}}]
+    def ca(name: str, secret: str) -> Manifest:
+        items = [{"key": "ca.crt", "path": "ca.crt"}]
+        source = {"secretName": secret, "items": items, "defaultMode": 0o444}
+        return {"name": name, "secret": source}
+
+    volumes: list[Manifest] = [
+        {"name": "tmp", "emptyDir": {"sizeLimit": "128Mi"}},
+        ca("kafka-ca", KAFKA_CA_SECRET),
+        ca("pg-ca", PG_CA_SECRET),
+    ]
     if spec.signs_tokens:
         volumes.append(
             {
@@ -214,18 +264,11 @@ def _container(spec: ServiceSpec, name: str, args: list[str]) -> Manifest:
     }
 
 
-def _pod_template(spec: ServiceSpec, labels: dict[str, str], main: Manifest, port: int) -> Manifest:
+def _pod_template(spec: ServiceSpec, labels: dict[str, str], main: Manifest) -> Manifest:
     migrate = _container(spec, "migrate", ["migrate", "--service", spec.name])
     migrate["resources"] = _resources("50m", "128Mi", "500m", "256Mi")
     return {
-        "metadata": {
-            "labels": dict(labels),
-            "annotations": {
-                "prometheus.io/scrape": "true",
-                "prometheus.io/port": str(port),
-                "prometheus.io/path": "/metrics",
-            },
-        },
+        "metadata": {"labels": dict(labels)},
         "spec": {
             "serviceAccountName": f"ezurnals-{spec.name}",
             "automountServiceAccountToken": False,
@@ -265,6 +308,8 @@ def _deployment(
     }
     port_name, port_number = port
     main = _container(spec, component, args)
+    pool = API_DB_POOL if component == "api" else WORKER_DB_POOL
+    main["env"].append({"name": "EZURNALS_DB_POOL_SIZE", "value": str(pool)})
     main["ports"] = [{"name": port_name, "containerPort": port_number, "protocol": "TCP"}]
     main["startupProbe"] = _http_probe("/healthz", port_name, 2, 30)
     main["livenessProbe"] = _http_probe("/healthz", port_name, 10, 3)
@@ -282,7 +327,7 @@ def _deployment(
                 "type": "RollingUpdate",
                 "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
             },
-            "template": _pod_template(spec, labels, main, port_number),
+            "template": _pod_template(spec, labels, main),
         },
     }
 
@@ -307,7 +352,7 @@ def _api_service(spec: ServiceSpec) -> Manifest:
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": _meta(f"{spec.name}-api", spec.labels),
+        "metadata": _meta(f"{spec.name}-api", _api_selector(spec)),
         "spec": {
             "type": "ClusterIP",
             "selector": _api_selector(spec),
@@ -443,20 +488,64 @@ def _network_policies(spec: ServiceSpec) -> list[Manifest]:
 
 def _topics(spec: ServiceSpec) -> list[Manifest]:
     labels = {**spec.labels, "strimzi.io/cluster": KAFKA_CLUSTER}
-    event_config = {"retention.ms": -1, "retention.bytes": -1, "cleanup.policy": "delete"}
+    event_config = {
+        "retention.ms": -1,
+        "retention.bytes": -1,
+        "cleanup.policy": "delete",
+        "min.insync.replicas": TOPIC_MIN_INSYNC,
+    }
     return [
         {
-            "apiVersion": "kafka.strimzi.io/v1beta2",
+            "apiVersion": STRIMZI_API,
             "kind": "KafkaTopic",
             "metadata": _meta(name.lower(), labels),
             "spec": {
                 "topicName": name,
                 "partitions": TOPIC_PARTITIONS,
+                "replicas": TOPIC_REPLICAS,
                 "config": dict(event_config),
             },
         }
         for name in (spec.topic, f"{spec.topic}.DLT")
     ]
+
+
+def _kafka_user(spec: ServiceSpec) -> Manifest:
+    """What the service may do on the broker: publish its own topic (the relay), read what it
+    consumes, dead-letter what it cannot handle (``<consumed topic>.DLT``) and use its own
+    consumer groups (``ezurnals.<service>.*``); nothing else."""
+    topics: dict[str, set[str]] = {}
+    topics.setdefault(spec.topic, set()).update({"Write", "Describe"})
+    for source in spec.consumes:
+        source_topic = f"{TOPIC_PREFIX}{source}.events"
+        topics.setdefault(source_topic, set()).update({"Read", "Describe"})
+        topics.setdefault(f"{source_topic}.DLT", set()).update({"Write", "Describe"})
+    acls: list[Manifest] = [
+        {
+            "resource": {"type": "topic", "name": name, "patternType": "literal"},
+            "operations": sorted(operations),
+        }
+        for name, operations in topics.items()
+    ]
+    acls.append(
+        {
+            "resource": {
+                "type": "group",
+                "name": f"{TOPIC_PREFIX}{spec.name}.",
+                "patternType": "prefix",
+            },
+            "operations": ["Describe", "Read"],
+        }
+    )
+    return {
+        "apiVersion": STRIMZI_API,
+        "kind": "KafkaUser",
+        "metadata": _meta(spec.kafka_user, {**spec.labels, "strimzi.io/cluster": KAFKA_CLUSTER}),
+        "spec": {
+            "authentication": {"type": "scram-sha-512"},
+            "authorization": {"type": "simple", "acls": acls},
+        },
+    }
 
 
 def _database(spec: ServiceSpec) -> Manifest:
@@ -485,6 +574,7 @@ def service_manifests(spec: ServiceSpec) -> list[Manifest]:
         *_pdbs(spec),
         *_network_policies(spec),
         *_topics(spec),
+        _kafka_user(spec),
         _database(spec),
     ]
 
@@ -625,6 +715,9 @@ def config_manifests() -> list[Manifest]:
             "metadata": _meta("ezurnals-config", _shared_labels()),
             "data": {
                 "KAFKA_BOOTSTRAP_SERVERS": KAFKA_BOOTSTRAP,
+                "EZURNALS_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+                "EZURNALS_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+                "EZURNALS_KAFKA_SSL_CAFILE": f"{KAFKA_CA_DIR}/ca.crt",
                 "EZURNALS_TOPIC_PREFIX": TOPIC_PREFIX,
                 "EZURNALS_KAFKA_IDEMPOTENCE": "true",
                 "EZURNALS_LOG_LEVEL": "info",
@@ -676,10 +769,7 @@ def shared_network_policies() -> list[Manifest]:
                         "to": [
                             {"podSelector": {"matchLabels": {"strimzi.io/cluster": KAFKA_CLUSTER}}}
                         ],
-                        "ports": [
-                            {"protocol": "TCP", "port": 9092},
-                            {"protocol": "TCP", "port": 9093},
-                        ],
+                        "ports": [{"protocol": "TCP", "port": KAFKA_TLS_PORT}],
                     },
                     {
                         "to": [
@@ -746,7 +836,7 @@ def kafka_manifests() -> list[Manifest]:
     labels = {**_shared_labels(), "strimzi.io/cluster": KAFKA_CLUSTER}
     return [
         {
-            "apiVersion": "kafka.strimzi.io/v1beta2",
+            "apiVersion": STRIMZI_API,
             "kind": "KafkaNodePool",
             "metadata": _meta("dual-role", labels),
             "spec": {
@@ -771,19 +861,24 @@ def kafka_manifests() -> list[Manifest]:
             },
         },
         {
-            "apiVersion": "kafka.strimzi.io/v1beta2",
+            "apiVersion": STRIMZI_API,
             "kind": "Kafka",
-            "metadata": _meta(
-                KAFKA_CLUSTER,
-                _shared_labels(),
-                annotations={"strimzi.io/kraft": "enabled", "strimzi.io/node-pools": "enabled"},
-            ),
+            "metadata": _meta(KAFKA_CLUSTER, _shared_labels()),
             "spec": {
                 "kafka": {
                     "listeners": [
-                        {"name": "plain", "port": 9092, "type": "internal", "tls": False},
-                        {"name": "tls", "port": 9093, "type": "internal", "tls": True},
+                        {
+                            "name": "tls",
+                            "port": KAFKA_TLS_PORT,
+                            "type": "internal",
+                            "tls": True,
+                            "authentication": {"type": "scram-sha-512"},
+                            "networkPolicyPeers": [
+                                {"podSelector": {"matchLabels": _shared_labels()}}
+                            ],
+                        },
                     ],
+                    "authorization": {"type": "simple"},
                     "config": {
                         "default.replication.factor": 3,
                         "min.insync.replicas": 2,
@@ -794,9 +889,16 @@ def kafka_manifests() -> list[Manifest]:
                         "auto.create.topics.enable": False,
                         "num.partitions": TOPIC_PARTITIONS,
                     },
+                    # Port 9404 (`tcp-prometheus`) on every broker; scraped by a PodMonitor.
+                    "metricsConfig": {"type": "strimziMetricsReporter"},
                 },
-                "entityOperator": {"topicOperator": {}},
-                "kafkaExporter": {},
+                # For `KafkaRebalance` after adding or removing brokers (see the runbook).
+                "cruiseControl": {},
+                "entityOperator": {"topicOperator": {}, "userOperator": {}},
+                "kafkaExporter": {
+                    "topicRegex": f"{re.escape(TOPIC_PREFIX)}.*",
+                    "groupRegex": f"{re.escape(TOPIC_PREFIX)}.*",
+                },
             },
         },
     ]
@@ -833,9 +935,16 @@ def postgres_manifests() -> list[Manifest]:
                 "instances": 3,
                 "storage": {"size": "50Gi"},
                 "walStorage": {"size": "10Gi"},
+                "postgresql": {
+                    "parameters": {
+                        "max_connections": str(PG_MAX_CONNECTIONS),
+                        "superuser_reserved_connections": str(PG_SUPERUSER_RESERVED),
+                    }
+                },
+                # Room for the backends of max_connections, beside shared buffers.
                 "resources": {
-                    "requests": {"cpu": "500m", "memory": "1Gi"},
-                    "limits": {"cpu": "2", "memory": "2Gi"},
+                    "requests": {"cpu": "500m", "memory": "2Gi"},
+                    "limits": {"cpu": "2", "memory": "4Gi"},
                 },
                 "managed": {
                     "roles": [
@@ -873,9 +982,383 @@ def postgres_manifests() -> list[Manifest]:
     ]
 
 
+# --- monitoring (Prometheus Operator objects and a Grafana dashboard) -----------------------
+
+MONITORING_API = "monitoring.coreos.com/v1"
+SCRAPE_INTERVAL = "30s"
+SERVICE_NAMES = "|".join(spec.name for spec in SERVICES)
+#: The topic prefix as a regular expression inside a PromQL string, whose backslashes are escaped.
+PROMQL_PREFIX = re.escape(TOPIC_PREFIX).replace("\\", "\\\\")
+EZURNALS_GROUPS = f'consumergroup=~"{PROMQL_PREFIX}.*"'
+DLT_TOPICS = f'topic=~"{PROMQL_PREFIX}.*\\\\.DLT"'
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One alert of the runbook's table, as a Prometheus rule."""
+
+    name: str
+    expr: str
+    duration: str
+    severity: str
+    summary: str
+
+
+ALERTS: tuple[Alert, ...] = (
+    Alert(
+        "EzurnalsConsumerLagHigh",
+        f"sum by (namespace, consumergroup) (kafka_consumergroup_lag{{{EZURNALS_GROUPS}}}) > 5000",
+        "5m",
+        "warning",
+        "Consumer group {{ $labels.consumergroup }} is more than 5000 messages behind.",
+    ),
+    Alert(
+        "EzurnalsConsumerLagGrowing",
+        "deriv(sum by (namespace, consumergroup)"
+        f" (kafka_consumergroup_lag{{{EZURNALS_GROUPS}}})[10m:1m]) > 0",
+        "10m",
+        "warning",
+        "Consumer group {{ $labels.consumergroup }} has fallen further behind for 10 minutes.",
+    ),
+    Alert(
+        "EzurnalsRelayLagging",
+        "max by (namespace, service) (ezurnals_relay_lag_seconds) > 60",
+        "2m",
+        "critical",
+        "The outbox relay of {{ $labels.service }} has an event unpublished for over a minute.",
+    ),
+    Alert(
+        "EzurnalsDeadLettered",
+        "sum by (namespace, topic)"
+        f" (increase(kafka_topic_partition_current_offset{{{DLT_TOPICS}}}[10m])) > 0",
+        "0m",
+        "warning",
+        "A consumer dead-lettered a message on {{ $labels.topic }}: read it, fix, replay.",
+    ),
+    Alert(
+        "EzurnalsHttpErrors",
+        'sum by (namespace, service) (rate(ezurnals_http_request_seconds_count{status=~"5.."}[5m]))'
+        " / sum by (namespace, service) (rate(ezurnals_http_request_seconds_count[5m])) > 0.01",
+        "5m",
+        "critical",
+        "More than 1 % of {{ $labels.service }}'s requests fail with a 5xx.",
+    ),
+    Alert(
+        "EzurnalsApiUnavailable",
+        "kube_deployment_status_replicas_available"
+        f'{{deployment=~"({SERVICE_NAMES})-api|web"}} == 0',
+        "2m",
+        "critical",
+        "{{ $labels.deployment }} has no ready pod.",
+    ),
+    Alert(
+        "EzurnalsPodsRestarting",
+        'increase(kube_pod_container_status_restarts_total{container=~"api|worker|web"}[30m]) > 3',
+        "0m",
+        "warning",
+        "{{ $labels.pod }} restarted more than three times in 30 minutes.",
+    ),
+    Alert(
+        "EzurnalsAutoscalerAtMaximum",
+        "kube_horizontalpodautoscaler_status_current_replicas"
+        " >= on (namespace, horizontalpodautoscaler)"
+        " kube_horizontalpodautoscaler_spec_max_replicas",
+        "15m",
+        "warning",
+        "{{ $labels.horizontalpodautoscaler }} has run at maxReplicas for 15 minutes.",
+    ),
+    Alert(
+        "EzurnalsPostgresReplicationLag",
+        f'max by (namespace, pod) (cnpg_pg_replication_lag{{pod=~"{PG_CLUSTER}-.*"}}) > 30',
+        "5m",
+        "warning",
+        "PostgreSQL replica {{ $labels.pod }} is more than 30 s behind the primary.",
+    ),
+    Alert(
+        "EzurnalsPostgresArchivingFailing",
+        f'increase(cnpg_pg_stat_archiver_failed_count{{pod=~"{PG_CLUSTER}-.*"}}[10m]) > 0',
+        "0m",
+        "critical",
+        "WAL archiving to the backup store fails on {{ $labels.pod }}.",
+    ),
+    Alert(
+        "EzurnalsPostgresBackupTooOld",
+        "time() - max by (namespace)"
+        f' (cnpg_collector_last_available_backup_timestamp{{pod=~"{PG_CLUSTER}-.*"}})'
+        " > 26 * 3600",
+        "0m",
+        "critical",
+        "The newest PostgreSQL base backup is older than 26 hours.",
+    ),
+    Alert(
+        "EzurnalsKafkaUnderReplicated",
+        "sum by (namespace) (kafka_server_replicamanager_underreplicatedpartitions) > 0",
+        "5m",
+        "warning",
+        "Kafka has under-replicated partitions.",
+    ),
+    Alert(
+        "EzurnalsKafkaUnderMinIsr",
+        "sum by (namespace) (kafka_cluster_partition_underminisr) > 0",
+        "1m",
+        "critical",
+        "Kafka partitions are under min.insync.replicas: writes to them fail.",
+    ),
+    Alert(
+        "EzurnalsKafkaOfflinePartitions",
+        "sum by (namespace) (kafka_controller_kafkacontroller_offlinepartitionscount) > 0",
+        "1m",
+        "critical",
+        "Kafka has partitions without a leader.",
+    ),
+)
+
+
+def _monitor_endpoint(port: str) -> Manifest:
+    # honorLabels: the metrics' own `service` label (ezurnals' service) wins over the target's.
+    return {"port": port, "path": "/metrics", "interval": SCRAPE_INTERVAL, "honorLabels": True}
+
+
+def _operator_endpoint(port: str) -> Manifest:
+    return {"port": port, "path": "/metrics", "interval": SCRAPE_INTERVAL}
+
+
+def monitoring_manifests() -> list[Manifest]:
+    """What Prometheus scrapes (the APIs and web app by Service, the workers, PostgreSQL, the
+    Kafka brokers and the Kafka Exporter by pod), the runbook's alerts, and a dashboard."""
+    labels = _shared_labels()
+    return [
+        {
+            "apiVersion": MONITORING_API,
+            "kind": "ServiceMonitor",
+            "metadata": _meta("ezurnals-apis", labels),
+            "spec": {
+                "selector": {"matchLabels": {**labels, "app.kubernetes.io/component": "api"}},
+                "endpoints": [_monitor_endpoint("http")],
+            },
+        },
+        {
+            "apiVersion": MONITORING_API,
+            "kind": "ServiceMonitor",
+            "metadata": _meta("ezurnals-web", labels),
+            "spec": {
+                "selector": {"matchLabels": {**WEB_LABELS, "app.kubernetes.io/component": WEB}},
+                "endpoints": [_monitor_endpoint("http")],
+            },
+        },
+        {
+            "apiVersion": MONITORING_API,
+            "kind": "PodMonitor",
+            "metadata": _meta("ezurnals-workers", labels),
+            "spec": {
+                "selector": {"matchLabels": {**labels, "app.kubernetes.io/component": "worker"}},
+                "podMetricsEndpoints": [_monitor_endpoint("metrics")],
+            },
+        },
+        {
+            "apiVersion": MONITORING_API,
+            "kind": "PodMonitor",
+            "metadata": _meta(f"{PG_CLUSTER}", labels),
+            "spec": {
+                "selector": {
+                    "matchLabels": {"cnpg.io/cluster": PG_CLUSTER, "cnpg.io/podRole": "instance"}
+                },
+                "podMetricsEndpoints": [_operator_endpoint("metrics")],
+            },
+        },
+        {
+            "apiVersion": MONITORING_API,
+            "kind": "PodMonitor",
+            "metadata": _meta(f"{KAFKA_CLUSTER}-brokers", labels),
+            "spec": {
+                "selector": {
+                    "matchLabels": {
+                        "strimzi.io/cluster": KAFKA_CLUSTER,
+                        "strimzi.io/kind": "Kafka",
+                        "strimzi.io/name": f"{KAFKA_CLUSTER}-kafka",
+                    }
+                },
+                "podMetricsEndpoints": [_operator_endpoint("tcp-prometheus")],
+            },
+        },
+        {
+            "apiVersion": MONITORING_API,
+            "kind": "PodMonitor",
+            "metadata": _meta(f"{KAFKA_CLUSTER}-exporter", labels),
+            "spec": {
+                "selector": {
+                    "matchLabels": {
+                        "strimzi.io/cluster": KAFKA_CLUSTER,
+                        "strimzi.io/kind": "Kafka",
+                        "strimzi.io/name": f"{KAFKA_CLUSTER}-kafka-exporter",
+                    }
+                },
+                "podMetricsEndpoints": [_operator_endpoint("tcp-prometheus")],
+            },
+        },
+        {
+            "apiVersion": MONITORING_API,
+            "kind": "PrometheusRule",
+            "metadata": _meta("ezurnals-alerts", labels),
+            "spec": {
+                "groups": [
+                    {
+                        "name": "ezurnals",
+                        "rules": [
+                            {
+                                "alert": alert.name,
+                                "expr": alert.expr,
+                                "for": alert.duration,
+                                "labels": {"severity": alert.severity},
+                                "annotations": {
+                                    "summary": alert.summary,
+                                    "runbook": "deploy/README.md#what-to-monitor-and-alert-on",
+                                },
+                            }
+                            for alert in ALERTS
+                        ],
+                    }
+                ]
+            },
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": _meta("ezurnals-dashboard", {**labels, "grafana_dashboard": "1"}),
+            "data": {"ezurnals.json": json.dumps(dashboard(), indent=2, sort_keys=True) + "\n"},
+        },
+    ]
+
+
+def _panel(number: int, title: str, unit: str, *queries: tuple[str, str]) -> Manifest:
+    return {
+        "id": number,
+        "type": "timeseries",
+        "title": title,
+        "datasource": {"type": "prometheus", "uid": "${datasource}"},
+        "gridPos": {"h": 8, "w": 12, "x": 12 * ((number - 1) % 2), "y": 8 * ((number - 1) // 2)},
+        "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
+        "targets": [
+            {"refId": chr(ord("A") + i), "expr": expr, "legendFormat": legend}
+            for i, (expr, legend) in enumerate(queries)
+        ],
+    }
+
+
+def dashboard() -> Manifest:
+    """One Grafana dashboard for the whole system: traffic, errors, lag, dead letters, storage."""
+    ns = 'namespace="$namespace"'
+    panels = [
+        _panel(
+            1,
+            "Requests per second",
+            "reqps",
+            (
+                f"sum by (service) (rate(ezurnals_http_request_seconds_count{{{ns}}}[5m]))",
+                "{{service}}",
+            ),
+        ),
+        _panel(
+            2,
+            "5xx share of requests",
+            "percentunit",
+            (
+                "sum by (service)"
+                f' (rate(ezurnals_http_request_seconds_count{{{ns},status=~"5.."}}[5m]))'
+                f" / sum by (service) (rate(ezurnals_http_request_seconds_count{{{ns}}}[5m]))",
+                "{{service}}",
+            ),
+        ),
+        _panel(
+            3,
+            "Request latency, 95th percentile",
+            "s",
+            (
+                "histogram_quantile(0.95, sum by (service, le)"
+                f" (rate(ezurnals_http_request_seconds_bucket{{{ns}}}[5m])))",
+                "{{service}}",
+            ),
+        ),
+        _panel(
+            4,
+            "Outbox relay: oldest unpublished event",
+            "s",
+            (f"max by (service) (ezurnals_relay_lag_seconds{{{ns}}})", "{{service}}"),
+        ),
+        _panel(
+            5,
+            "Consumer lag (messages)",
+            "short",
+            (
+                f"sum by (consumergroup) (kafka_consumergroup_lag{{{ns},{EZURNALS_GROUPS}}})",
+                "{{consumergroup}}",
+            ),
+        ),
+        _panel(
+            6,
+            "Dead-lettered messages (1 h)",
+            "short",
+            (
+                "sum by (topic)"
+                f" (increase(kafka_topic_partition_current_offset{{{ns},{DLT_TOPICS}}}[1h]))",
+                "{{topic}}",
+            ),
+        ),
+        _panel(
+            7,
+            "PostgreSQL connections",
+            "short",
+            (f"sum by (pod) (cnpg_backends_total{{{ns}}})", "{{pod}}"),
+        ),
+        _panel(
+            8,
+            "Kafka partitions under-replicated / under min ISR",
+            "short",
+            (
+                f"sum (kafka_server_replicamanager_underreplicatedpartitions{{{ns}}})",
+                "under-replicated",
+            ),
+            (f"sum (kafka_cluster_partition_underminisr{{{ns}}})", "under min ISR"),
+        ),
+    ]
+    return {
+        "title": "ezurnals",
+        "uid": "ezurnals",
+        "schemaVersion": 39,
+        "editable": False,
+        "time": {"from": "now-6h", "to": "now"},
+        "refresh": "1m",
+        "tags": ["ezurnals"],
+        "templating": {
+            "list": [
+                {"name": "datasource", "type": "datasource", "query": "prometheus"},
+                {
+                    "name": "namespace",
+                    "type": "query",
+                    "datasource": {"type": "prometheus", "uid": "${datasource}"},
+                    "query": "label_values(ezurnals_http_request_seconds_count, namespace)",
+                },
+            ]
+        },
+        "panels": panels,
+    }
+
+
+class _Dumper(yaml.SafeDumper):
+    """Multi-line strings (the dashboard's JSON) as literal blocks, readable in review."""
+
+
+_Dumper.add_representer(
+    str,
+    lambda dumper, text: dumper.represent_scalar(
+        "tag:yaml.org,2002:str", text, style="|" if "\n" in text else None
+    ),
+)
+
+
 def _dump(documents: list[Manifest]) -> str:
     body = "---\n".join(
-        yaml.safe_dump(doc, sort_keys=False, default_flow_style=False, width=100)
+        yaml.dump(doc, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=100)
         for doc in documents
     )
     return GENERATED_NOTE + body
@@ -889,6 +1372,7 @@ def render() -> dict[str, str]:
         "ingress.yaml": _dump([ingress_manifest()]),
         "kafka.yaml": _dump(kafka_manifests()),
         "postgres.yaml": _dump(postgres_manifests()),
+        "monitoring.yaml": _dump(monitoring_manifests()),
     }
     for spec in SERVICES:
         files[f"services/{spec.name}.yaml"] = _dump(service_manifests(spec))

@@ -118,3 +118,62 @@ def test_the_web_app_is_a_package_the_build_arg_can_name_and_its_tests_stay_out(
     assert "source=web/pyproject.toml,target=web/pyproject.toml" in text
     ignored = (REPO / "deploy" / "Dockerfile.dockerignore").read_text("utf-8").split()
     assert "web/tests" in ignored
+
+
+def _workspace_pyprojects() -> set[str]:
+    """Every workspace member's pyproject.toml, from the root's ``[tool.uv.workspace]``."""
+    root = tomllib.loads((REPO / "pyproject.toml").read_text("utf-8"))
+    members = root["tool"]["uv"]["workspace"]["members"]
+    found = {
+        path.relative_to(REPO).as_posix()
+        for pattern in members
+        for path in REPO.glob(f"{pattern}/pyproject.toml")
+    }
+    assert found, "the workspace has members"
+    return found
+
+
+def test_dependency_layer_binds_only_the_lock_and_the_pyproject_files(
+    dockerfile: dict[str, list[tuple[str, str]]],
+) -> None:
+    """A code change must not rebuild the third-party layer: it may see no source file."""
+    (layer,) = [
+        rest
+        for keyword, rest in dockerfile["build"]
+        if keyword == "RUN" and "--no-install-workspace" in rest
+    ]
+    binds = re.findall(r"--mount=type=bind,source=([^,\s]+),target=([^,\s]+)", layer)
+    assert all(source == target for source, target in binds)
+    assert {source for source, _ in binds} == {
+        "uv.lock",
+        "pyproject.toml",
+    } | _workspace_pyprojects()
+    assert len(binds) == len({source for source, _ in binds})
+    before = dockerfile["build"][: [rest for _, rest in dockerfile["build"]].index(layer)]
+    context_copies = [r for k, r in before if k in ("COPY", "ADD") and not r.startswith("--from=")]
+    assert context_copies == [], "nothing from the build context may come before the layer"
+
+
+def test_python_version_comes_from_one_build_argument() -> None:
+    text = DOCKERFILE.read_text(encoding="utf-8")
+    parsed = instructions(text)
+    versions = [
+        (keyword, rest) for keyword, rest in parsed if re.search(r"(?<![\d.])3\.\d+(?![\d.])", rest)
+    ]
+    assert len(versions) == 1, versions
+    ((keyword, rest),) = versions
+    assert keyword == "ARG" and rest.startswith("PYTHON_VERSION=")
+    default = rest.partition("=")[2]
+    requires = tomllib.loads((REPO / "pyproject.toml").read_text("utf-8"))["project"][
+        "requires-python"
+    ]
+    assert requires.startswith(">=") and tuple(map(int, default.split("."))) >= tuple(
+        map(int, requires[2:].split("."))
+    )
+    images = [rest for keyword, rest in parsed if keyword == "FROM" and "python" in rest]
+    assert len(images) == 2
+    assert all(rest.startswith("python:${PYTHON_VERSION}-") for rest in images)
+    build = stages(text)["build"]
+    assert ("ARG", "PYTHON_VERSION") in build
+    env = " ".join(rest for keyword, rest in build if keyword == "ENV")
+    assert "UV_PYTHON=/usr/local/bin/python${PYTHON_VERSION}" in env

@@ -94,6 +94,20 @@ def test_both_languages_have_every_word_the_templates_use() -> None:
         assert all(i18n.MESSAGES[language].values()), language
 
 
+async def test_the_web_app_serves_its_request_metrics(web: httpx.AsyncClient) -> None:
+    await web.get("/sign-in")
+    await web.get("/no-such-page")
+    metrics = await web.get("/metrics")
+    assert metrics.status_code == 200
+    assert metrics.headers["content-type"].startswith("text/plain")
+    counted = re.findall(
+        r"^ezurnals_http_request_seconds_count\{([^}]*)\} (\S+)$", metrics.text, re.M
+    )
+    labels = [dict(re.findall(r'(\w+)="([^"]*)"', text)) for text, _ in counted]
+    assert {"service": "web", "method": "GET", "route": "/sign-in", "status": "200"} in labels
+    assert {"service": "web", "method": "GET", "route": "unmatched", "status": "404"} in labels
+
+
 async def test_the_sign_in_page_is_latvian_by_default_english_on_request_and_labelled(
     web: httpx.AsyncClient,
 ) -> None:

@@ -6,7 +6,10 @@ else is prefixed ``EZURNALS_``.
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
+import ssl
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICES: tuple[str, ...] = ("identity", "lessons", "attendance", "grading", "reporting")
@@ -26,6 +29,14 @@ class Settings(BaseSettings):
             "KAFKA_BOOTSTRAP_SERVERS", "EZURNALS_KAFKA_BOOTSTRAP_SERVERS"
         ),
     )
+    #: PLAINTEXT for the local broker; SASL_SSL for Strimzi's listener (SCRAM-SHA-512 over TLS).
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_SSL"] = "PLAINTEXT"
+    #: PEM file of the CA that signed the brokers' certificates (Strimzi's cluster CA).
+    kafka_ssl_cafile: str | None = None
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = "SCRAM-SHA-512"
+    #: The service's KafkaUser, whose ACLs say which topics and groups it may use.
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
     topic_prefix: str = "ezurnals."
     topic_partitions: int = 6
     #: Apache Kafka: on. Tansu (the embedded broker) has no idempotent producer.
@@ -45,6 +56,23 @@ class Settings(BaseSettings):
     #: reporting: families' diary weeks an API process keeps answered in memory (each forgotten
     #: when PostgreSQL notices a change to what it was built from); 0 keeps none.
     diary_cache_entries: int = 5000
+
+    def kafka_security(self) -> dict[str, object]:
+        """The aiokafka client options that encrypt and authenticate; none for PLAINTEXT."""
+        if self.kafka_security_protocol == "PLAINTEXT":
+            return {}
+        options: dict[str, object] = {
+            "security_protocol": self.kafka_security_protocol,
+            "ssl_context": ssl.create_default_context(cafile=self.kafka_ssl_cafile),
+        }
+        if self.kafka_security_protocol == "SASL_SSL":
+            password = self.kafka_sasl_password
+            options |= {
+                "sasl_mechanism": self.kafka_sasl_mechanism,
+                "sasl_plain_username": self.kafka_sasl_username,
+                "sasl_plain_password": password.get_secret_value() if password else None,
+            }
+        return options
 
     def topic(self, service: str) -> str:
         return f"{self.topic_prefix}{service}.events"

@@ -8,6 +8,7 @@ and reporting; with grading the lesson screen takes grades and families see them
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from zoneinfo import ZoneInfo
 
@@ -16,7 +17,9 @@ import structlog
 import uvicorn
 from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from ezurnals.shared.observability.metrics import REQUEST_LATENCY
 from ezurnals.web import i18n, pages, proxy, ui
 from ezurnals.web.backend import ApiError, Backend, Session, SignInRequired
 
@@ -55,7 +58,9 @@ def create_app(service_urls: dict[str, str], *, time_zone: str = "Europe/Riga") 
     async def session_and_language(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        """The session from the cookies, written back when a refresh or sign-in changed it."""
+        """The session from the cookies, written back when a refresh or sign-in changed it; each
+        request's latency and status on ``/metrics``, by route as the services count theirs."""
+        started = time.perf_counter()
         request.state.session = Session.of(request)
         request.state.language = i18n.language_of(
             request.query_params.get("lang") or request.cookies.get(i18n.LANGUAGE_COOKIE)
@@ -67,6 +72,10 @@ def create_app(service_urls: dict[str, str], *, time_zone: str = "Europe/Riga") 
         if not request.url.path.startswith(("/api/", "/static/")):
             # Pages carry personal data: never kept by the browser or a shared cache.
             response.headers.setdefault("Cache-Control", "no-store")
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        REQUEST_LATENCY.labels("web", request.method, route, response.status_code).observe(
+            time.perf_counter() - started
+        )
         return response
 
     @app.exception_handler(SignInRequired)
@@ -93,6 +102,10 @@ def create_app(service_urls: dict[str, str], *, time_zone: str = "Europe/Riga") 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "service": "web"}
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     app.mount("/static", StaticFiles(directory=ui.STATIC), name="static")
     for router in pages.routers():

@@ -222,6 +222,7 @@ class ProjectionRunner:
             # a long wait costs no latency; a short one only makes an idle worker and the broker
             # answer empty fetches all day.
             fetch_max_wait_ms=500,
+            **self.settings.kafka_security(),
         )
         while not stop.is_set():
             try:

@@ -23,6 +23,7 @@ def producer(settings: Settings, **overrides: object) -> AIOKafkaProducer:
         "max_batch_size": 262_144,
         "request_timeout_ms": 15_000,
         "retry_backoff_ms": 200,
+        **settings.kafka_security(),
     }
     options.update(overrides)
     return AIOKafkaProducer(**options)
@@ -40,7 +41,9 @@ async def ensure_topics(settings: Settings, topics: Iterable[str], *, timeout: f
     wanted = list(topics)
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
-        admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=settings.kafka_bootstrap_servers, **settings.kafka_security()
+        )
         try:
             await admin.start()
             existing = set(await admin.list_topics())
@@ -61,7 +64,9 @@ async def ensure_topics(settings: Settings, topics: Iterable[str], *, timeout: f
 
 async def broker_reachable(settings: Settings, timeout: float = 3.0) -> bool:
     admin = AIOKafkaAdminClient(
-        bootstrap_servers=settings.kafka_bootstrap_servers, request_timeout_ms=int(timeout * 1000)
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        request_timeout_ms=int(timeout * 1000),
+        **settings.kafka_security(),
     )
     try:
         await asyncio.wait_for(admin.start(), timeout)

@@ -32,6 +32,7 @@ class Replayer:
             enable_auto_commit=False,
             group_id=None,
             max_poll_records=5000,
+            **settings.kafka_security(),
         )
         self.partitions: list[TopicPartition] = []
 

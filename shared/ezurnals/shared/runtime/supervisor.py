@@ -341,7 +341,9 @@ async def _stopping(stop: asyncio.Event, grace: float = 1.0) -> bool:
 
 
 async def topic_is_empty(settings: Settings, topic: str) -> bool:
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers, **settings.kafka_security()
+    )
     await consumer.start()
     try:
         parts = consumer.partitions_for_topic(topic) or set()
