@@ -10,7 +10,6 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request, Response
@@ -24,7 +23,6 @@ from ezurnals.shared.auth.revocations import RevocationCache
 from ezurnals.shared.auth.verifier import TokenVerifier
 from ezurnals.shared.http.audit import AuditLog
 from ezurnals.shared.http.errors import install_error_handlers
-from ezurnals.shared.messaging.kafka import broker_reachable
 from ezurnals.shared.observability.metrics import (
     CONSUMER_LAG,
     DEAD_LETTERS_STORED,
@@ -36,22 +34,6 @@ from ezurnals.shared.service import Runtime, ServiceDefinition
 from ezurnals.shared.settings import Settings
 
 log = structlog.get_logger(__name__)
-
-
-class _BrokerProbe:
-    """Caches the broker check for a few seconds so probes don't open a connection each time."""
-
-    def __init__(self, settings: Settings, ttl: float = 5.0) -> None:
-        self.settings = settings
-        self.ttl = ttl
-        self._at = 0.0
-        self._ok = False
-
-    async def ok(self) -> bool:
-        if time.monotonic() - self._at > self.ttl:
-            self._ok = await broker_reachable(self.settings)
-            self._at = time.monotonic()
-        return self._ok
 
 
 class RequestContext:
@@ -96,6 +78,23 @@ class RequestContext:
             )
 
 
+async def database_check(runtime: Runtime) -> str:
+    try:
+        await runtime.db.ping()
+    except Exception as exc:
+        return f"unavailable: {type(exc).__name__}"
+    return "ok"
+
+
+def readiness(checks: dict[str, str]) -> JSONResponse:
+    """200 when every check answered "ok", else 503; the body names each check's answer."""
+    ready = all(answer == "ok" for answer in checks.values())
+    return JSONResponse(
+        status_code=200 if ready else 503,
+        content={"status": "ready" if ready else "not_ready", "checks": checks},
+    )
+
+
 #: No OpenTelemetry: FastAPI's own looks up the global providers (reading the environment) on
 #: every request, and its logs carry exception messages, which may hold personal data. Our logs
 #: are structlog's, without personal data.
@@ -112,7 +111,6 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = runtime_factory(settings)
         app.state.runtime = runtime
-        app.state.broker = _BrokerProbe(settings)
         app.state.verifier = TokenVerifier(settings.jwks_url) if settings.jwks_url else None
         app.state.revocations = RevocationCache(runtime.db, settings.read_model_schema)
         app.state.audit = AuditLog(runtime.db, runtime.store, settings.service)
@@ -140,19 +138,11 @@ def create_app(
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz(request: Request) -> JSONResponse:
+        """Ready when the database answers. Not the broker: an API only writes to its outbox,
+        which the worker relays, so a Kafka outage must not take every API pod out of service
+        (the worker's own /readyz and ``ezurnals_broker_reachable`` report the broker)."""
         runtime: Runtime = request.app.state.runtime
-        checks: dict[str, Any] = {}
-        try:
-            await runtime.db.ping()
-            checks["database"] = "ok"
-        except Exception as exc:
-            checks["database"] = f"unavailable: {type(exc).__name__}"
-        checks["broker"] = "ok" if await request.app.state.broker.ok() else "unavailable"
-        ready = all(v == "ok" for v in checks.values())
-        return JSONResponse(
-            status_code=200 if ready else 503,
-            content={"status": "ready" if ready else "not_ready", "checks": checks},
-        )
+        return readiness({"database": await database_check(runtime)})
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics(request: Request) -> Response:

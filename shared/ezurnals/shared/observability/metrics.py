@@ -33,3 +33,8 @@ DEAD_LETTERS_STORED = Gauge(
     "Events this service's consumers dead-lettered (all time)",
     ["service"],
 )
+BROKER_REACHABLE = Gauge(
+    "ezurnals_broker_reachable",
+    "1 when the broker answered the worker's last check, 0 when it did not",
+    ["service"],
+)
