@@ -24,7 +24,6 @@ from ezurnals.shared.auth.verifier import TokenVerifier
 from ezurnals.shared.http.audit import AuditLog
 from ezurnals.shared.http.errors import install_error_handlers
 from ezurnals.shared.observability.metrics import (
-    CONSUMER_LAG,
     DEAD_LETTERS_STORED,
     RELAY_BACKLOG,
     RELAY_LAG,
@@ -153,13 +152,7 @@ def create_app(
             RELAY_LAG.labels(definition.name).set(age)
             async with runtime.db.raw() as conn:
                 dead = await conn.fetchval("SELECT count(*) FROM dead_letters")
-                lags = await conn.fetch(
-                    "SELECT consumer, topic, sum(lag) AS lag FROM consumer_state "
-                    "GROUP BY consumer, topic"
-                )
             DEAD_LETTERS_STORED.labels(definition.name).set(dead or 0)
-            for row in lags:  # written by the worker's consumer every few seconds
-                CONSUMER_LAG.labels(row["consumer"], row["topic"]).set(row["lag"])
         except Exception as exc:
             log.warning("metrics.database_unavailable", error=repr(exc))
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

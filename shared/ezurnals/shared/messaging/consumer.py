@@ -256,7 +256,7 @@ class ProjectionRunner:
                     last_commit = time.monotonic()
                 if time.monotonic() - last_lag > 2.0:
                     last_lag = time.monotonic()
-                    await self._record_lag(kafka)
+                    await self.record_lag(kafka)
         finally:
             # Leaving must not fail: an in-flight fetch that times out while the broker is slow
             # would otherwise turn a clean shutdown into an error.
@@ -279,16 +279,21 @@ class ProjectionRunner:
             with contextlib.suppress(KafkaError):
                 await kafka.commit(mine)
 
-    async def _record_lag(self, kafka: AIOKafkaConsumer) -> None:
+    async def record_lag(self, kafka: AIOKafkaConsumer) -> None:
+        """The lag gauge, per topic, summed over the partitions this worker owns; and each
+        partition's position and lag in ``consumer_state``, for an operator's SQL."""
         rows = []
+        per_topic = dict.fromkeys(self.topics, 0)
         for tp in kafka.assignment():
             high = kafka.highwater(tp)
             if high is None:
                 continue
             position = await kafka.position(tp)
             lag = max(high - position, 0)
-            CONSUMER_LAG.labels(self.consumer, tp.topic).set(lag)
+            per_topic[tp.topic] = per_topic.get(tp.topic, 0) + lag
             rows.append((self.consumer, tp.topic, tp.partition, position, lag))
+        for topic, lag in per_topic.items():
+            CONSUMER_LAG.labels(self.consumer, topic).set(lag)
         if not rows:
             return
         with contextlib.suppress(*INFRA_ERRORS):
