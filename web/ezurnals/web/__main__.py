@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 
 from ezurnals.web.app import serve_web
 
@@ -19,6 +20,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument(
+        "--forwarded-allow-ips",
+        default=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        help="peers (the Ingress controller) whose X-Forwarded-For names the browser's address",
+    )
     args = parser.parse_args(argv)
     urls = {}
     for item in args.service:
@@ -26,7 +32,7 @@ def main(argv: list[str] | None = None) -> None:
         if not sep or not url:
             parser.error(f"--service wants NAME=URL, not {item!r}")
         urls[name] = url
-    asyncio.run(serve_web(urls, args.host, args.port))
+    asyncio.run(serve_web(urls, args.host, args.port, forwarded_allow_ips=args.forwarded_allow_ips))
 
 
 if __name__ == "__main__":

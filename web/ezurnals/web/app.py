@@ -17,6 +17,7 @@ import uvicorn
 from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 
+from ezurnals.shared.http.server import server_config
 from ezurnals.web import i18n, pages, proxy, ui
 from ezurnals.web.backend import ApiError, Backend, Session, SignInRequired
 
@@ -102,10 +103,14 @@ def create_app(service_urls: dict[str, str], *, time_zone: str = "Europe/Riga") 
 
 
 async def serve_web(
-    service_urls: dict[str, str], host: str = "127.0.0.1", port: int = 8080
+    service_urls: dict[str, str],
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    *,
+    forwarded_allow_ips: str = "127.0.0.1",
 ) -> None:
     """Run the web app until the process is stopped (for ``ezurnals up``)."""
-    config = uvicorn.Config(
-        create_app(service_urls), host=host, port=port, log_config=None, access_log=False
+    config = server_config(
+        create_app(service_urls), host=host, port=port, forwarded_allow_ips=forwarded_allow_ips
     )
     await uvicorn.Server(config).serve()
