@@ -22,6 +22,7 @@ from ezurnals.shared.http.app import NO_TELEMETRY, database_check, readiness
 from ezurnals.shared.messaging import kafka
 from ezurnals.shared.messaging.consumer import ProjectionRunner
 from ezurnals.shared.messaging.relay import OutboxRelay
+from ezurnals.shared.retry import Retrying
 from ezurnals.shared.service import Runtime, ServiceDefinition
 from ezurnals.shared.settings import Settings
 
@@ -42,14 +43,14 @@ class Worker:
     async def run(self) -> None:
         runtime = self.runtime = Runtime.create(self.settings)
         producer = kafka.producer(self.settings)
+        retrying = Retrying()
         while not self.stop.is_set():
             try:
                 await producer.start()
                 break
             except Exception as exc:
                 log.warning("worker.broker_unavailable", error=repr(exc))
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.stop.wait(), 1.0)
+                await retrying.wait(self.stop)
         self.relay = OutboxRelay(runtime.db, producer, service=self.definition.name)
         tasks = [asyncio.create_task(self.relay.run(self.stop), name="relay")]
         projections = self.definition.all_projections(self.settings)

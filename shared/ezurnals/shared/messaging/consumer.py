@@ -28,6 +28,7 @@ from ezurnals.shared.contracts.base import EventEnvelope, IntegrationEvent
 from ezurnals.shared.db import Database
 from ezurnals.shared.messaging.projection import Projection, apply_events, install
 from ezurnals.shared.observability.metrics import CONSUMER_APPLIED, CONSUMER_LAG, DEAD_LETTERS
+from ezurnals.shared.retry import Retrying
 from ezurnals.shared.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -203,13 +204,15 @@ class ProjectionRunner:
             consumer=self.consumer,
             schema=self.settings.read_model_schema,
         )
+        retrying = Retrying()
         while not stop.is_set():
             try:
                 await applier.install()
                 break
             except INFRA_ERRORS as exc:
                 log.warning("consumer.database_unavailable", error=str(exc))
-                await _pause(stop, 1.0)
+                await retrying.wait(stop)
+        retrying.succeeded()
         kafka = AIOKafkaConsumer(
             *self.topics,
             bootstrap_servers=self.settings.kafka_bootstrap_servers,
@@ -229,7 +232,8 @@ class ProjectionRunner:
                 break
             except KafkaError as exc:
                 log.warning("consumer.broker_unavailable", error=str(exc))
-                await _pause(stop, 1.0)
+                await retrying.wait(stop)
+        retrying.succeeded()
         self.ready.set()
         last_lag = 0.0
         uncommitted: dict[TopicPartition, int] = {}
@@ -246,11 +250,12 @@ class ProjectionRunner:
                         await applier.handle([r for records in batches.values() for r in records])
                         for tp, records in batches.items():
                             uncommitted[tp] = records[-1].offset + 1
+                        retrying.succeeded()
                     except INFRA_ERRORS as exc:
                         log.warning("consumer.apply_paused", error=str(exc))
                         for tp, records in batches.items():
                             kafka.seek(tp, records[0].offset)
-                        await _pause(stop, 1.0)
+                        await retrying.wait(stop)
                 if uncommitted and time.monotonic() - last_commit >= self.commit_interval_s:
                     await self._commit(kafka, uncommitted)
                     last_commit = time.monotonic()
@@ -305,8 +310,3 @@ class ProjectionRunner:
                        SET position = excluded.position, lag = excluded.lag, updated_at = now()""",
                     rows,
                 )
-
-
-async def _pause(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), seconds)
