@@ -17,6 +17,7 @@ import uvicorn
 from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 
+from ezurnals.shared.http.app import RequestContext
 from ezurnals.shared.http.server import server_config
 from ezurnals.web import i18n, pages, proxy, ui
 from ezurnals.web.backend import ApiError, Backend, Session, SignInRequired
@@ -94,6 +95,10 @@ def create_app(service_urls: dict[str, str], *, time_zone: str = "Europe/Riga") 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "service": "web"}
+
+    # Outermost: the correlation id is bound (and passed to the APIs, see backend.py) before the
+    # pages run, and the request's one access event is written after them.
+    app.add_middleware(RequestContext, service="web")
 
     app.mount("/static", StaticFiles(directory=ui.STATIC), name="static")
     for router in pages.routers():

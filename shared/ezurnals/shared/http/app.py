@@ -23,6 +23,7 @@ from ezurnals.shared.auth.revocations import RevocationCache
 from ezurnals.shared.auth.verifier import TokenVerifier
 from ezurnals.shared.http.audit import AuditLog
 from ezurnals.shared.http.errors import install_error_handlers
+from ezurnals.shared.observability.logging import CORRELATION_ID
 from ezurnals.shared.observability.metrics import (
     DEAD_LETTERS_STORED,
     RELAY_BACKLOG,
@@ -35,8 +36,30 @@ from ezurnals.shared.settings import Settings
 log = structlog.get_logger(__name__)
 
 
+#: Probes and scrapes answer every few seconds all day: their access events are DEBUG.
+QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
+
+access_log = structlog.get_logger("ezurnals.access")
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's template with its router's prefix (``/api/identity/people/{id}``).
+    FastAPI keeps an included router's routes without the prefix and puts the whole template in
+    its effective route context; where that is missing, the route's own path is the best left."""
+    route = scope.get("route")
+    if route is None:
+        return "unmatched"
+    effective = scope.get("fastapi", {}).get("effective_route_context")
+    template = getattr(effective, "path", None) or getattr(route, "path", None)
+    return str(template or "unmatched")
+
+
 class RequestContext:
-    """Correlation id, log context and latency metric for every request.
+    """Correlation id, log context, latency metric and the one access event of every request.
+
+    The access event names the route's template (never the path, whose ids and query could point
+    at a person), the method, status and duration, with the correlation id from the context; it
+    holds no address, user or personal data.
 
     A plain ASGI middleware: Starlette's ``BaseHTTPMiddleware`` costs a task and a memory stream
     per request, a noticeable share of a diary read.
@@ -58,6 +81,7 @@ class RequestContext:
         scope.setdefault("state", {})["correlation_id"] = correlation
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(correlation_id=correlation)
+        CORRELATION_ID.set(correlation)
         started = time.perf_counter()
         status = 500
 
@@ -71,9 +95,15 @@ class RequestContext:
         try:
             await self.app(scope, receive, send_with_header)
         finally:
-            route = getattr(scope.get("route"), "path", "unmatched")
-            REQUEST_LATENCY.labels(self.service, scope["method"], route, status).observe(
-                time.perf_counter() - started
+            route = route_template(scope)
+            elapsed = time.perf_counter() - started
+            REQUEST_LATENCY.labels(self.service, scope["method"], route, status).observe(elapsed)
+            (access_log.debug if route in QUIET_ROUTES else access_log.info)(
+                "http.request",
+                method=scope["method"],
+                route=route,
+                status=status,
+                duration_ms=round(elapsed * 1000, 1),
             )
 
 

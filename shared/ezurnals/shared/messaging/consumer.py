@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Sequence
 
@@ -51,6 +52,21 @@ INFRA_ERRORS: tuple[type[BaseException], ...] = (
 Decoded = tuple[ConsumerRecord, EventEnvelope, IntegrationEvent]
 
 
+def event_context(env: EventEnvelope) -> dict[str, str]:
+    """What a consumer binds to its log context while it handles one event: the correlation id
+    of the request that caused it (so one id leads from the web request to here), the event."""
+    bound = {"event_id": str(env.event_id), "event_type": env.event_type}
+    if env.correlation_id is not None:
+        bound["correlation_id"] = str(env.correlation_id)
+    return bound
+
+
+def record_context(record: ConsumerRecord) -> dict[str, str]:
+    """The same for a record that could not be parsed: the relay's headers, where they are."""
+    headers = {key: value.decode("utf-8", "replace") for key, value in record.headers or ()}
+    return {k: headers[k] for k in ("correlation_id", "event_id", "event_type") if headers.get(k)}
+
+
 class EventApplier:
     """Applies Kafka records to projections in a schema; dead-letters what cannot be applied."""
 
@@ -84,7 +100,8 @@ class EventApplier:
                 env = EventEnvelope.model_validate_json(record.value or b"")
                 decoded.append((record, env, env.parse()))
             except Exception as exc:
-                await self.dead_letter(record, exc, attempts=1)
+                with structlog.contextvars.bound_contextvars(**record_context(record)):
+                    await self.dead_letter(record, exc, attempts=1)
         if not decoded:
             return 0
         try:
@@ -101,9 +118,24 @@ class EventApplier:
         except Exception:
             applied = 0
             for item in decoded:
-                applied += await self._apply_one(item)
+                with structlog.contextvars.bound_contextvars(**event_context(item[1])):
+                    applied += await self._apply_one(item)
+        else:
+            if log.is_enabled_for(logging.DEBUG):
+                for record, env, _ in decoded:
+                    with structlog.contextvars.bound_contextvars(**event_context(env)):
+                        self._applied(record)
         CONSUMER_APPLIED.labels(self.consumer).inc(applied)
         return applied
+
+    def _applied(self, record: ConsumerRecord) -> None:
+        log.debug(
+            "consumer.event_applied",
+            consumer=self.consumer,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+        )
 
     async def _apply_one(self, item: Decoded) -> int:
         record, env, event = item
@@ -111,9 +143,11 @@ class EventApplier:
         for attempt in range(1, self.settings.consumer_max_attempts + 1):
             try:
                 async with self.db.raw() as conn:
-                    return await apply_events(
+                    applied = await apply_events(
                         conn, self.schema, self.consumer, self.projections, [(env, event)]
                     )
+                self._applied(record)
+                return applied
             except INFRA_ERRORS:
                 raise
             except Exception as exc:
