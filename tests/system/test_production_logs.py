@@ -166,7 +166,7 @@ async def test_one_correlation_id_from_the_web_request_to_the_consumer_in_json_l
         return [
             r
             for r in records_of(worker_log)
-            if r.get("event") == "consumer.event_applied" and r.get("correlation_id") == correlation
+            if r.get("event") == "consumer.event_handled" and r.get("correlation_id") == correlation
         ]
 
     consumed = await eventually(applied, timeout=30, what="the consumer's line for the event")

@@ -129,8 +129,9 @@ class EventApplier:
         return applied
 
     def _applied(self, record: ConsumerRecord) -> None:
+        """Applied, or skipped as already applied: one DEBUG line per event."""
         log.debug(
-            "consumer.event_applied",
+            "consumer.event_handled",
             consumer=self.consumer,
             topic=record.topic,
             partition=record.partition,
