@@ -103,7 +103,10 @@ def serve_api(
         forwarded_allow_ips=settings.forwarded_allow_ips,
         timeout_graceful_shutdown=10,
     )
-    uvicorn.Server(config).run()
+    server = uvicorn.Server(config)
+    server.run()
+    if not server.started:  # as uvicorn.run: a failed startup is a failed process
+        raise SystemExit(3)
 
 
 @serve_app.command("worker")
