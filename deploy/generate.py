@@ -44,6 +44,8 @@ PG_CA_DIR = "/var/run/ezurnals/pg-ca"
 BACKUP_PLUGIN = "barman-cloud.cloudnative-pg.io"
 BACKUP_STORE = "ezurnals-backups"
 TOPIC_PREFIX = "ezurnals."
+#: The private ranges a cluster's pod network is drawn from.
+FORWARDED_ALLOW_IPS = "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16"
 TOPIC_PARTITIONS = 12
 #: Every topic states its own durability instead of inheriting the brokers' defaults: three
 #: copies, and a write is acknowledged (acks=all) once two of them have it.
@@ -341,7 +343,9 @@ def _api_deployment(spec: ServiceSpec) -> Manifest:
 def _worker_deployment(spec: ServiceSpec) -> Manifest:
     args = ["serve", "worker", "--service", spec.name]
     consumes = {"ezurnals/consumes": ",".join(spec.consumes)}
-    return _deployment(spec, "worker", args, ("metrics", WORKER_PORT), "/healthz", 1, consumes)
+    # Ready when the broker and the database answer (the API's readiness depends on neither
+    # the broker nor the worker: it only writes to its outbox).
+    return _deployment(spec, "worker", args, ("metrics", WORKER_PORT), "/readyz", 1, consumes)
 
 
 def _api_selector(spec: ServiceSpec) -> dict[str, str]:
@@ -721,6 +725,10 @@ def config_manifests() -> list[Manifest]:
                 "EZURNALS_TOPIC_PREFIX": TOPIC_PREFIX,
                 "EZURNALS_KAFKA_IDEMPOTENCE": "true",
                 "EZURNALS_LOG_LEVEL": "info",
+                # Peers whose X-Forwarded-For names the client (uvicorn's proxy headers): the
+                # Ingress controller's and the web app's pods, in the cluster's pod network.
+                # Narrow it to that network's CIDR in an overlay.
+                "FORWARDED_ALLOW_IPS": FORWARDED_ALLOW_IPS,
             },
         },
         {

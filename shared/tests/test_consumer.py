@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from prometheus_client import REGISTRY
 
 from ezurnals.shared.contracts.base import EventEnvelope
 from ezurnals.shared.messaging import kafka
@@ -16,7 +17,7 @@ from ezurnals.shared.messaging.rebuild import Replayer, rebuild
 from ezurnals.shared.service import Runtime
 from ezurnals.shared.settings import Settings
 from ezurnals.shared.testing.probe import PROBE, ProbeRecorded, ProbeTotals
-from ezurnals.shared.testing.stack import TestStack, eventually
+from ezurnals.shared.testing.stack import TestStack, api_client, eventually
 
 
 class Consumer:
@@ -185,3 +186,50 @@ async def test_rebuilt_projection_equals_the_live_one(env: dict[str, Any]) -> No
     await publish(producer, settings, probe("b-0", 24, 1000))
     expected["b-0"] = (expected["b-0"][0] + 1, expected["b-0"][1] + 1000, True)
     await eventually(lambda: _equals(totals(rt), expected), what="live consumer after swap")
+
+
+async def test_lag_is_summed_per_topic_and_exported_by_the_consumer_only(
+    env: dict[str, Any],
+) -> None:
+    rt, settings, producer = env["rt"], env["settings"], env["producer"]
+    topic = settings.topic("probe")
+    for i in range(10):  # 4, 3 and 3 events in partitions 0, 1 and 2
+        await producer.send_and_wait(
+            topic, value=probe(f"l-{i}", 1, i).model_dump_json().encode(), partition=i % 3
+        )
+    runner = ProjectionRunner(rt.db, settings, [ProbeTotals()])
+    reader = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    await reader.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in range(settings.topic_partitions)]
+        reader.assign(partitions)
+        assert await reader.getmany(timeout_ms=5000, max_records=1)  # one read, nine behind
+
+        async def ends_known() -> bool:
+            return sum(reader.highwater(tp) or 0 for tp in partitions) == 10
+
+        await eventually(ends_known, what="every partition's end fetched")
+        await runner.record_lag(reader)
+    finally:
+        await reader.stop()
+    lag = REGISTRY.get_sample_value(
+        "ezurnals_consumer_lag_events", {"consumer": runner.consumer, "topic": topic}
+    )
+    assert lag == 9
+    async with rt.db.raw() as conn:
+        stored = await conn.fetch(
+            "SELECT partition, lag FROM consumer_state WHERE topic = $1 ORDER BY 1", topic
+        )
+        assert sum(r["lag"] for r in stored) == 9 and len(stored) == settings.topic_partitions
+        await conn.execute(
+            "INSERT INTO consumer_state (consumer, topic, partition, position, lag) "
+            "VALUES ('elsewhere.projections', $1, 0, 0, 42)",
+            topic,
+        )
+    async with api_client(PROBE, settings) as api:
+        metrics = (await api.get("/metrics")).text
+    assert 'consumer="elsewhere.projections"' not in metrics  # the API exports no second copy

@@ -25,6 +25,7 @@ from ezurnals.shared.testing.auth import TestIssuer
 from ezurnals.shared.testing.faults import TcpProxy
 from ezurnals.shared.testing.probe import PROBE
 from ezurnals.shared.testing.stack import TestStack, api_client, eventually, running_worker
+from ezurnals.shared.worker import Worker, health_app
 
 SCHOOL = uuid.uuid4()
 TEACHER = uuid.uuid4()
@@ -50,7 +51,7 @@ async def test_health_readiness_metrics_and_openapi(client: httpx.AsyncClient) -
     assert (await client.get("/healthz")).json()["status"] == "ok"
     ready = await client.get("/readyz")
     assert ready.status_code == 200, ready.text
-    assert ready.json()["checks"] == {"database": "ok", "broker": "ok"}
+    assert ready.json()["checks"] == {"database": "ok"}
     await client.post("/api/probe/streams/m-1/events", json={"expected_version": 0, "n": 1})
     metrics = (await client.get("/metrics")).text
     for name in (
@@ -197,12 +198,41 @@ async def test_a_revoked_session_is_refused_within_seconds(
     await producer.stop()
 
 
-async def test_broker_unreachable_makes_readyz_fail(settings: Settings) -> None:
+async def test_a_broker_outage_leaves_the_api_ready_and_the_worker_not(
+    settings: Settings,
+) -> None:
+    """The API only writes to its outbox: Kafka away must not take it out of service. The
+    worker, which publishes and consumes, says so in its readiness and its gauge."""
     nowhere = settings.model_copy(update={"kafka_bootstrap_servers": f"127.0.0.1:{free_port()}"})
     async with api_client(PROBE, nowhere) as client:
         ready = await client.get("/readyz")
-    assert ready.status_code == 503
-    assert ready.json()["checks"] == {"database": "ok", "broker": "unavailable"}
+        assert ready.status_code == 200, ready.text
+        assert ready.json()["checks"] == {"database": "ok"}
+
+    def gauge(metrics: str) -> float:
+        line = next(
+            m
+            for m in metrics.splitlines()
+            if m.startswith('ezurnals_broker_reachable{service="probe"}')
+        )
+        return float(line.rsplit(" ", 1)[1])
+
+    for broker_settings, status, broker, reachable in (
+        (nowhere, 503, "unavailable", 0.0),
+        (settings, 200, "ok", 1.0),
+    ):
+        async with running_worker(PROBE, broker_settings) as worker:
+
+            async def started(worker: Worker = worker) -> bool:
+                return worker.runtime is not None
+
+            await eventually(started, what="worker started")
+            transport = httpx.ASGITransport(app=health_app(worker))
+            async with httpx.AsyncClient(transport=transport, base_url="http://w") as probe:
+                answer = await probe.get("/readyz")
+                assert answer.status_code == status, answer.text
+                assert answer.json()["checks"] == {"broker": broker, "database": "ok"}
+                assert gauge((await probe.get("/metrics")).text) == reachable
 
 
 async def test_database_outage_answers_503_and_recovers_with_nothing_half_written(

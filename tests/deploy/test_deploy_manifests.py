@@ -431,8 +431,18 @@ def test_probes_use_the_health_endpoints(rendered: dict[str, list[Manifest]], ov
         assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
         assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
         worker = find(rendered[overlay], "Deployment", f"{service}-worker")
-        probe = worker["spec"]["template"]["spec"]["containers"][0]["livenessProbe"]
-        assert probe["httpGet"] == {"path": "/healthz", "port": "metrics"}
+        probes = worker["spec"]["template"]["spec"]["containers"][0]
+        assert probes["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "metrics"}
+        assert probes["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "metrics"}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_servers_are_told_which_proxies_to_trust(
+    rendered: dict[str, list[Manifest]], overlay: str
+) -> None:
+    """Without it, identity throttles sign-ins per web pod instead of per browser."""
+    config = find(rendered[overlay], "ConfigMap", "ezurnals-config")
+    assert config["data"]["FORWARDED_ALLOW_IPS"]
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

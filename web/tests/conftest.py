@@ -4,7 +4,6 @@ front of them, and a school seeded through the APIs the way a school would set i
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
@@ -15,39 +14,18 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
 from ezurnals.shared.http.app import create_app
 from ezurnals.shared.runtime.infra import free_port
 from ezurnals.shared.service import load_service
-from ezurnals.shared.testing.stack import TestStack, eventually, running_worker
+from ezurnals.shared.testing.stack import TestStack, eventually, running_worker, serving
 from ezurnals.web import create_app as create_web_app
 
 SERVICES = ("identity", "lessons", "attendance", "grading", "reporting")
 BOOTSTRAP = "web-e2e-operator-secret"
 PASSWORD = "kalnu-ezers-rudens-2026"
 RIGA = ZoneInfo("Europe/Riga")
-
-
-@contextlib.asynccontextmanager
-async def serving(app: FastAPI, port: int) -> AsyncIterator[str]:
-    """The app behind uvicorn on a real port, in this event loop."""
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-    )
-    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-            raise RuntimeError(f"uvicorn on port {port} stopped before it started")
-        await asyncio.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 @dataclass

@@ -89,20 +89,24 @@ def serve_api(
     _serving()
 
     from ezurnals.shared.http.app import create_app
+    from ezurnals.shared.http.server import server_config
     from ezurnals.shared.observability.logging import configure_logging
     from ezurnals.shared.service import load_service
     from ezurnals.shared.settings import Settings
 
     settings = Settings(service=_check_service(service))
     configure_logging(settings.log_level, json=settings.log_json, service=service)
-    uvicorn.run(
+    config = server_config(
         create_app(load_service(service), settings),
         host=host,
         port=port,
-        log_config=None,
-        access_log=False,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         timeout_graceful_shutdown=10,
     )
+    server = uvicorn.Server(config)
+    server.run()
+    if not server.started:  # as uvicorn.run: a failed startup is a failed process
+        raise SystemExit(3)
 
 
 @serve_app.command("worker")

@@ -20,7 +20,11 @@ from urllib.parse import parse_qs, quote, urlsplit, urlunsplit
 
 import asyncpg
 
-_BROKEN = (
+from ezurnals.shared.retry import ACQUIRE, ACQUIRE_ATTEMPTS
+
+#: A connection that could not be opened or was lost: the server went away, is starting up or
+#: shutting down, or ended this session (a failover, ``pg_terminate_backend``).
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     asyncpg.InterfaceError,
     asyncpg.PostgresConnectionError,
@@ -36,7 +40,7 @@ def outage_cause(exc: BaseException) -> BaseException | None:
     for _ in range(5):
         if seen is None:
             return None
-        if isinstance(seen, _BROKEN):
+        if isinstance(seen, CONNECTION_ERRORS):
             return seen
         seen = seen.__cause__
     return None
@@ -92,14 +96,30 @@ class Database:
         other session state (``SET``, advisory locks) must be undone by whoever set it.
         """
         pool = await self._connections()
-        async with pool.acquire(timeout=30) as conn:
+        conn = await self._acquire(pool)
+        try:
+            yield conn
+        except CONNECTION_ERRORS:
+            # The server went away under us (a restart, most likely): replace every pooled
+            # connection, or each would fail once before being replaced.
+            await pool.expire_connections()
+            raise
+        finally:
+            await pool.release(conn)
+
+    @staticmethod
+    async def _acquire(pool: asyncpg.Pool) -> asyncpg.Connection:
+        """A pooled connection, trying again with jitter (retry.ACQUIRE) where opening one
+        fails: during a failover the new primary refuses connections for a moment."""
+        for attempt in range(ACQUIRE_ATTEMPTS):
             try:
-                yield conn
-            except _BROKEN:
-                # The server went away under us (a restart, most likely): replace every pooled
-                # connection, or each would fail once before being replaced.
-                await pool.expire_connections()
-                raise
+                conn: asyncpg.Connection = await pool.acquire(timeout=30)
+                return conn
+            except CONNECTION_ERRORS:
+                if attempt + 1 == ACQUIRE_ATTEMPTS:
+                    raise
+            await asyncio.sleep(ACQUIRE.delay(attempt))
+        raise AssertionError("unreachable")
 
     async def dedicated(self) -> asyncpg.Connection:
         """A connection of its own, outside the pool, for a session that must stay (``LISTEN``);

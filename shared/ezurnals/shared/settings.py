@@ -41,6 +41,13 @@ class Settings(BaseSettings):
     topic_partitions: int = 6
     #: Apache Kafka: on. Tansu (the embedded broker) has no idempotent producer.
     kafka_idempotence: bool = False
+    #: Peers whose ``X-Forwarded-For`` names the client (comma-separated addresses or networks,
+    #: ``*`` for any): the Ingress controller's, and for identity the web app's. From any other
+    #: peer the header is ignored. uvicorn's own variable, so the servers read one setting.
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        validation_alias=AliasChoices("FORWARDED_ALLOW_IPS", "EZURNALS_FORWARDED_ALLOW_IPS"),
+    )
     log_level: str = "INFO"
     log_json: bool = True
     #: Connections one process may hold at once (asyncpg's pool; requests beyond wait for one).

@@ -1,6 +1,8 @@
 """A service's worker process: the outbox relay, the projection consumer and scheduled jobs.
 
-It also answers ``/healthz`` and ``/metrics`` on its own port so Kubernetes can probe it.
+It also answers ``/healthz``, ``/readyz`` and ``/metrics`` on its own port so Kubernetes can probe
+it. Its readiness is the one that depends on the broker (and the database): the worker is what
+publishes and consumes, while the APIs only write to their outbox.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ from typing import Any
 import structlog
 import uvicorn
 from fastapi import FastAPI, Response
+from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from ezurnals.shared.http.app import NO_TELEMETRY
+from ezurnals.shared.http.app import NO_TELEMETRY, database_check, readiness
 from ezurnals.shared.messaging import kafka
 from ezurnals.shared.messaging.consumer import ProjectionRunner
 from ezurnals.shared.messaging.relay import OutboxRelay
+from ezurnals.shared.retry import Retrying
 from ezurnals.shared.service import Runtime, ServiceDefinition
 from ezurnals.shared.settings import Settings
 
@@ -34,18 +38,19 @@ class Worker:
         self.relay: OutboxRelay | None = None
         self.runner: ProjectionRunner | None = None
         self.failed = False
+        self.broker = kafka.BrokerProbe(settings, label=definition.name)
 
     async def run(self) -> None:
         runtime = self.runtime = Runtime.create(self.settings)
         producer = kafka.producer(self.settings)
+        retrying = Retrying()
         while not self.stop.is_set():
             try:
                 await producer.start()
                 break
             except Exception as exc:
                 log.warning("worker.broker_unavailable", error=repr(exc))
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.stop.wait(), 1.0)
+                await retrying.wait(self.stop)
         self.relay = OutboxRelay(runtime.db, producer, service=self.definition.name)
         tasks = [asyncio.create_task(self.relay.run(self.stop), name="relay")]
         projections = self.definition.all_projections(self.settings)
@@ -100,8 +105,20 @@ def health_app(worker: Worker) -> FastAPI:
             "consumer_ready": bool(worker.runner and worker.runner.ready.is_set()),
         }
 
+    @app.get("/readyz")
+    async def readyz() -> JSONResponse:
+        """Ready when the broker and the database answer."""
+        runtime = worker.runtime
+        return readiness(
+            {
+                "broker": "ok" if await worker.broker.ok() else "unavailable",
+                "database": await database_check(runtime) if runtime else "starting",
+            }
+        )
+
     @app.get("/metrics")
     async def metrics() -> Response:
+        await worker.broker.ok()  # keeps ezurnals_broker_reachable current between probes
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return app

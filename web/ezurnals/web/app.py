@@ -8,7 +8,6 @@ and reporting; with grading the lesson screen takes grades and families see them
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from zoneinfo import ZoneInfo
 
@@ -19,7 +18,8 @@ from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from ezurnals.shared.observability.metrics import REQUEST_LATENCY
+from ezurnals.shared.http.app import RequestContext
+from ezurnals.shared.http.server import server_config
 from ezurnals.web import i18n, pages, proxy, ui
 from ezurnals.web.backend import ApiError, Backend, Session, SignInRequired
 
@@ -58,9 +58,7 @@ def create_app(service_urls: dict[str, str], *, time_zone: str = "Europe/Riga") 
     async def session_and_language(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        """The session from the cookies, written back when a refresh or sign-in changed it; each
-        request's latency and status on ``/metrics``, by route as the services count theirs."""
-        started = time.perf_counter()
+        """The session from the cookies, written back when a refresh or sign-in changed it."""
         request.state.session = Session.of(request)
         request.state.language = i18n.language_of(
             request.query_params.get("lang") or request.cookies.get(i18n.LANGUAGE_COOKIE)
@@ -72,10 +70,6 @@ def create_app(service_urls: dict[str, str], *, time_zone: str = "Europe/Riga") 
         if not request.url.path.startswith(("/api/", "/static/")):
             # Pages carry personal data: never kept by the browser or a shared cache.
             response.headers.setdefault("Cache-Control", "no-store")
-        route = getattr(request.scope.get("route"), "path", "unmatched")
-        REQUEST_LATENCY.labels("web", request.method, route, response.status_code).observe(
-            time.perf_counter() - started
-        )
         return response
 
     @app.exception_handler(SignInRequired)
@@ -107,6 +101,11 @@ def create_app(service_urls: dict[str, str], *, time_zone: str = "Europe/Riga") 
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    # Outermost: the correlation id is bound (and passed to the APIs, see backend.py) before the
+    # pages run; the request's one access event and its latency on /metrics (by route, as the
+    # services count theirs) are written after them.
+    app.add_middleware(RequestContext, service="web")
+
     app.mount("/static", StaticFiles(directory=ui.STATIC), name="static")
     for router in pages.routers():
         app.include_router(router)
@@ -115,10 +114,14 @@ def create_app(service_urls: dict[str, str], *, time_zone: str = "Europe/Riga") 
 
 
 async def serve_web(
-    service_urls: dict[str, str], host: str = "127.0.0.1", port: int = 8080
+    service_urls: dict[str, str],
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    *,
+    forwarded_allow_ips: str = "127.0.0.1",
 ) -> None:
     """Run the web app until the process is stopped (for ``ezurnals up``)."""
-    config = uvicorn.Config(
-        create_app(service_urls), host=host, port=port, log_config=None, access_log=False
+    config = server_config(
+        create_app(service_urls), host=host, port=port, forwarded_allow_ips=forwarded_allow_ips
     )
     await uvicorn.Server(config).serve()

@@ -18,6 +18,8 @@ from uuid import UUID
 import httpx
 from fastapi import Request, Response
 
+from ezurnals.shared.observability.logging import CORRELATION_ID
+
 ACCESS_COOKIE = "ez_at"
 REFRESH_COOKIE = "ez_rt"
 #: A guardian's children, found once at sign-in (identity has no cheaper way to list them).
@@ -128,13 +130,23 @@ class Session:
             )
 
 
+async def _pass_correlation_id(request: httpx.Request) -> None:
+    """Every call to an API carries the page request's correlation id, so that the API's access
+    event, the events it stores and the consumers that apply them name the same one."""
+    correlation = CORRELATION_ID.get()
+    if correlation:
+        request.headers["X-Correlation-ID"] = correlation
+
+
 class Backend:
     """One HTTP client per service, at the URLs the app was created with."""
 
     def __init__(self, service_urls: dict[str, str], timeout: float = 15.0) -> None:
         self.urls = {name: url.rstrip("/") for name, url in service_urls.items()}
         self._clients = {
-            name: httpx.AsyncClient(base_url=url, timeout=timeout)
+            name: httpx.AsyncClient(
+                base_url=url, timeout=timeout, event_hooks={"request": [_pass_correlation_id]}
+            )
             for name, url in self.urls.items()
         }
 

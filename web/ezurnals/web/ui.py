@@ -66,10 +66,10 @@ def local_today(request: Request) -> date:
 
 def forwarded_for(request: Request) -> str:
     """The browser's address for identity's sign-in throttling, which would otherwise see only
-    this server's address and lock out the whole school together."""
-    earlier = request.headers.get("x-forwarded-for")
-    client = request.client.host if request.client else "unknown"
-    return f"{earlier}, {client}" if earlier else client
+    this server's address and lock out the whole school together: the client as this server's
+    trusted proxies named it (see shared/http/server.py), never the header as the request
+    brought it, so a browser's own ``X-Forwarded-For`` cannot reach identity."""
+    return request.client.host if request.client else "unknown"
 
 
 def language(request: Request) -> str:

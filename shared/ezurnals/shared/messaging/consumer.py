@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Sequence
 
@@ -28,6 +29,7 @@ from ezurnals.shared.contracts.base import EventEnvelope, IntegrationEvent
 from ezurnals.shared.db import Database
 from ezurnals.shared.messaging.projection import Projection, apply_events, install
 from ezurnals.shared.observability.metrics import CONSUMER_APPLIED, CONSUMER_LAG, DEAD_LETTERS
+from ezurnals.shared.retry import Retrying
 from ezurnals.shared.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -48,6 +50,21 @@ INFRA_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 Decoded = tuple[ConsumerRecord, EventEnvelope, IntegrationEvent]
+
+
+def event_context(env: EventEnvelope) -> dict[str, str]:
+    """What a consumer binds to its log context while it handles one event: the correlation id
+    of the request that caused it (so one id leads from the web request to here), the event."""
+    bound = {"event_id": str(env.event_id), "event_type": env.event_type}
+    if env.correlation_id is not None:
+        bound["correlation_id"] = str(env.correlation_id)
+    return bound
+
+
+def record_context(record: ConsumerRecord) -> dict[str, str]:
+    """The same for a record that could not be parsed: the relay's headers, where they are."""
+    headers = {key: value.decode("utf-8", "replace") for key, value in record.headers or ()}
+    return {k: headers[k] for k in ("correlation_id", "event_id", "event_type") if headers.get(k)}
 
 
 class EventApplier:
@@ -83,7 +100,8 @@ class EventApplier:
                 env = EventEnvelope.model_validate_json(record.value or b"")
                 decoded.append((record, env, env.parse()))
             except Exception as exc:
-                await self.dead_letter(record, exc, attempts=1)
+                with structlog.contextvars.bound_contextvars(**record_context(record)):
+                    await self.dead_letter(record, exc, attempts=1)
         if not decoded:
             return 0
         try:
@@ -100,9 +118,25 @@ class EventApplier:
         except Exception:
             applied = 0
             for item in decoded:
-                applied += await self._apply_one(item)
+                with structlog.contextvars.bound_contextvars(**event_context(item[1])):
+                    applied += await self._apply_one(item)
+        else:
+            if log.is_enabled_for(logging.DEBUG):
+                for record, env, _ in decoded:
+                    with structlog.contextvars.bound_contextvars(**event_context(env)):
+                        self._applied(record)
         CONSUMER_APPLIED.labels(self.consumer).inc(applied)
         return applied
+
+    def _applied(self, record: ConsumerRecord) -> None:
+        """Applied, or skipped as already applied: one DEBUG line per event."""
+        log.debug(
+            "consumer.event_handled",
+            consumer=self.consumer,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+        )
 
     async def _apply_one(self, item: Decoded) -> int:
         record, env, event = item
@@ -110,9 +144,11 @@ class EventApplier:
         for attempt in range(1, self.settings.consumer_max_attempts + 1):
             try:
                 async with self.db.raw() as conn:
-                    return await apply_events(
+                    applied = await apply_events(
                         conn, self.schema, self.consumer, self.projections, [(env, event)]
                     )
+                self._applied(record)
+                return applied
             except INFRA_ERRORS:
                 raise
             except Exception as exc:
@@ -203,13 +239,15 @@ class ProjectionRunner:
             consumer=self.consumer,
             schema=self.settings.read_model_schema,
         )
+        retrying = Retrying()
         while not stop.is_set():
             try:
                 await applier.install()
                 break
             except INFRA_ERRORS as exc:
                 log.warning("consumer.database_unavailable", error=str(exc))
-                await _pause(stop, 1.0)
+                await retrying.wait(stop)
+        retrying.succeeded()
         kafka = AIOKafkaConsumer(
             *self.topics,
             bootstrap_servers=self.settings.kafka_bootstrap_servers,
@@ -230,7 +268,8 @@ class ProjectionRunner:
                 break
             except KafkaError as exc:
                 log.warning("consumer.broker_unavailable", error=str(exc))
-                await _pause(stop, 1.0)
+                await retrying.wait(stop)
+        retrying.succeeded()
         self.ready.set()
         last_lag = 0.0
         uncommitted: dict[TopicPartition, int] = {}
@@ -247,17 +286,18 @@ class ProjectionRunner:
                         await applier.handle([r for records in batches.values() for r in records])
                         for tp, records in batches.items():
                             uncommitted[tp] = records[-1].offset + 1
+                        retrying.succeeded()
                     except INFRA_ERRORS as exc:
                         log.warning("consumer.apply_paused", error=str(exc))
                         for tp, records in batches.items():
                             kafka.seek(tp, records[0].offset)
-                        await _pause(stop, 1.0)
+                        await retrying.wait(stop)
                 if uncommitted and time.monotonic() - last_commit >= self.commit_interval_s:
                     await self._commit(kafka, uncommitted)
                     last_commit = time.monotonic()
                 if time.monotonic() - last_lag > 2.0:
                     last_lag = time.monotonic()
-                    await self._record_lag(kafka)
+                    await self.record_lag(kafka)
         finally:
             # Leaving must not fail: an in-flight fetch that times out while the broker is slow
             # would otherwise turn a clean shutdown into an error.
@@ -280,16 +320,21 @@ class ProjectionRunner:
             with contextlib.suppress(KafkaError):
                 await kafka.commit(mine)
 
-    async def _record_lag(self, kafka: AIOKafkaConsumer) -> None:
+    async def record_lag(self, kafka: AIOKafkaConsumer) -> None:
+        """The lag gauge, per topic, summed over the partitions this worker owns; and each
+        partition's position and lag in ``consumer_state``, for an operator's SQL."""
         rows = []
+        per_topic = dict.fromkeys(self.topics, 0)
         for tp in kafka.assignment():
             high = kafka.highwater(tp)
             if high is None:
                 continue
             position = await kafka.position(tp)
             lag = max(high - position, 0)
-            CONSUMER_LAG.labels(self.consumer, tp.topic).set(lag)
+            per_topic[tp.topic] = per_topic.get(tp.topic, 0) + lag
             rows.append((self.consumer, tp.topic, tp.partition, position, lag))
+        for topic, lag in per_topic.items():
+            CONSUMER_LAG.labels(self.consumer, topic).set(lag)
         if not rows:
             return
         with contextlib.suppress(*INFRA_ERRORS):
@@ -301,8 +346,3 @@ class ProjectionRunner:
                        SET position = excluded.position, lag = excluded.lag, updated_at = now()""",
                     rows,
                 )
-
-
-async def _pause(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), seconds)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Iterable
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
+from ezurnals.shared.observability.metrics import BROKER_REACHABLE
 from ezurnals.shared.settings import SERVICES, Settings
 
 
@@ -76,3 +78,23 @@ async def broker_reachable(settings: Settings, timeout: float = 3.0) -> bool:
         return False
     finally:
         await admin.close()
+
+
+class BrokerProbe:
+    """Whether the broker answers, asked at most every ``ttl`` seconds (a readiness probe and a
+    scrape must not each open a connection), and kept in the ``ezurnals_broker_reachable``
+    gauge of the process that uses the broker: the worker."""
+
+    def __init__(self, settings: Settings, *, label: str, ttl: float = 5.0) -> None:
+        self.settings = settings
+        self.ttl = ttl
+        self._gauge = BROKER_REACHABLE.labels(label)
+        self._at: float | None = None
+        self._ok = False
+
+    async def ok(self) -> bool:
+        if self._at is None or time.monotonic() - self._at > self.ttl:
+            self._ok = await broker_reachable(self.settings)
+            self._at = time.monotonic()
+            self._gauge.set(1 if self._ok else 0)
+        return self._ok

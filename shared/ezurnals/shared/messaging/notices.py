@@ -23,6 +23,7 @@ import asyncpg
 import structlog
 
 from ezurnals.shared.db import Database
+from ezurnals.shared.retry import Retrying
 
 log = structlog.get_logger(__name__)
 
@@ -114,7 +115,7 @@ class NoticeListener:
             subscriber.notice(notice)
 
     async def _run(self) -> None:
-        pause = 0.5
+        retrying = Retrying()
         while True:
             conn: asyncpg.Connection | None = None
             try:
@@ -123,7 +124,7 @@ class NoticeListener:
                 conn.add_termination_listener(self._on_lost)
                 await conn.add_listener(CHANNEL, self._on_notice)
                 self._set_connected(True)
-                pause = 0.5
+                retrying.succeeded()
                 log.info("notices.listening", channel=CHANNEL)
                 # A connection that died without a word (a network partition) is found by the
                 # round trip; one that was closed, by its termination listener at once.
@@ -139,5 +140,4 @@ class NoticeListener:
                 if conn is not None:
                     with contextlib.suppress(Exception):
                         await conn.close(timeout=1.0)
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, 5.0)
+            await retrying.wait()

@@ -31,6 +31,7 @@ from aiokafka import AIOKafkaProducer
 
 from ezurnals.shared.db import Database
 from ezurnals.shared.observability.metrics import RELAY_LAG, RELAY_PUBLISHED
+from ezurnals.shared.retry import Retrying
 
 log = structlog.get_logger(__name__)
 
@@ -69,20 +70,19 @@ class OutboxRelay:
         self._deleted = 0
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Relay until ``stop`` is set; survives database and broker outages."""
-        backoff = 0.2
+        """Relay until ``stop`` is set; survives database and broker outages, coming back after
+        a jittered wait (retry.py) so that the relays of every service don't return together."""
+        retrying = Retrying()
         while not stop.is_set():
             try:
                 await self._lead(stop)
-                backoff = 0.2
+                retrying.succeeded()
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.warning("relay.database_unavailable", error=str(exc))
             except Exception as exc:  # a broker error must not end the relay
                 log.warning("relay.publish_failed", error=repr(exc))
             self.is_leader = False
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), backoff)
-            backoff = min(backoff * 2, 5.0)
+            await retrying.wait(stop)
 
     async def _lead(self, stop: asyncio.Event) -> None:
         async with self.db.raw() as conn:

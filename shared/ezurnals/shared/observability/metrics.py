@@ -19,8 +19,12 @@ RELAY_LAG = Gauge(
 RELAY_BACKLOG = Gauge(
     "ezurnals_relay_backlog_events", "Events in the outbox not yet published", ["service"]
 )
+#: Set only by the worker whose consumer owns the partitions, summed over the partitions of each
+#: topic it owns (0 for a topic it owns none of): sum it over the worker pods for a topic's lag.
 CONSUMER_LAG = Gauge(
-    "ezurnals_consumer_lag_events", "Messages behind the partition end", ["consumer", "topic"]
+    "ezurnals_consumer_lag_events",
+    "Messages behind the partition ends, summed over the topic's partitions this worker owns",
+    ["consumer", "topic"],
 )
 CONSUMER_APPLIED = Counter(
     "ezurnals_consumer_applied_total", "Events applied to read models", ["consumer"]
@@ -31,5 +35,10 @@ DEAD_LETTERS = Counter(
 DEAD_LETTERS_STORED = Gauge(
     "ezurnals_dead_letters_stored",
     "Events this service's consumers dead-lettered (all time)",
+    ["service"],
+)
+BROKER_REACHABLE = Gauge(
+    "ezurnals_broker_reachable",
+    "1 when the broker answered the worker's last check, 0 when it did not",
     ["service"],
 )

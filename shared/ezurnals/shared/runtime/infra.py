@@ -192,13 +192,13 @@ def provide(data_dir: Path, *, allow_containers: bool = False) -> Infrastructure
     kafka_origin = "environment" if kafka_url else ""
     containers = allow_containers and (not db_url or not kafka_url) and docker_engine_answers()
     if not db_url and containers:
-        from testcontainers.postgres import PostgresContainer
+        from testcontainers.community.postgres import PostgresContainer
 
         pg = PostgresContainer("postgres:17-alpine", driver=None).start()
         stops.append(pg.stop)
         db_url, db_origin = pg.get_connection_url(), "testcontainers"
     if not kafka_url and containers:
-        from testcontainers.kafka import KafkaContainer
+        from testcontainers.community.kafka import KafkaContainer
 
         kc = KafkaContainer().with_kraft().start()
         stops.append(kc.stop)

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import httpx
+import uvicorn
 
 from ezurnals.shared.db import drop_database, ensure_database, plain_url
 from ezurnals.shared.http.app import create_app
+from ezurnals.shared.http.server import server_config
 from ezurnals.shared.messaging.kafka import all_topics, ensure_topics
 from ezurnals.shared.runtime.infra import Infrastructure
 from ezurnals.shared.service import ServiceDefinition
@@ -76,6 +79,34 @@ async def api_client(
             transport=transport, base_url="http://test", headers=headers
         ) as client:
             yield client
+
+
+@asynccontextmanager
+async def serving(
+    app: Any, port: int, *, forwarded_allow_ips: str = "127.0.0.1"
+) -> AsyncIterator[str]:
+    """The app behind uvicorn on a real port, in this event loop, started as the servers are."""
+    server = uvicorn.Server(
+        server_config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            forwarded_allow_ips=forwarded_allow_ips,
+            log_level="warning",
+        )
+    )
+    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError(f"uvicorn on port {port} stopped before it started")
+        await asyncio.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
 
 
 @asynccontextmanager
