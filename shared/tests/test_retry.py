@@ -4,11 +4,11 @@ the relay and consumer carrying on after PostgreSQL ends their sessions (real Po
 from __future__ import annotations
 
 import asyncio
+from urllib.parse import urlsplit
 
 import asyncpg
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import make_url
 
 from ezurnals.shared.db import Database, plain_url
 from ezurnals.shared.messaging.relay import _RELAY_LOCK
@@ -84,7 +84,7 @@ async def test_relay_and_consumer_carry_on_after_postgresql_ends_their_sessions(
     settings = await stack.settings(
         PROBE, database="retry_terminated", topic_prefix=f"{stack.prefix}terminated."
     )
-    database = make_url(settings.database_url).database
+    database = urlsplit(settings.database_url).path.lstrip("/")
     rt = Runtime.create(settings)
     admin = await asyncpg.connect(plain_url(stack.infra.database_url))
 
