@@ -115,7 +115,9 @@ def _sheet(book: GradeBook, ctx: BookContext, *, with_history: bool) -> dict[str
         kind.value: {
             "locked": state.locked,
             "finalized_at": state.finalized_at.isoformat() if state.finalized_at else None,
-            "students_without_grade": sorted(str(s) for s in state.without_grade(ctx.roster)),
+            "students_without_grade": sorted(
+                str(s) for s in book.students_without_period_grade(kind, ctx.roster, ctx.scale)
+            ),
             "unlocks": [
                 {
                     "reason": u.reason,
@@ -123,9 +125,7 @@ def _sheet(book: GradeBook, ctx: BookContext, *, with_history: bool) -> dict[str
                     "unlocked_at": u.unlocked_at.isoformat(),
                 }
                 for u in state.unlocks
-            ]
-            if with_history
-            else len(state.unlocks),
+            ],
         }
         for kind, state in book.periods.items()
     }

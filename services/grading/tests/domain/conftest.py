@@ -145,7 +145,9 @@ def finalized(roster: frozenset[UUID]) -> Callable[[GradeBook, PeriodKind, str],
             )
         )
         return book.applied(
-            book.finalize(FinalizePeriod(period=period), roster=roster, by=TEACHER, now=NOW)
+            book.finalize(
+                FinalizePeriod(period=period), roster=roster, scale=TEN_POINT, by=TEACHER, now=NOW
+            )
         )
 
     return given

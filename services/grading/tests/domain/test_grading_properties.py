@@ -127,7 +127,9 @@ def _decide(book: GradeBook, step: Step, n: int, now: datetime) -> list[Integrat
         finalize = FinalizePeriod(period=PeriodKind.SEMESTER1)
         return [
             *set_events,
-            *_apply(book, book.finalize(finalize, roster=ROSTER, by=TEACHER, now=now)),
+            *_apply(
+                book, book.finalize(finalize, roster=ROSTER, scale=TEN_POINT, by=TEACHER, now=now)
+            ),
         ]
     unlock = UnlockPeriod(period=PeriodKind.SEMESTER1, reason=step.reason)
     return _apply(book, book.unlock(unlock, caller=DEPUTY, now=now))
