@@ -31,7 +31,7 @@ async def _finalize(c: GradedClass, period: str) -> httpx.Response:
 async def _missing(c: GradedClass, period: str) -> list[dict[str, Any]]:
     response = await c.school.call(
         "GET", "/missing-period-grades", c.as_deputy,
-        params={"period": period, "school_year": "2025/26"},
+        params={"period": period, "school_year": "2025/2026"},
     )  # fmt: skip
     assert response.status_code == 200, response.text
     found: list[dict[str, Any]] = response.json()
@@ -192,7 +192,7 @@ async def test_promoted_students_are_graded_in_their_new_class(graded_class: Gra
         "SELECT student_id, school_year FROM rm.enrolments WHERE class_id = $1 AND active", eighth
     )
     assert sorted((r["student_id"], r["school_year"]) for r in rows) == sorted(
-        [(anna, "2026/27"), (berta, "2026/27")]
+        [(anna, "2026/2027"), (berta, "2026/2027")]
     )
     new_book = f"/classes/{eighth}/subjects/{c.subject_id}/grades"
 
@@ -256,11 +256,11 @@ async def test_a_role_identity_removed_no_longer_counts_though_the_token_claims_
 
     sheet = await c.school.call("GET", f"{c.book}/sheet", c.as_deputy)
     assert sheet.status_code == 403
-    deadline = {"school_year": "2025/26", "period": "annual", "due_on": "2026-05-29"}
+    deadline = {"school_year": "2025/2026", "period": "annual", "due_on": "2026-05-29"}
     assert (await c.school.call("PUT", "/deadlines", c.as_deputy, json=deadline)).status_code == 403
     missing = await c.school.call(
         "GET", "/missing-period-grades", c.as_deputy,
-        params={"period": "annual", "school_year": "2025/26"},
+        params={"period": "annual", "school_year": "2025/2026"},
     )  # fmt: skip
     assert missing.status_code == 403
     grades = await c.school.call("GET", f"/students/{c.students[0]}/grades", c.as_deputy)

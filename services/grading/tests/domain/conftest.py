@@ -46,7 +46,7 @@ def roster(students: tuple[UUID, UUID, UUID]) -> frozenset[UUID]:
 
 @pytest.fixture
 def key() -> GradeBookKey:
-    return GradeBookKey(SCHOOL, CLASS, SUBJECT, "2025/26")
+    return GradeBookKey(SCHOOL, CLASS, SUBJECT, "2025/2026")
 
 
 @pytest.fixture

@@ -15,10 +15,9 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ezurnals.shared.contracts.base import IntegrationEvent, contract
+from ezurnals.shared.contracts.base import IntegrationEvent, JsonDict, contract, upcaster
+from ezurnals.shared.contracts.school_year import SchoolYear, spelled
 
-#: A school year as written in Latvia, e.g. "2025/26".
-SchoolYear = Annotated[str, Field(pattern=r"^\d{4}/\d{2}$")]
 GradeLevel = Annotated[int, Field(ge=1, le=12)]
 Points = Annotated[int, Field(ge=1, le=10)]
 Text = Annotated[str, Field(min_length=1, max_length=500)]
@@ -136,7 +135,8 @@ class PeriodGradeDeadlineSet(GradingEvent):
     """The date by which a period's grades must be entered, for the whole school or a grade band."""
 
     event_type: ClassVar[str] = "PeriodGradeDeadlineSet"
-    schema_version: ClassVar[int] = 1
+    #: v2: the school year in its one spelling, "2025/2026" (v1 wrote "2025/26").
+    schema_version: ClassVar[int] = 2
 
     school_id: UUID
     school_year: SchoolYear
@@ -159,7 +159,8 @@ class GradeRecorded(_ClassSubjectEvent):
     """A teacher gave a student a grade for a piece of work."""
 
     event_type: ClassVar[str] = "GradeRecorded"
-    schema_version: ClassVar[int] = 1
+    #: v2: the school year in its one spelling, "2025/2026" (v1 wrote "2025/26").
+    schema_version: ClassVar[int] = 2
 
     grade_id: UUID
     student_id: UUID
@@ -184,7 +185,8 @@ class GradeCorrected(_ClassSubjectEvent):
     """A grade was changed; the old value stays in the history ("5|7" in a diary)."""
 
     event_type: ClassVar[str] = "GradeCorrected"
-    schema_version: ClassVar[int] = 1
+    #: v2: the school year in its one spelling, "2025/2026" (v1 wrote "2025/26").
+    schema_version: ClassVar[int] = 2
 
     grade_id: UUID
     student_id: UUID
@@ -203,7 +205,8 @@ class PeriodGradeSet(_ClassSubjectEvent):
     """A teacher confirmed the suggested period grade, or overrode it, for one student."""
 
     event_type: ClassVar[str] = "PeriodGradeSet"
-    schema_version: ClassVar[int] = 1
+    #: v2: the school year in its one spelling, "2025/2026" (v1 wrote "2025/26").
+    schema_version: ClassVar[int] = 2
 
     student_id: UUID
     period: PeriodKind
@@ -222,7 +225,8 @@ class GradeFinalized(_ClassSubjectEvent):
     """A student's period grade became final when the class-subject period was finalised."""
 
     event_type: ClassVar[str] = "GradeFinalized"
-    schema_version: ClassVar[int] = 1
+    #: v2: the school year in its one spelling, "2025/2026" (v1 wrote "2025/26").
+    schema_version: ClassVar[int] = 2
 
     student_id: UUID
     period: PeriodKind
@@ -239,7 +243,8 @@ class PeriodFinalized(_ClassSubjectEvent):
     """A class-subject period was finalised and is locked from now on."""
 
     event_type: ClassVar[str] = "PeriodFinalized"
-    schema_version: ClassVar[int] = 1
+    #: v2: the school year in its one spelling, "2025/2026" (v1 wrote "2025/26").
+    schema_version: ClassVar[int] = 2
 
     period: PeriodKind
     student_ids: tuple[UUID, ...]
@@ -252,12 +257,55 @@ class PeriodUnlocked(_ClassSubjectEvent):
     """A deputy director reopened a finalised period; the reason is kept for the record."""
 
     event_type: ClassVar[str] = "PeriodUnlocked"
-    schema_version: ClassVar[int] = 1
+    #: v2: the school year in its one spelling, "2025/2026" (v1 wrote "2025/26").
+    schema_version: ClassVar[int] = 2
 
     period: PeriodKind
     reason: Text
     unlocked_by: UUID
     unlocked_at: datetime
+
+
+#: How v1 wrote the school year ("2025/26"); kept to read the events written then.
+ShortSchoolYear = Annotated[str, Field(pattern=r"^\d{4}/\d{2}$")]
+
+
+def _long_school_year(payload: JsonDict) -> JsonDict:
+    """v1 → v2: "2025/26" becomes "2025/2026"; nothing else changed."""
+    return {**payload, "school_year": spelled(str(payload["school_year"]))}
+
+
+def _v1(model: type[GradingEvent]) -> type[GradingEvent]:
+    """The v1 contract of ``model``, the same but for its short school year (and so its committed
+    schema, docstring and title), and the upcaster to v2."""
+    name = model.__name__
+    old = type(
+        f"{name}V1",
+        (model,),
+        {
+            "__doc__": model.__doc__,
+            "__annotations__": {"school_year": ShortSchoolYear, "schema_version": "ClassVar[int]"},
+            "schema_version": 1,
+            "model_config": ConfigDict(title=name),
+        },
+    )
+    contract(old)
+    upcaster(model.event_type, 1)(_long_school_year)
+    return old
+
+
+V1_WITH_SHORT_SCHOOL_YEAR = tuple(
+    _v1(m)
+    for m in (
+        PeriodGradeDeadlineSet,
+        GradeRecorded,
+        GradeCorrected,
+        PeriodGradeSet,
+        GradeFinalized,
+        PeriodFinalized,
+        PeriodUnlocked,
+    )
+)
 
 
 __all__ = [
