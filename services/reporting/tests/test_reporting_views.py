@@ -215,7 +215,7 @@ async def test_absence_statistics_and_grade_distribution(
     )
     assert bad.status_code == 422 and bad.json()["field"].endswith("month")
     r = await get(
-        settings, issuer, s, s.director, DIRECTOR, "/administration/grades", school_year="2025/26"
+        settings, issuer, s, s.director, DIRECTOR, "/administration/grades", school_year="2025/2026"
     )
     (math,) = r.json()
     assert math["subject"] == "Matemātika" and math["counts"] == {"7": 1, "8": 1, "9": 1}

@@ -271,8 +271,12 @@ ShortSchoolYear = Annotated[str, Field(pattern=r"^\d{4}/\d{2}$")]
 
 
 def _long_school_year(payload: JsonDict) -> JsonDict:
-    """v1 → v2: "2025/26" becomes "2025/2026"; nothing else changed."""
-    return {**payload, "school_year": spelled(str(payload["school_year"]))}
+    """v1 → v2: "2025/26" becomes "2025/2026"; nothing else changed. What is no school year is
+    left for v2's validation to name."""
+    try:
+        return {**payload, "school_year": spelled(payload["school_year"])}
+    except (KeyError, TypeError, ValueError):
+        return payload
 
 
 def _v1(model: type[GradingEvent]) -> type[GradingEvent]:
