@@ -15,8 +15,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ezurnals.shared.contracts.base import IntegrationEvent, JsonDict, contract, upcaster
-from ezurnals.shared.contracts.school_year import SchoolYear, spelled
+from ezurnals.shared.contracts.base import IntegrationEvent, contract
+from ezurnals.shared.contracts.school_year import SchoolYear, earlier_spelling
 
 GradeLevel = Annotated[int, Field(ge=1, le=12)]
 Points = Annotated[int, Field(ge=1, le=10)]
@@ -269,37 +269,8 @@ class PeriodUnlocked(_ClassSubjectEvent):
 #: How v1 wrote the school year ("2025/26"); kept to read the events written then.
 ShortSchoolYear = Annotated[str, Field(pattern=r"^\d{4}/\d{2}$")]
 
-
-def _long_school_year(payload: JsonDict) -> JsonDict:
-    """v1 → v2: "2025/26" becomes "2025/2026"; nothing else changed. What is no school year is
-    left for v2's validation to name."""
-    try:
-        return {**payload, "school_year": spelled(payload["school_year"])}
-    except (KeyError, TypeError, ValueError):
-        return payload
-
-
-def _v1(model: type[GradingEvent]) -> type[GradingEvent]:
-    """The v1 contract of ``model``, the same but for its short school year (and so its committed
-    schema, docstring and title), and the upcaster to v2."""
-    name = model.__name__
-    old = type(
-        f"{name}V1",
-        (model,),
-        {
-            "__doc__": model.__doc__,
-            "__annotations__": {"school_year": ShortSchoolYear, "schema_version": "ClassVar[int]"},
-            "schema_version": 1,
-            "model_config": ConfigDict(title=name),
-        },
-    )
-    contract(old)
-    upcaster(model.event_type, 1)(_long_school_year)
-    return old
-
-
 V1_WITH_SHORT_SCHOOL_YEAR = tuple(
-    _v1(m)
+    earlier_spelling(m, ShortSchoolYear)
     for m in (
         PeriodGradeDeadlineSet,
         GradeRecorded,

@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field
+
+from ezurnals.shared.contracts.base import IntegrationEvent, JsonDict, contract, upcaster
 
 PATTERN = r"^\d{4}/\d{4}$"
 EXAMPLE = "2026/2027"
@@ -57,3 +59,33 @@ def _read(value: Any) -> Any:
 SchoolYear = Annotated[str, AfterValidator(_long_form), Field(pattern=PATTERN, examples=[EXAMPLE])]
 #: A school year a person gives (body or query): the long form, or the short one read as it.
 SchoolYearInput = Annotated[str, BeforeValidator(_read), Field(pattern=PATTERN, examples=[EXAMPLE])]
+
+
+def _long_school_year(payload: JsonDict) -> JsonDict:
+    """v1 → v2: "2025/26" becomes "2025/2026"; nothing else changed. What is no school year is
+    left for v2's validation to name."""
+    try:
+        return {**payload, "school_year": spelled(payload["school_year"])}
+    except (KeyError, TypeError, ValueError):
+        return payload
+
+
+def earlier_spelling(model: type[IntegrationEvent], v1_year: Any) -> type[IntegrationEvent]:
+    """Register the v1 contract of ``model`` (a v2 that writes the one spelling): the same but
+    for its school year typed ``v1_year`` (and so its committed schema, docstring and title),
+    with the upcaster to v2."""
+    name = model.__name__
+    old = type(
+        f"{name}V1",
+        (model,),
+        {
+            "__doc__": model.__doc__,
+            "__module__": model.__module__,
+            "__annotations__": {"school_year": v1_year, "schema_version": "ClassVar[int]"},
+            "schema_version": 1,
+            "model_config": ConfigDict(title=name),
+        },
+    )
+    contract(old)
+    upcaster(model.event_type, 1)(_long_school_year)
+    return old
