@@ -252,6 +252,7 @@ async def test_the_year_card_says_gada_or_gala_and_the_summary_journal_prints_th
         )
         (text,) = pdf_pages(r.content)
         assert "Gada liecība" in text and "gala vērtējums" in text and "gada vērtējums" in text
+        assert "2025/2026. mācību gads" in text
         assert "attaisnotas 1, neattaisnotas 2" in text
 
         async def journal_complete() -> dict[str, Any] | None:
