@@ -189,6 +189,17 @@ async def test_students_move_withdraw_and_families_link(api: Any, kit: Any) -> N
         json={"withdrawn_on": f"{kit.YEAR_START}-11-03"},
     )
     assert again.status_code == 404
+    # the personal file and its export keep 1.a with its days after the move to 2.a (rule 7)
+    y = kit.YEAR_START
+    history = [
+        {"school_year": kit.YEAR, "class_id": school.classes["1.a"],
+         "since": f"{y}-09-01", "until": f"{y}-10-01"},
+        {"school_year": kit.YEAR, "class_id": school.classes["2.a"],
+         "since": f"{y}-10-01", "until": f"{y}-11-02"},
+        {"school_year": kit.YEAR, "class_id": None, "since": f"{y}-11-02", "until": None},
+    ]  # fmt: skip
+    assert (await api.ok("GET", f"/people/{student}", token))["enrolments"] == history
+    assert (await api.ok("GET", f"/people/{student}/export", token))["enrolments"] == history
     async with api.app.state.runtime.db.raw() as conn:
         types = [
             r["event_type"]

@@ -68,7 +68,7 @@ class School:
             timetable_id=self.timetable_id,
             school_id=self.school_id,
             class_id=self.class_id,
-            school_year="2025/26",
+            school_year="2025/2026",
             grade_level=7,
         )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from ezurnals.shared.contracts import attendance as at
 from ezurnals.shared.contracts import grading as gr
 from ezurnals.shared.contracts import identity as idn
 from ezurnals.shared.contracts import lessons as ls
-from ezurnals.shared.contracts.base import EventEnvelope, IntegrationEvent
+from ezurnals.shared.contracts.base import SYSTEM, Actor, EventEnvelope, IntegrationEvent
 from ezurnals.shared.messaging import kafka
 from ezurnals.shared.settings import Settings
 from ezurnals.shared.testing.auth import TestIssuer
@@ -46,7 +46,13 @@ class Bus:
     versions: dict[str, int] = field(default_factory=dict)
 
     async def publish(
-        self, event: IntegrationEvent, *, stream: str, school_id: uuid.UUID
+        self,
+        event: IntegrationEvent,
+        *,
+        stream: str,
+        school_id: uuid.UUID,
+        actor: Actor = SYSTEM,
+        occurred_at: datetime | None = None,
     ) -> EventEnvelope:
         version = self.versions.get(stream, 0) + 1
         self.versions[stream] = version
@@ -56,7 +62,9 @@ class Bus:
             stream_id=stream,
             stream_version=version,
             school_id=school_id,
+            actor=actor,
             payload=event.model_dump(mode="json"),
+            **({"occurred_at": occurred_at} if occurred_at else {}),
         )
         await self.resend(env, event.service)
         return env
@@ -67,6 +75,10 @@ class Bus:
             key=env.stream_id.encode(),
             value=env.model_dump_json().encode(),
         )
+
+
+def excuse_id_of(student: uuid.UUID, lesson_id: uuid.UUID) -> uuid.UUID:
+    return uuid.uuid5(lesson_id, f"excuse-{student}")
 
 
 @dataclass
@@ -240,19 +252,24 @@ class School:
         )
 
     async def excuse(self, student: uuid.UUID, lesson_id: uuid.UUID, day: date) -> None:
+        """The class teacher excuses the absence against a doctor's certificate at 14:00 UTC of
+        the day (the excuse id: ``excuse_id_of``)."""
         await self.bus.publish(
             at.AbsenceExcused(
                 absence_id=uuid.uuid5(lesson_id, str(student)),
                 student_id=student,
                 lesson_id=lesson_id,
                 date=day,
-                excuse_id=uuid.uuid4(),
+                excuse_id=excuse_id_of(student, lesson_id),
                 source="direct",
                 document_type="doctor_certificate",
+                reference="Nr. 17",
                 excused_by=self.class_teacher,
             ),
             stream=f"student-absences-{student}",
             school_id=self.school_id,
+            actor=Actor(id=self.class_teacher, role="class_teacher"),
+            occurred_at=datetime.combine(day, time(14), UTC),
         )
 
     async def request_excuse(
@@ -309,7 +326,7 @@ class School:
                 school_id=self.school_id,
                 class_id=self.class_id,
                 subject_id=self.subject_id,
-                school_year="2025/26",
+                school_year="2025/2026",
                 grade_id=grade_id,
                 student_id=student,
                 lesson_id=lesson_id,
@@ -335,7 +352,7 @@ class School:
                 school_id=self.school_id,
                 class_id=self.class_id,
                 subject_id=self.subject_id,
-                school_year="2025/26",
+                school_year="2025/2026",
                 grade_id=grade_id,
                 student_id=student,
                 scale=gr.ScaleKind.TEN_POINT,
@@ -420,7 +437,7 @@ class School:
                 school_id=self.school_id,
                 class_id=self.class_id,
                 subject_id=subject,
-                school_year="2025/26",
+                school_year="2025/2026",
                 student_id=student,
                 period=period,
                 scale=gr.ScaleKind.TEN_POINT,

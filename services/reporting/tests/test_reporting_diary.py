@@ -27,7 +27,7 @@ from ezurnals.shared.settings import Settings
 from ezurnals.shared.testing.auth import TestIssuer
 from ezurnals.shared.testing.stack import TestStack, api_client, eventually, running_worker
 
-from .conftest import Bus, School
+from .conftest import Bus, School, excuse_id_of
 
 MONDAY = date(2025, 10, 6)
 WEEK = "2025-W41"
@@ -129,6 +129,17 @@ async def test_a_guardian_reads_the_childs_week(settings: Settings, school: dict
     assert first["grades"][0]["corrected"] and first["grades"][0]["value"] == "7"
     assert first["mark"]["code"] == "n" and first["mark"]["excuse"] == "excused"
     assert first["mark"]["document_type"] == "doctor_certificate"
+    # who excused it, when, as what and against which document (rule 4)
+    assert first["mark"]["excuse_record"] == {
+        "excuse_id": str(excuse_id_of(s.anna, uuid.UUID(first["lesson_id"]))),
+        "source": "direct",
+        "document_type": "doctor_certificate",
+        "reference": "Nr. 17",
+        "excused_by": str(s.class_teacher),
+        "excused_as": "class_teacher",
+        "excused_at": "2025-10-06T14:00:00Z",
+    }
+    assert second["mark"]["excuse_record"] is None
     assert second["topic"] == "Procenti" and second["no_homework"] and second["homework"] is None
     assert second["mark"]["excuse"] == "pending"
     assert not third["recorded"] and third["topic"] is None

@@ -34,7 +34,7 @@ ART = Subject(subject_id=uuid.uuid4(), name="Vizuālā māksla", hours={})
 def facts(*grades: FinalGrade) -> ClassFacts:
     return ClassFacts(
         class_id=uuid.uuid4(),
-        school_year="2025/26",
+        school_year="2025/2026",
         grade_level=7,
         class_label="7.a",
         first_day=date(2025, 9, 1),
@@ -89,11 +89,11 @@ def test_a_year_card_prefers_the_final_grade_and_says_gada_or_gala() -> None:
 
 def test_semesters_come_from_the_school_year_or_fall_back_to_the_calendar() -> None:
     defined = [{"number": 1, "first_day": "2025-09-01", "last_day": "2025-12-19"}]
-    assert report_period_days("semester1", "2025/26", defined) == (
+    assert report_period_days("semester1", "2025/2026", defined) == (
         date(2025, 9, 1),
         date(2025, 12, 19),
     )
-    assert report_period_days("semester2", "2025/26", defined) == (
+    assert report_period_days("semester2", "2025/2026", defined) == (
         date(2026, 1, 1),
         date(2026, 8, 31),
     )

@@ -18,7 +18,7 @@ from ezurnals.shared.settings import Settings
 from ezurnals.shared.testing.auth import TestIssuer
 from ezurnals.shared.testing.stack import TestStack, api_client, eventually, running_worker
 
-from .conftest import Bus, School
+from .conftest import Bus, School, excuse_id_of
 
 WEEK = {"from": "2025-10-06", "to": "2025-10-10"}
 
@@ -215,7 +215,7 @@ async def test_absence_statistics_and_grade_distribution(
     )
     assert bad.status_code == 422 and bad.json()["field"].endswith("month")
     r = await get(
-        settings, issuer, s, s.director, DIRECTOR, "/administration/grades", school_year="2025/26"
+        settings, issuer, s, s.director, DIRECTOR, "/administration/grades", school_year="2025/2026"
     )
     (math,) = r.json()
     assert math["subject"] == "Matemātika" and math["counts"] == {"7": 1, "8": 1, "9": 1}
@@ -260,8 +260,20 @@ async def test_the_class_journal_is_a_grid_of_students_and_lessons(
     rows = {row["student_id"]: row for row in body["students"]}
     anna = rows[str(s.anna)]
     assert anna["marks"] == {
-        str(on_time): {"code": "n", "excuse": "excused"},
-        str(late): {"code": "n", "excuse": "pending"},
+        str(on_time): {
+            "code": "n",
+            "excuse": "excused",
+            "excuse_record": {
+                "excuse_id": str(excuse_id_of(s.anna, on_time)),
+                "source": "direct",
+                "document_type": "doctor_certificate",
+                "reference": "Nr. 17",
+                "excused_by": str(s.class_teacher),
+                "excused_as": "class_teacher",
+                "excused_at": "2025-10-06T14:00:00Z",
+            },
+        },
+        str(late): {"code": "n", "excuse": "pending", "excuse_record": None},
     }
     assert [(g["shown"], g["lesson_id"]) for g in anna["grades"]] == [
         ("5|7", str(on_time)),

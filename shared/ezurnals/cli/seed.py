@@ -43,6 +43,7 @@ from ezurnals.cli.seeding.plan import (
     plan_day,
     plan_school,
 )
+from ezurnals.shared.contracts.school_year import starting
 
 RIGA = ZoneInfo("Europe/Riga")
 
@@ -97,8 +98,7 @@ def load_urls(data_dir: Path | None, urls_file: Path | None) -> dict[str, str]:
 
 
 def current_school_year(today: date) -> str:
-    start = today.year if today.month >= 8 else today.year - 1
-    return f"{start}/{start + 1}"
+    return starting(today.year if today.month >= 8 else today.year - 1)
 
 
 class Seeder:

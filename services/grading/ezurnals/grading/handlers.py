@@ -424,7 +424,9 @@ async def finalize_period(
 
     def decision(book: GradeBook) -> Outcome:
         cmd = FinalizePeriod(period=period)
-        events = book.finalize(cmd, roster=book_ctx.roster, by=access.person_id, now=ctx.now)
+        events = book.finalize(
+            cmd, roster=book_ctx.roster, scale=book_ctx.scale, by=access.person_id, now=ctx.now
+        )
         # every GradeFinalized, then the one PeriodFinalized
         return events, {"period": period.value, "locked": True, "students": len(events) - 1}
 

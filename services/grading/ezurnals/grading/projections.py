@@ -24,15 +24,10 @@ from ezurnals.shared.contracts.grading import (
     PeriodGradeSet,
     PeriodUnlocked,
 )
+from ezurnals.shared.contracts.school_year import spelled
 from ezurnals.shared.eventstore import SqlProjection, appended, row_of
 from ezurnals.shared.messaging.projection import Projection
 from ezurnals.shared.settings import Settings
-
-
-def grading_year(school_year: str) -> str:
-    """Identity writes "2025/2026", grading's contracts "2025/26": one key for both."""
-    first, _, second = school_year.partition("/")
-    return f"{first}/{second[-2:]}" if len(second) == 4 else school_year
 
 
 class SchoolDirectory(Projection):
@@ -111,7 +106,7 @@ class SchoolDirectory(Projection):
                        ON CONFLICT (school_id, school_year)
                        DO UPDATE SET semesters = excluded.semesters""",
                     event.school_id,
-                    grading_year(event.school_year),
+                    spelled(event.school_year),
                     json.dumps(semesters),
                 )
             case idn.ClassOpened():
@@ -121,7 +116,7 @@ class SchoolDirectory(Projection):
                            label = excluded.label, school_year = excluded.school_year""",
                     event.class_id,
                     event.school_id,
-                    grading_year(event.school_year),
+                    spelled(event.school_year),
                     event.grade_level,
                     event.label,
                 )
@@ -272,7 +267,7 @@ class SchoolDirectory(Projection):
             class_id,
             student_id,
             school_id,
-            grading_year(school_year),
+            spelled(school_year),
             active,
         )
 

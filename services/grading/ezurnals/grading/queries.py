@@ -20,6 +20,7 @@ from ezurnals.grading.domain import (
     SchoolGradingPolicy,
 )
 from ezurnals.grading.domain.authorization import TeachingAssignment
+from ezurnals.grading.domain.scales import GradeValue
 from ezurnals.shared.contracts.grading import PeriodKind, Term
 from ezurnals.shared.contracts.identity import DEFAULT_TIME_ZONE
 from ezurnals.shared.domain import Invalid
@@ -283,7 +284,12 @@ async def progress(
                               AND p.school_year = $2 AND p.period = $3), '{}') AS graded,
                   coalesce((SELECT l.locked FROM class_subject_periods l
                             WHERE l.class_id = c.class_id AND l.subject_id = cs.subject_id
-                              AND l.school_year = $2 AND l.period = $3), false) AS finalized
+                              AND l.school_year = $2 AND l.period = $3), false) AS finalized,
+                  CASE WHEN $3 = 'reexam' THEN
+                    (SELECT jsonb_agg(jsonb_build_array(a.student_id, a.value, a.points))
+                     FROM period_grade_entries a
+                     WHERE a.class_id = c.class_id AND a.subject_id = cs.subject_id
+                       AND a.school_year = $2 AND a.period = 'annual') END AS annual
            FROM unnest($4::uuid[], $5::uuid[]) AS cs(class_id, subject_id)
            JOIN rm.classes c ON c.class_id = cs.class_id
            WHERE c.school_id = $1 AND c.school_year = $2""",
@@ -301,6 +307,10 @@ async def progress(
             roster=frozenset(r["roster"]),
             graded=frozenset(r["graded"]),
             finalized=r["finalized"],
+            annual={
+                UUID(student): GradeValue(value, points)
+                for student, value, points in r["annual"] or []
+            },
         )
         for r in rows
     ]

@@ -24,7 +24,6 @@ from ezurnals.grading.domain import (
 from ezurnals.grading.domain.authorization import ADMINISTRATION, Caller
 from ezurnals.grading.domain.grade_book import Grade
 from ezurnals.grading.handlers import BookContext, book_context, load_book, load_policy
-from ezurnals.grading.projections import grading_year
 from ezurnals.shared.contracts.grading import PeriodKind
 from ezurnals.shared.domain import Forbidden, NotFound
 from ezurnals.shared.service import Runtime
@@ -115,7 +114,9 @@ def _sheet(book: GradeBook, ctx: BookContext, *, with_history: bool) -> dict[str
         kind.value: {
             "locked": state.locked,
             "finalized_at": state.finalized_at.isoformat() if state.finalized_at else None,
-            "students_without_grade": sorted(str(s) for s in state.without_grade(ctx.roster)),
+            "students_without_grade": sorted(
+                str(s) for s in book.students_without_period_grade(kind, ctx.roster, ctx.scale)
+            ),
             "unlocks": [
                 {
                     "reason": u.reason,
@@ -123,9 +124,7 @@ def _sheet(book: GradeBook, ctx: BookContext, *, with_history: bool) -> dict[str
                     "unlocked_at": u.unlocked_at.isoformat(),
                 }
                 for u in state.unlocks
-            ]
-            if with_history
-            else len(state.unlocks),
+            ],
         }
         for kind, state in book.periods.items()
     }
@@ -147,12 +146,13 @@ async def student_grades(
     runtime: Runtime, access: Access, student_id: UUID, school_year: str | None, now: datetime
 ) -> dict[str, Any]:
     """Grades and period grades of one student, as far as the caller may see them."""
-    year = grading_year(school_year) if school_year else None
     async with runtime.db.raw() as conn:
         today = await queries.school_today(conn, access.school_id, now)
         rel = await queries.relationships_of(conn, access.school_id, access.person_id, today)
         classes = await queries.student_enrolments(conn, access.school_id, student_id)
-        grades, periods = await queries.student_grades(conn, access.school_id, student_id, year)
+        grades, periods = await queries.student_grades(
+            conn, access.school_id, student_id, school_year
+        )
     if not classes and not grades:
         raise NotFound("no such student", field="student_id")
 
@@ -248,13 +248,14 @@ async def missing(
         raise Forbidden("you may not read the missing period grades")
     if not administration and teacher_id not in (None, access.person_id):
         raise Forbidden("you may read only your own missing period grades")
-    year = grading_year(school_year)
     async with runtime.db.raw() as conn:
         today = await queries.school_today(conn, access.school_id, now)
         teaching = await queries.school_teaching(conn, access.school_id, today)
         own = await queries.relationships_of(conn, access.school_id, access.person_id, today)
         class_subjects = {(a.class_id, a.subject_id) for a in teaching.teaching}
-        progress = await queries.progress(conn, access.school_id, year, period, class_subjects)
+        progress = await queries.progress(
+            conn, access.school_id, school_year, period, class_subjects
+        )
         labels = await conn.fetch(
             "SELECT class_id, label FROM rm.classes WHERE school_id = $1", access.school_id
         )
@@ -263,7 +264,7 @@ async def missing(
         )
     policy = await load_policy(runtime, access.school_id)
     found = missing_period_grades(
-        period, year, progress, policy=policy, relationships=teaching, today=today
+        period, school_year, progress, policy=policy, relationships=teaching, today=today
     )
     if not administration:
         own_classes = {klass for _, klass in own.class_teachers}

@@ -32,7 +32,6 @@ from ezurnals.shared.testing.auth import TestIssuer
 from ezurnals.shared.testing.stack import TestStack, api_client, eventually, running_worker
 
 YEAR = "2025/2026"
-BOOK_YEAR = "2025/26"
 SEMESTERS = (
     idn.Semester(number=1, first_day=date(2025, 9, 1), last_day=date(2025, 12, 19)),
     idn.Semester(number=2, first_day=date(2026, 1, 5), last_day=date(2026, 5, 29)),

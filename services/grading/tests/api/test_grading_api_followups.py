@@ -31,7 +31,7 @@ async def _finalize(c: GradedClass, period: str) -> httpx.Response:
 async def _missing(c: GradedClass, period: str) -> list[dict[str, Any]]:
     response = await c.school.call(
         "GET", "/missing-period-grades", c.as_deputy,
-        params={"period": period, "school_year": "2025/26"},
+        params={"period": period, "school_year": "2025/2026"},
     )  # fmt: skip
     assert response.status_code == 200, response.text
     found: list[dict[str, Any]] = response.json()
@@ -111,13 +111,25 @@ async def test_exam_and_re_exam_grades_are_set_finalised_and_locked_apart(
     # the exam's lock freezes no term's grades
     assert (await c.grade([(anna, "9")])).status_code == 201
 
-    reexam = await _period(c, "reexam", [{"student_id": str(cits), "value": "5"}])
-    assert reexam.status_code == 200, reexam.text
+    # only Cits fails the year (annual 3): he alone sits the re-exam
+    annual = {anna: "8", berta: "4", cits: "3"}
+    await _period(c, "annual", [{"student_id": str(s), "value": v} for s, v in annual.items()])
+    not_sitting = await _period(c, "reexam", [{"student_id": str(anna), "value": "8"}])
+    assert not_sitting.status_code == 422, not_sitting.text
+    assert not_sitting.json()["field"] == "student_id"
+    assert not_sitting.json()["details"]["students"] == [str(anna)]
+    before = await c.sheet()
+    assert before["periods"]["reexam"]["students_without_grade"] == [str(cits)]
+    assert [m["student_ids"] for m in await _missing(c, "reexam")] == [[str(cits)]]
     unfinished = await _finalize(c, "reexam")
     assert unfinished.status_code == 422
-    assert unfinished.json()["details"]["students"] == sorted([str(anna), str(berta)])
-    await _period(c, "reexam", [{"student_id": str(s), "value": "8"} for s in (anna, berta)])
-    assert (await _finalize(c, "reexam")).status_code == 200
+    assert unfinished.json()["details"]["students"] == [str(cits)]
+    reexam = await _period(c, "reexam", [{"student_id": str(cits), "value": "5"}])
+    assert reexam.status_code == 200, reexam.text
+    assert await _missing(c, "reexam") == []
+    done_reexam = await _finalize(c, "reexam")
+    assert done_reexam.status_code == 200, done_reexam.text
+    assert done_reexam.json()["students"] == 1
     again = await _period(c, "reexam", [{"student_id": str(cits), "value": "6"}])
     assert again.status_code == 409 and again.json()["error"] == "period_locked"
 
@@ -130,7 +142,6 @@ async def test_exam_and_re_exam_grades_are_set_finalised_and_locked_apart(
     assert sorted((r["period"], r["student"], r["value"], r["year_type"]) for r in finalized) == (
         sorted(
             [("exam", str(s), v, None) for s, v in exam_values.items()]
-            + [("reexam", str(anna), "8", None), ("reexam", str(berta), "8", None)]
             + [("reexam", str(cits), "5", None)]
         )
     )
@@ -181,7 +192,7 @@ async def test_promoted_students_are_graded_in_their_new_class(graded_class: Gra
         "SELECT student_id, school_year FROM rm.enrolments WHERE class_id = $1 AND active", eighth
     )
     assert sorted((r["student_id"], r["school_year"]) for r in rows) == sorted(
-        [(anna, "2026/27"), (berta, "2026/27")]
+        [(anna, "2026/2027"), (berta, "2026/2027")]
     )
     new_book = f"/classes/{eighth}/subjects/{c.subject_id}/grades"
 
@@ -245,11 +256,11 @@ async def test_a_role_identity_removed_no_longer_counts_though_the_token_claims_
 
     sheet = await c.school.call("GET", f"{c.book}/sheet", c.as_deputy)
     assert sheet.status_code == 403
-    deadline = {"school_year": "2025/26", "period": "annual", "due_on": "2026-05-29"}
+    deadline = {"school_year": "2025/2026", "period": "annual", "due_on": "2026-05-29"}
     assert (await c.school.call("PUT", "/deadlines", c.as_deputy, json=deadline)).status_code == 403
     missing = await c.school.call(
         "GET", "/missing-period-grades", c.as_deputy,
-        params={"period": "annual", "school_year": "2025/26"},
+        params={"period": "annual", "school_year": "2025/2026"},
     )  # fmt: skip
     assert missing.status_code == 403
     grades = await c.school.call("GET", f"/students/{c.students[0]}/grades", c.as_deputy)

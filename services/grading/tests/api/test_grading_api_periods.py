@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import httpx
+
+from ezurnals.shared.contracts import identity as idn
 
 if TYPE_CHECKING:
     from conftest import GradedClass
@@ -148,3 +151,17 @@ async def test_only_a_deputy_director_unlocks_and_says_why(graded_class: GradedC
     [unlock] = sheet["periods"]["semester1"]["unlocks"]
     assert unlock["reason"] == "vecāku iesniegums" and unlock["unlocked_by"] == str(c.deputy)
     assert sheet["periods"]["semester1"]["locked"] is False
+    # the class teacher, who does not teach the subject, reads the same list, not a count
+    class_teacher = uuid.uuid4()
+    await c.school.hire(class_teacher, "teacher", "class_teacher")
+    await c.school.identity(
+        f"class-staffing-{c.class_id}",
+        idn.ClassTeacherAssigned(
+            school_id=c.school.school_id, class_id=c.class_id, teacher_id=class_teacher,
+            valid_from=date(2025, 9, 1),
+        ),
+    )  # fmt: skip
+    await c.school.settled()
+    theirs = await c.sheet(c.school.as_(class_teacher, "teacher", "class_teacher"))
+    assert theirs["periods"]["semester1"]["unlocks"] == [unlock]
+    assert all(isinstance(p["unlocks"], list) for p in theirs["periods"].values())

@@ -101,7 +101,7 @@ async def test_period_grade_deadlines_are_set_by_the_administration(
     graded_class: GradedClass,
 ) -> None:
     c = graded_class
-    deadline = {"school_year": "2025/26", "period": "semester1", "due_on": "2025-12-22"}
+    deadline = {"school_year": "2025/2026", "period": "semester1", "due_on": "2025-12-22"}
     denied = await c.school.call("PUT", "/deadlines", c.as_teacher, json=deadline)
     assert denied.status_code == 403
     bad_year = await c.school.call(
@@ -111,3 +111,13 @@ async def test_period_grade_deadlines_are_set_by_the_administration(
     assert (await c.school.call("PUT", "/deadlines", c.as_deputy, json=deadline)).status_code == 200
     listed = await c.school.call("GET", "/deadlines", c.as_teacher)
     assert listed.json() == [{**deadline, "band": None}]
+    # the short spelling is still read, as the one long spelling it stands for
+    short = {**deadline, "period": "annual", "school_year": "2025/26"}
+    assert (await c.school.call("PUT", "/deadlines", c.as_deputy, json=short)).status_code == 200
+    years = {
+        d["school_year"] for d in (await c.school.call("GET", "/deadlines", c.as_teacher)).json()
+    }
+    assert years == {"2025/2026"}
+    not_consecutive = {**deadline, "school_year": "2025/2027"}
+    refused = await c.school.call("PUT", "/deadlines", c.as_deputy, json=not_consecutive)
+    assert refused.status_code == 422 and refused.json()["field"] == "school_year"

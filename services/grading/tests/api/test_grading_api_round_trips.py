@@ -156,7 +156,7 @@ async def test_a_class_of_a_year_without_a_calendar_cannot_be_graded_yet(
     refused = await school.call("POST", url, school.as_(teacher, "teacher"), json=_work(student))
     assert (refused.status_code, refused.json()) == (
         422,
-        _refused("rule_violated", "the school calendar of 2026/27 is not known yet", "given_on"),
+        _refused("rule_violated", "the school calendar of 2026/2027 is not known yet", "given_on"),
     )
 
 

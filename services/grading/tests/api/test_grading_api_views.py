@@ -134,13 +134,13 @@ async def test_missing_period_grades_per_class_and_teacher(graded_class: GradedC
     other_teacher = uuid.uuid4()
     await c.school.assign(other_teacher, other_class, c.subject_id)
     await c.school.settled()
-    deadline = {"school_year": "2025/26", "period": "semester1", "due_on": "2025-12-22"}
+    deadline = {"school_year": "2025/2026", "period": "semester1", "due_on": "2025-12-22"}
     assert (await c.school.call("PUT", "/deadlines", c.as_deputy, json=deadline)).status_code == 200
     await c.school.call(
         "PUT", f"{c.book}/periods/semester1/grades", c.as_teacher,
         json={"entries": [{"student_id": str(anna), "value": "7"}]},
     )  # fmt: skip
-    query = {"period": "semester1", "school_year": "2025/26"}
+    query = {"period": "semester1", "school_year": "2025/2026"}
 
     async def missing(who: dict[str, str], **extra: str) -> Any:
         return await c.school.call("GET", "/missing-period-grades", who, params={**query, **extra})
@@ -162,3 +162,11 @@ async def test_missing_period_grades_per_class_and_teacher(graded_class: GradedC
     assert (await missing(c.school.as_(uuid.uuid4(), "guardian"))).status_code == 403
     bad = await missing(c.as_deputy, school_year="2025")
     assert bad.status_code == 422 and bad.json()["field"] == "query.school_year"
+    # "2025/26" is read as "2025/2026", the one spelling of the grade books, sheet and events
+    assert (await missing(c.as_deputy, school_year="2025/26")).json() == overview
+    assert (await c.sheet(c.as_deputy))["school_year"] == "2025/2026"
+    years = await c.school.db.fetch(
+        "SELECT DISTINCT payload->>'school_year' AS year, schema_version FROM events "
+        "WHERE event_type IN ('PeriodGradeSet', 'PeriodGradeDeadlineSet')"
+    )
+    assert {(r["year"], r["schema_version"]) for r in years} == {("2025/2026", 2)}

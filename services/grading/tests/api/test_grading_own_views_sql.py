@@ -43,7 +43,7 @@ class Book:
             "school_id": uuid.uuid4(),
             "class_id": uuid.uuid4(),
             "subject_id": uuid.uuid4(),
-            "school_year": "2025/26",
+            "school_year": "2025/2026",
         }
         self.students = [uuid.uuid4() for _ in range(4)]
         self.teacher = uuid.uuid4()
@@ -149,7 +149,7 @@ def _policy(book: Book) -> list[IntegrationEvent]:
         ),
         g.PeriodGradeDeadlineSet(
             school_id=school,
-            school_year="2025/26",
+            school_year="2025/2026",
             period=g.PeriodKind.SEMESTER1,
             due_on=date(2025, 12, 19),
             set_at=AT,

@@ -46,7 +46,7 @@ def roster(students: tuple[UUID, UUID, UUID]) -> frozenset[UUID]:
 
 @pytest.fixture
 def key() -> GradeBookKey:
-    return GradeBookKey(SCHOOL, CLASS, SUBJECT, "2025/26")
+    return GradeBookKey(SCHOOL, CLASS, SUBJECT, "2025/2026")
 
 
 @pytest.fixture
@@ -145,7 +145,9 @@ def finalized(roster: frozenset[UUID]) -> Callable[[GradeBook, PeriodKind, str],
             )
         )
         return book.applied(
-            book.finalize(FinalizePeriod(period=period), roster=roster, by=TEACHER, now=NOW)
+            book.finalize(
+                FinalizePeriod(period=period), roster=roster, scale=TEN_POINT, by=TEACHER, now=NOW
+            )
         )
 
     return given

@@ -32,7 +32,7 @@ IDS = {
     "school_id": UUID(int=1),
     "class_id": UUID(int=2),
     "subject_id": UUID(int=3),
-    "school_year": "2025/26",
+    "school_year": "2025/2026",
 }
 
 
@@ -151,7 +151,7 @@ def test_every_other_grading_event_survives_the_json_trip() -> None:
         ),
         PeriodGradeDeadlineSet(
             school_id=UUID(int=1),
-            school_year="2025/26",
+            school_year="2025/2026",
             period=PeriodKind.SEMESTER1,
             due_on=date(2025, 12, 19),
             set_at=AT,
@@ -166,6 +166,8 @@ def test_every_other_grading_event_survives_the_json_trip() -> None:
     "bad",
     [
         {"school_year": "2025-26"},
+        {"school_year": "2025/26"},
+        {"school_year": "2025/2027"},
         {"points": 11},
         {"weight": Decimal(0)},
         {"work_title": ""},
@@ -175,6 +177,33 @@ def test_every_other_grading_event_survives_the_json_trip() -> None:
 def test_a_grade_event_with_a_broken_field_does_not_validate(bad: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         _recorded(**bad)
+
+
+def test_a_v1_event_with_the_short_school_year_is_read_in_the_one_spelling() -> None:
+    event = _recorded()
+    # given a grade recorded before v2, its school year written "2025/26"
+    old = {**event.model_dump(mode="json"), "school_year": "2025/26"}
+    # when it is read today
+    parsed = registry.parse("GradeRecorded", 1, old)
+    # then it is the v2 event, the year spelled "2025/2026"
+    assert parsed == event and event.schema_version == 2
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "GradeRecorded",
+        "GradeCorrected",
+        "PeriodGradeSet",
+        "GradeFinalized",
+        "PeriodFinalized",
+        "PeriodUnlocked",
+        "PeriodGradeDeadlineSet",
+    ],
+)
+def test_every_grading_event_with_a_school_year_upcasts_v1(name: str) -> None:
+    version, payload = registry.upcast(name, 1, {"school_year": "2026/27"})
+    assert (version, payload) == (2, {"school_year": "2026/2027"})
 
 
 def test_events_are_frozen() -> None:

@@ -61,7 +61,7 @@ def test_grading_one_student_records_one_grade(
     assert (event.class_id, event.subject_id, event.school_year) == (
         book.key.class_id,
         book.key.subject_id,
-        "2025/26",
+        "2025/2026",
     )
     assert (event.work_title, event.summative, event.term) == (
         "Kontroldarbs: daļskaitļi",

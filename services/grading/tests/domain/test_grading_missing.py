@@ -40,10 +40,10 @@ def _policy(now: datetime) -> SchoolGradingPolicy:
     policy = SchoolGradingPolicy.for_school(SCHOOL)
     for cmd in (
         SetPeriodGradeDeadline(
-            school_year="2025/26", period=PeriodKind.ANNUAL, due_on=date(2026, 5, 29)
+            school_year="2025/2026", period=PeriodKind.ANNUAL, due_on=date(2026, 5, 29)
         ),
         SetPeriodGradeDeadline(
-            school_year="2025/26",
+            school_year="2025/2026",
             period=PeriodKind.ANNUAL,
             due_on=date(2026, 6, 12),
             band=GradeBand(first=9, last=9),
@@ -71,7 +71,12 @@ def _view(
 ) -> list[MissingPeriodGrades]:
     """When the view is computed on 1 June 2026."""
     return missing_period_grades(
-        period, "2025/26", progress, policy=_policy(now), relationships=REL, today=date(2026, 6, 1)
+        period,
+        "2025/2026",
+        progress,
+        policy=_policy(now),
+        relationships=REL,
+        today=date(2026, 6, 1),
     )
 
 

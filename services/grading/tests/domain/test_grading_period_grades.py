@@ -22,7 +22,13 @@ from ezurnals.grading.domain import (
     SuggestionRule,
     UnlockPeriod,
 )
-from ezurnals.grading.domain.scales import LEARNING_LEVELS, PERCENT, TEN_POINT, GradeValue
+from ezurnals.grading.domain.scales import (
+    LEARNING_LEVELS,
+    PASS_FAIL,
+    PERCENT,
+    TEN_POINT,
+    GradeValue,
+)
 from ezurnals.shared.contracts.base import IntegrationEvent
 from ezurnals.shared.contracts.grading import (
     GradeFinalized,
@@ -70,7 +76,9 @@ def _finalize(
     book: GradeBook, period: PeriodKind, roster: frozenset[UUID], teacher: UUID, now: datetime
 ) -> list[IntegrationEvent]:
     """When the teacher finalises the period."""
-    return book.finalize(FinalizePeriod(period=period), roster=roster, by=teacher, now=now)
+    return book.finalize(
+        FinalizePeriod(period=period), roster=roster, scale=TEN_POINT, by=teacher, now=now
+    )
 
 
 def test_the_suggestion_is_the_half_up_mean_of_summative_grades(
@@ -281,6 +289,8 @@ def test_only_annual_and_final_grades_say_gada_or_gala(
     teacher: UUID,
     now: datetime,
 ) -> None:
+    if period is PeriodKind.REEXAM:
+        _set(book, roster, PeriodKind.ANNUAL, dict.fromkeys(students, "3"), teacher, now)
     _set(book, roster, period, dict.fromkeys(students, "7"), teacher, now)
     events = _finalize(book, period, roster, teacher, now)
     assert {e.year_grade_type for e in events if isinstance(e, GradeFinalized)} == {kind}
@@ -403,8 +413,58 @@ def test_students_without_a_period_grade_are_known(
     now: datetime,
 ) -> None:
     _set(book, roster, PeriodKind.SEMESTER2, {students[0]: "7"}, teacher, now)
-    assert book.students_without_period_grade(PeriodKind.SEMESTER2, roster) == {
+    assert book.students_without_period_grade(PeriodKind.SEMESTER2, roster, TEN_POINT) == {
         students[1],
         students[2],
     }
-    assert book.students_without_period_grade(PeriodKind.SEMESTER1, roster) == roster
+    assert book.students_without_period_grade(PeriodKind.SEMESTER1, roster, TEN_POINT) == roster
+
+
+def test_a_re_exam_grade_is_refused_for_a_student_who_passed_the_year(
+    book: GradeBook, students: Students, roster: frozenset[UUID], teacher: UUID, now: datetime
+) -> None:
+    # given Anna passed the year with 4 and Berta has no annual grade yet
+    anna, berta, _ = students
+    _set(book, roster, PeriodKind.ANNUAL, {anna: "4"}, teacher, now)
+    for student in (anna, berta):
+        # when the teacher enters a re-exam grade for her
+        with pytest.raises(Invalid) as err:
+            _set(book, roster, PeriodKind.REEXAM, {student: "6"}, teacher, now)
+        # then it is refused, naming the field and the student
+        assert err.value.field == "student_id"
+        assert err.value.code == "not_sitting"
+        assert err.value.details == {"students": [str(student)]}
+    assert book.periods[PeriodKind.REEXAM].grades == {}
+
+
+def test_finalising_the_re_exam_asks_only_for_the_students_who_sit_it(
+    book: GradeBook, students: Students, roster: frozenset[UUID], teacher: UUID, now: datetime
+) -> None:
+    # given Anna passed the year, Berta failed it with 3 and Cits has "nv"
+    anna, berta, cits = students
+    _set(book, roster, PeriodKind.ANNUAL, {anna: "7", berta: "3", cits: "nv"}, teacher, now)
+    assert book.students_without_period_grade(PeriodKind.REEXAM, roster, TEN_POINT) == {
+        berta,
+        cits,
+    }
+    with pytest.raises(Invalid) as err:
+        _finalize(book, PeriodKind.REEXAM, roster, teacher, now)
+    assert err.value.details == {"students": sorted([str(berta), str(cits)])}
+    _set(book, roster, PeriodKind.REEXAM, {berta: "5", cits: "4"}, teacher, now)
+    # when the teacher finalises the re-exam without a grade for Anna
+    events = _finalize(book, PeriodKind.REEXAM, roster, teacher, now)
+    # then Berta's and Cits's re-exam grades are final and the period is locked
+    finals = {e.student_id: e.value for e in events if isinstance(e, GradeFinalized)}
+    assert finals == {berta: "5", cits: "4"}
+    last = events[-1]
+    assert isinstance(last, PeriodFinalized)
+    assert frozenset(last.student_ids) == {berta, cits}
+    assert book.applied(events).periods[PeriodKind.REEXAM].locked
+
+
+def test_a_pass_fail_subject_sends_ni_to_the_re_exam(
+    book: GradeBook, students: Students, roster: frozenset[UUID], teacher: UUID, now: datetime
+) -> None:
+    anna, berta, _ = students
+    _set(book, roster, PeriodKind.ANNUAL, {anna: "i", berta: "ni"}, teacher, now, PASS_FAIL)
+    assert book.sitters(PeriodKind.REEXAM, roster, PASS_FAIL) == {berta}

@@ -170,13 +170,13 @@ def test_redefining_a_scale_replaces_it(now: datetime) -> None:
 def test_a_deadline_is_set_per_school_year_and_period(now: datetime) -> None:
     policy = SchoolGradingPolicy.for_school(SCHOOL)
     cmd = SetPeriodGradeDeadline(
-        school_year="2025/26", period=PeriodKind.SEMESTER1, due_on=date(2025, 12, 19)
+        school_year="2025/2026", period=PeriodKind.SEMESTER1, due_on=date(2025, 12, 19)
     )
     events = policy.set_deadline(cmd, by=ADMIN, now=now)
     assert events == [
         PeriodGradeDeadlineSet(
             school_id=SCHOOL,
-            school_year="2025/26",
+            school_year="2025/2026",
             period=PeriodKind.SEMESTER1,
             due_on=date(2025, 12, 19),
             set_by=ADMIN,
@@ -184,33 +184,33 @@ def test_a_deadline_is_set_per_school_year_and_period(now: datetime) -> None:
         )
     ]
     policy.applied(events)
-    assert policy.deadline_for("2025/26", PeriodKind.SEMESTER1, 7) == date(2025, 12, 19)
-    assert policy.deadline_for("2025/26", PeriodKind.SEMESTER2, 7) is None
-    assert policy.deadline_for("2026/27", PeriodKind.SEMESTER1, 7) is None
+    assert policy.deadline_for("2025/2026", PeriodKind.SEMESTER1, 7) == date(2025, 12, 19)
+    assert policy.deadline_for("2025/2026", PeriodKind.SEMESTER2, 7) is None
+    assert policy.deadline_for("2026/2027", PeriodKind.SEMESTER1, 7) is None
 
 
 def test_a_grade_bands_deadline_beats_the_school_wide_one(now: datetime) -> None:
     # given annual grades due 29 May, but for grade 9 on 12 June
     policy = _policy(
         SetPeriodGradeDeadline(
-            school_year="2025/26", period=PeriodKind.ANNUAL, due_on=date(2026, 5, 29)
+            school_year="2025/2026", period=PeriodKind.ANNUAL, due_on=date(2026, 5, 29)
         ),
         SetPeriodGradeDeadline(
-            school_year="2025/26",
+            school_year="2025/2026",
             period=PeriodKind.ANNUAL,
             due_on=date(2026, 6, 12),
             band=GradeBand(first=9, last=9),
         ),
         now=now,
     )
-    assert policy.deadline_for("2025/26", PeriodKind.ANNUAL, 9) == date(2026, 6, 12)
-    assert policy.deadline_for("2025/26", PeriodKind.ANNUAL, 8) == date(2026, 5, 29)
+    assert policy.deadline_for("2025/2026", PeriodKind.ANNUAL, 9) == date(2026, 6, 12)
+    assert policy.deadline_for("2025/2026", PeriodKind.ANNUAL, 8) == date(2026, 5, 29)
 
 
 def test_overlapping_band_deadlines_for_one_period_are_refused(now: datetime) -> None:
     policy = _policy(
         SetPeriodGradeDeadline(
-            school_year="2025/26",
+            school_year="2025/2026",
             period=PeriodKind.ANNUAL,
             due_on=date(2026, 6, 12),
             band=GradeBand(first=9, last=9),
@@ -218,7 +218,7 @@ def test_overlapping_band_deadlines_for_one_period_are_refused(now: datetime) ->
         now=now,
     )
     cmd = SetPeriodGradeDeadline(
-        school_year="2025/26",
+        school_year="2025/2026",
         period=PeriodKind.ANNUAL,
         due_on=date(2026, 6, 19),
         band=GradeBand(first=9, last=12),

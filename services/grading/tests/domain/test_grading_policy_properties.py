@@ -91,7 +91,7 @@ policy_steps = st.one_of(
         "set_deadline",
         st.builds(
             SetPeriodGradeDeadline,
-            school_year=st.sampled_from(["2025/26", "2026/27"]),
+            school_year=st.sampled_from(["2025/2026", "2026/2027"]),
             period=st.sampled_from([PeriodKind.SEMESTER1, PeriodKind.ANNUAL]),
             due_on=st.integers(0, 120).map(lambda n: date(2025, 12, 1) + timedelta(days=n)),
             band=st.sampled_from([None, None, *BANDS]),

@@ -34,7 +34,7 @@ from ezurnals.shared.contracts.base import EventEnvelope, IntegrationEvent
 from ezurnals.shared.contracts.grading import PeriodKind, Term, WorkKind
 from ezurnals.shared.domain import DomainError
 
-KEY = GradeBookKey(UUID(int=1), UUID(int=2), UUID(int=3), "2025/26")
+KEY = GradeBookKey(UUID(int=1), UUID(int=2), UUID(int=3), "2025/2026")
 STUDENTS = (UUID(int=101), UUID(int=102), UUID(int=103))
 ROSTER = frozenset(STUDENTS)
 TEACHER = UUID(int=4)
@@ -127,7 +127,9 @@ def _decide(book: GradeBook, step: Step, n: int, now: datetime) -> list[Integrat
         finalize = FinalizePeriod(period=PeriodKind.SEMESTER1)
         return [
             *set_events,
-            *_apply(book, book.finalize(finalize, roster=ROSTER, by=TEACHER, now=now)),
+            *_apply(
+                book, book.finalize(finalize, roster=ROSTER, scale=TEN_POINT, by=TEACHER, now=now)
+            ),
         ]
     unlock = UnlockPeriod(period=PeriodKind.SEMESTER1, reason=step.reason)
     return _apply(book, book.unlock(unlock, caller=DEPUTY, now=now))

@@ -41,7 +41,7 @@ def policy(*used: bool) -> SchoolGradingPolicy:
 def missing(p: SchoolGradingPolicy, period: PeriodKind) -> int:
     found = missing_period_grades(
         period,
-        "2025/26",
+        "2025/2026",
         [PROGRESS],
         policy=p,
         relationships=Relationships(SCHOOL),

@@ -7,6 +7,8 @@ secrets kept beside them (person keys, logins, refresh tokens) are written by th
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import date
+from uuid import UUID
 
 import asyncpg
 
@@ -157,9 +159,38 @@ async def _ended(conn: asyncpg.Connection, _: EventEnvelope, e: IntegrationEvent
     )
 
 
+async def _into_class(
+    conn: asyncpg.Connection,
+    school_id: UUID,
+    student_id: UUID,
+    school_year: str,
+    class_id: UUID | None,
+    on: date,
+) -> None:
+    """The personal file's history: the class the student was in this year ends ``on`` and the
+    next one (None: left the school) begins."""
+    await conn.execute(
+        "UPDATE class_history SET until = $3 "
+        "WHERE student_id = $1 AND school_year = $2 AND until IS NULL",
+        student_id,
+        school_year,
+        on,
+    )
+    await conn.execute(
+        "INSERT INTO class_history (student_id, school_year, school_id, class_id, since) "
+        "VALUES ($1, $2, $3, $4, $5)",
+        student_id,
+        school_year,
+        school_id,
+        class_id,
+        on,
+    )
+
+
 @_on(StudentEnrolled)
 async def _enrolled(conn: asyncpg.Connection, _: EventEnvelope, e: IntegrationEvent) -> None:
     assert isinstance(e, StudentEnrolled)
+    await _into_class(conn, e.school_id, e.student_id, e.school_year, e.class_id, e.enrolled_on)
     await conn.execute(
         """INSERT INTO enrolments VALUES ($1, $2, $3, $4, $5) ON CONFLICT (student_id, school_year)
            DO UPDATE SET class_id = excluded.class_id, since = excluded.since""",
@@ -174,6 +205,7 @@ async def _enrolled(conn: asyncpg.Connection, _: EventEnvelope, e: IntegrationEv
 @_on(StudentMoved)
 async def _moved(conn: asyncpg.Connection, _: EventEnvelope, e: IntegrationEvent) -> None:
     assert isinstance(e, StudentMoved)
+    await _into_class(conn, e.school_id, e.student_id, e.school_year, e.to_class_id, e.moved_on)
     await conn.execute(
         "UPDATE enrolments SET class_id = $3, since = $4 "
         "WHERE student_id = $1 AND school_year = $2",
@@ -187,6 +219,7 @@ async def _moved(conn: asyncpg.Connection, _: EventEnvelope, e: IntegrationEvent
 @_on(StudentWithdrawn)
 async def _withdrawn(conn: asyncpg.Connection, _: EventEnvelope, e: IntegrationEvent) -> None:
     assert isinstance(e, StudentWithdrawn)
+    await _into_class(conn, e.school_id, e.student_id, e.school_year, None, e.withdrawn_on)
     await conn.execute(
         "UPDATE enrolments SET class_id = NULL, since = $3 "
         "WHERE student_id = $1 AND school_year = $2",
@@ -200,6 +233,8 @@ async def _withdrawn(conn: asyncpg.Connection, _: EventEnvelope, e: IntegrationE
 async def _promoted(conn: asyncpg.Connection, _: EventEnvelope, e: IntegrationEvent) -> None:
     """Graduates get a new-year row without a class: their latest row says they left."""
     assert isinstance(e, StudentsPromoted)
+    for p in e.promotions:
+        await _into_class(conn, e.school_id, p.student_id, e.to_year, p.to_class_id, e.promoted_on)
     await conn.executemany(
         "INSERT INTO enrolments VALUES ($1, $2, $3, $4, $5)",
         [

@@ -295,3 +295,22 @@ async def families_waiting(conn: asyncpg.Connection, class_id: UUID) -> dict[UUI
         if waiting:
             families[student] = waiting
     return families
+
+
+async def class_history(conn: asyncpg.Connection, student_id: UUID) -> list[dict[str, Any]]:
+    """The personal file's enrolment history (rule 7): every class the student was in, with the
+    days, earlier classes of a move within a year included; class None: left the school."""
+    rows = await conn.fetch(
+        "SELECT school_year, class_id, since, until FROM class_history WHERE student_id = $1 "
+        "ORDER BY school_year, since, position",
+        student_id,
+    )
+    return [
+        {
+            "school_year": r["school_year"],
+            "class_id": str(r["class_id"]) if r["class_id"] else None,
+            "since": r["since"].isoformat(),
+            "until": r["until"].isoformat() if r["until"] else None,
+        }
+        for r in rows
+    ]

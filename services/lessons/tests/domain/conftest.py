@@ -28,7 +28,7 @@ def calendar_2025_26() -> SchoolCalendar:
     """The 2025/26 year of DOMAIN.md: autumn, winter and spring holidays, an extra week for
     grade 1, grade 9 until 12 June, grade 12 until 19 June, the others until 29 May."""
     return SchoolCalendar(
-        school_year="2025/26",
+        school_year="2025/2026",
         semesters=(
             DateRange(first_day=date(2025, 9, 1), last_day=date(2025, 12, 19)),
             DateRange(first_day=date(2026, 1, 5), last_day=date(2026, 6, 19)),

@@ -269,7 +269,7 @@ OPENINGS = [
         timetable_id=TIMETABLE,
         school_id=SCHOOL,
         class_id=UUID(int=77),
-        school_year="2025/26",
+        school_year="2025/2026",
         grade_level=grade,
     )
     for grade in (8, 8, 9)

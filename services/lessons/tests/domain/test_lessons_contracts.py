@@ -41,7 +41,7 @@ SAMPLES: list[LessonsEvent] = [
         timetable_id=uuid4(),
         school_id=uuid4(),
         class_id=uuid4(),
-        school_year="2025/26",
+        school_year="2025/2026",
         grade_level=7,
     ),
     contracts.TimetableSlotDefined(
@@ -182,3 +182,18 @@ def test_contract_fields_keep_their_shape(
     # then the payload is refused
     with pytest.raises(ValueError):
         model.model_validate(sample.model_dump() | bad)
+
+
+@pytest.mark.parametrize("written", ["2025/26", "2025/2026"])
+def test_a_v1_timetable_is_read_with_the_school_year_in_its_one_spelling(written: str) -> None:
+    # given a timetable opened before v2, its year written either way
+    opened = contracts.TimetableOpened(
+        timetable_id=uuid4(), school_id=uuid4(), class_id=uuid4(), school_year="2025/2026",
+        grade_level=7,
+    )  # fmt: skip
+    old = {**opened.model_dump(mode="json"), "school_year": written}
+    # when it is read today, then it is the v2 event spelled "2025/2026"
+    assert registry.parse("TimetableOpened", 1, old) == opened
+    # and v2 itself takes only the one spelling
+    with pytest.raises(ValueError):
+        contracts.TimetableOpened.model_validate({**old, "school_year": "2025/26"})

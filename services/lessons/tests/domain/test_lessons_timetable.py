@@ -57,7 +57,7 @@ def opened(grade_level: int = 5) -> Timetable:
         timetable_id=uuid4(),
         school_id=uuid4(),
         class_id=uuid4(),
-        school_year="2025/26",
+        school_year="2025/2026",
         grade_level=grade_level,
     )
     timetable = Timetable(str(cmd.timetable_id))
@@ -248,7 +248,7 @@ def test_a_calendar_of_another_year_is_refused(calendar_2025_26: SchoolCalendar)
     # when lessons are generated from the 2026/27 calendar
     with pytest.raises(Invalid) as err:
         timetable.lessons_between(
-            calendar_2025_26.model_copy(update={"school_year": "2026/27"}),
+            calendar_2025_26.model_copy(update={"school_year": "2026/2027"}),
             date(2026, 9, 1),
             date(2026, 9, 30),
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date, datetime, time
 from typing import Any
 from uuid import UUID
 
@@ -28,11 +28,16 @@ def _excuse_request(state: str) -> str:
                                  OR m.day BETWEEN r.covers_from AND r.covers_to))"""
 
 
+#: Who excused an absence, when, as what and against which document, as the diary and the
+#: class journal read it from ``rm.absence_excuses x`` (ids as text).
+_EXCUSE_RECORD = """x.excuse_id::text AS excuse_id, x.source AS excuse_source, x.reference,
+                    x.excused_by::text AS excused_by, x.excused_as, x.excused_at"""
+
 _MARKS = f"""SELECT m.student_id, m.lesson_id, m.day, m.code, m.counts_as_absence, m.is_late,
                   m.excused_by_code, m.minutes_late, x.document_type,
                   x.absence_id IS NOT NULL AS excused,
                   {_excuse_request("submitted")} AS pending,
-                  {_excuse_request("rejected")} AS rejected
+                  {_excuse_request("rejected")} AS rejected, {_EXCUSE_RECORD}
            FROM rm.attendance_marks m
            LEFT JOIN rm.absence_excuses x ON x.absence_id = m.absence_id
            """
@@ -73,6 +78,8 @@ _DIARY = f"""SELECT w.lesson_id, w.lesson_date, w.period, w.starts_at, w.ends_at
                   w.topic, w.homework, w.no_homework, w.corrected, w.code, w.counts_as_absence,
                   w.is_late, w.minutes_late, w.excused_by_code, w.excused, w.document_type,
                   w.pending, w.rejected,
+                  w.excuse_id, w.excuse_source, w.reference, w.excused_by, w.excused_as,
+                  w.excused_at,
                   CASE WHEN w.n IS NULL OR w.n = 1 THEN f.class_ids END AS class_ids,
                   CASE WHEN w.n IS NULL OR w.n = 1 THEN f.guardianships END AS guardianships,
                   CASE WHEN w.n IS NULL OR w.n = 1 THEN f.teaches END AS teaches,
@@ -95,7 +102,8 @@ _DIARY = f"""SELECT w.lesson_id, w.lesson_date, w.period, w.starts_at, w.ends_at
                       m.code, m.counts_as_absence, m.is_late, m.minutes_late, m.excused_by_code,
                       x.absence_id IS NOT NULL AS excused, x.document_type,
                       m.code IS NOT NULL AND {_excuse_request("submitted")} AS pending,
-                      m.code IS NOT NULL AND {_excuse_request("rejected")} AS rejected
+                      m.code IS NOT NULL AND {_excuse_request("rejected")} AS rejected,
+                      {_EXCUSE_RECORD}
                FROM rm.enrolments e
                JOIN rm.lessons l ON l.class_id = e.class_id
                     AND l.lesson_date BETWEEN $5 AND $6
@@ -120,6 +128,7 @@ def mark_fields(
     document_type: str | None,
     pending: bool,
     rejected: bool,
+    excuse_record: dict[str, Any] | None,
 ) -> dict[str, Any]:
     """A mark as the diary and the class journal show it, in ``MarkOut``'s field order."""
     return {
@@ -131,6 +140,31 @@ def mark_fields(
             excused_by_code=excused_by_code, excused=excused, pending=pending, rejected=rejected
         ),
         "document_type": document_type,
+        "excuse_record": excuse_record,
+    }
+
+
+def excuse_record(
+    excuse_id: str | None,
+    source: str | None,
+    document_type: str | None,
+    reference: str | None,
+    excused_by: str | None,
+    excused_as: str | None,
+    excused_at: datetime | None,
+) -> dict[str, Any] | None:
+    """Who excused the absence, when, as what and against which document, in ``ExcuseOut``'s
+    field order; None while it is not excused against a document."""
+    if excuse_id is None:
+        return None
+    return {
+        "excuse_id": excuse_id,
+        "source": source,
+        "document_type": document_type,
+        "reference": reference,
+        "excused_by": excused_by,
+        "excused_as": excused_as,
+        "excused_at": excused_at,
     }
 
 
@@ -148,6 +182,15 @@ def _mark(r: asyncpg.Record) -> dict[str, Any]:
             r["document_type"],
             r["pending"],
             r["rejected"],
+            excuse_record(
+                r["excuse_id"],
+                r["excuse_source"],
+                r["document_type"],
+                r["reference"],
+                r["excused_by"],
+                r["excused_as"],
+                r["excused_at"],
+            ),
         ),
     }
 
@@ -168,7 +211,9 @@ class DiaryWeek:
     lesson_date, period, starts_at, ends_at, room, subject_id, subject, teacher_id,
     substitute_teacher_id, cancelled, topic, homework (JSON text), no_homework, corrected, then
     the student's mark (None code: no mark): code, counts_as_absence, is_late, minutes_late,
-    excused_by_code, excused, document_type, pending, rejected; then columns to ignore.
+    excused_by_code, excused, document_type, pending, rejected, then who excused it (None
+    excuse_id: not against a document): excuse_id, excuse_source, reference, excused_by,
+    excused_as, excused_at; then columns to ignore.
     ``grades`` rows (ids as text): grade_id, lesson_id, subject_id, subject, given_on, work_title,
     work_kind, summative, value, earlier_values.
     """

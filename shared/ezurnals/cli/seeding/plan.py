@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 
 from ezurnals.cli.seeding.names import FEMALE_FIRST, MALE_FIRST, SURNAMES, TOWNS
+from ezurnals.shared.contracts.school_year import starting
 
 WEEKS_PER_YEAR = 35
 LESSON_MINUTES = 40
@@ -166,7 +167,7 @@ class SchoolYear:
     @classmethod
     def of(cls, name: str) -> SchoolYear:
         start = int(name[:4]) if name[:4].isdigit() else 0
-        if name != f"{start}/{start + 1}":
+        if name != starting(start):
             raise ValueError(f"a school year looks like 2025/2026, not {name!r}")
         end = start + 1
         return cls(

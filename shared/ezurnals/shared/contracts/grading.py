@@ -16,9 +16,8 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from ezurnals.shared.contracts.base import IntegrationEvent, contract
+from ezurnals.shared.contracts.school_year import SchoolYear, earlier_spelling
 
-#: A school year as written in Latvia, e.g. "2025/26".
-SchoolYear = Annotated[str, Field(pattern=r"^\d{4}/\d{2}$")]
 GradeLevel = Annotated[int, Field(ge=1, le=12)]
 Points = Annotated[int, Field(ge=1, le=10)]
 Text = Annotated[str, Field(min_length=1, max_length=500)]
@@ -136,7 +135,8 @@ class PeriodGradeDeadlineSet(GradingEvent):
     """The date by which a period's grades must be entered, for the whole school or a grade band."""
 
     event_type: ClassVar[str] = "PeriodGradeDeadlineSet"
-    schema_version: ClassVar[int] = 1
+    #: v2: the school year in its one spelling, "2025/2026" (v1 wrote "2025/26").
+    schema_version: ClassVar[int] = 2
 
     school_id: UUID
     school_year: SchoolYear
@@ -159,7 +159,8 @@ class GradeRecorded(_ClassSubjectEvent):
     """A teacher gave a student a grade for a piece of work."""
 
     event_type: ClassVar[str] = "GradeRecorded"
-    schema_version: ClassVar[int] = 1
+    #: v2: the school year in its one spelling, "2025/2026" (v1 wrote "2025/26").
+    schema_version: ClassVar[int] = 2
 
     grade_id: UUID
     student_id: UUID
@@ -184,7 +185,8 @@ class GradeCorrected(_ClassSubjectEvent):
     """A grade was changed; the old value stays in the history ("5|7" in a diary)."""
 
     event_type: ClassVar[str] = "GradeCorrected"
-    schema_version: ClassVar[int] = 1
+    #: v2: the school year in its one spelling, "2025/2026" (v1 wrote "2025/26").
+    schema_version: ClassVar[int] = 2
 
     grade_id: UUID
     student_id: UUID
@@ -203,7 +205,8 @@ class PeriodGradeSet(_ClassSubjectEvent):
     """A teacher confirmed the suggested period grade, or overrode it, for one student."""
 
     event_type: ClassVar[str] = "PeriodGradeSet"
-    schema_version: ClassVar[int] = 1
+    #: v2: the school year in its one spelling, "2025/2026" (v1 wrote "2025/26").
+    schema_version: ClassVar[int] = 2
 
     student_id: UUID
     period: PeriodKind
@@ -222,7 +225,8 @@ class GradeFinalized(_ClassSubjectEvent):
     """A student's period grade became final when the class-subject period was finalised."""
 
     event_type: ClassVar[str] = "GradeFinalized"
-    schema_version: ClassVar[int] = 1
+    #: v2: the school year in its one spelling, "2025/2026" (v1 wrote "2025/26").
+    schema_version: ClassVar[int] = 2
 
     student_id: UUID
     period: PeriodKind
@@ -239,7 +243,8 @@ class PeriodFinalized(_ClassSubjectEvent):
     """A class-subject period was finalised and is locked from now on."""
 
     event_type: ClassVar[str] = "PeriodFinalized"
-    schema_version: ClassVar[int] = 1
+    #: v2: the school year in its one spelling, "2025/2026" (v1 wrote "2025/26").
+    schema_version: ClassVar[int] = 2
 
     period: PeriodKind
     student_ids: tuple[UUID, ...]
@@ -252,12 +257,30 @@ class PeriodUnlocked(_ClassSubjectEvent):
     """A deputy director reopened a finalised period; the reason is kept for the record."""
 
     event_type: ClassVar[str] = "PeriodUnlocked"
-    schema_version: ClassVar[int] = 1
+    #: v2: the school year in its one spelling, "2025/2026" (v1 wrote "2025/26").
+    schema_version: ClassVar[int] = 2
 
     period: PeriodKind
     reason: Text
     unlocked_by: UUID
     unlocked_at: datetime
+
+
+#: How v1 wrote the school year ("2025/26"); kept to read the events written then.
+ShortSchoolYear = Annotated[str, Field(pattern=r"^\d{4}/\d{2}$")]
+
+V1_WITH_SHORT_SCHOOL_YEAR = tuple(
+    earlier_spelling(m, ShortSchoolYear)
+    for m in (
+        PeriodGradeDeadlineSet,
+        GradeRecorded,
+        GradeCorrected,
+        PeriodGradeSet,
+        GradeFinalized,
+        PeriodFinalized,
+        PeriodUnlocked,
+    )
+)
 
 
 __all__ = [

@@ -21,6 +21,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from ezurnals.shared.contracts.base import IntegrationEvent, contract
+from ezurnals.shared.contracts.school_year import SchoolYear
 
 DEFAULT_TIME_ZONE = "Europe/Riga"
 
@@ -119,7 +120,7 @@ class SchoolRegistered(IdentityEvent):
 @contract
 class SchoolYearDefined(IdentityEvent):
     event_type: ClassVar[str] = "SchoolYearDefined"
-    school_year: str = Field(pattern=r"^\d{4}/\d{4}$")
+    school_year: SchoolYear
     semesters: tuple[Semester, ...]
     grade_end_dates: tuple[GradeEndDate, ...] = ()
     holidays: tuple[Holiday, ...] = ()

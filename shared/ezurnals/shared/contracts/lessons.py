@@ -16,9 +16,10 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from ezurnals.shared.contracts.base import IntegrationEvent, contract
+from ezurnals.shared.contracts.school_year import SchoolYear, earlier_spelling
 
-#: A school year as the calendar names it: "2025/26" or "2025/2026".
-SchoolYear = Annotated[str, Field(pattern=r"^\d{4}/(\d{2}|\d{4})$")]
+#: How v1 of ``TimetableOpened`` took the school year: "2025/26" or "2025/2026".
+EitherSchoolYear = Annotated[str, Field(pattern=r"^\d{4}/(\d{2}|\d{4})$")]
 GradeLevel = Annotated[int, Field(ge=1, le=12)]
 #: ISO weekday: 1 = Monday (pirmdiena) … 7 = Sunday.
 Weekday = Annotated[int, Field(ge=1, le=7)]
@@ -103,12 +104,16 @@ class TimetableOpened(LessonsEvent):
     """A class's timetable for one school year; the class's grade level fixes its deadlines."""
 
     event_type: ClassVar[str] = "TimetableOpened"
-    schema_version: ClassVar[int] = 1
+    #: v2: the school year in its one spelling, "2025/2026" (v1 took "2025/26" too).
+    schema_version: ClassVar[int] = 2
     timetable_id: UUID
     school_id: UUID
     class_id: UUID
     school_year: SchoolYear
     grade_level: GradeLevel
+
+
+TimetableOpenedV1 = earlier_spelling(TimetableOpened, EitherSchoolYear)
 
 
 @contract

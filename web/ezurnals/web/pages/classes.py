@@ -10,6 +10,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Form, Request, Response
 
+from ezurnals.shared.contracts.school_year import starting
 from ezurnals.web import ui
 from ezurnals.web.backend import ApiError, Backend, Session
 from ezurnals.web.pages.family import person_name
@@ -21,8 +22,7 @@ PERIODS = ("semester1", "semester2", "year")
 
 def school_year_of(day: date) -> str:
     """Latvian school years start on 1 September (classes are opened from July)."""
-    start = day.year if day.month >= 7 else day.year - 1
-    return f"{start}/{start + 1}"
+    return starting(day.year if day.month >= 7 else day.year - 1)
 
 
 async def display_names(backend: Backend, current: Session, class_id: str) -> dict[str, str]:

@@ -11,11 +11,12 @@ from ezurnals.grading import views
 from ezurnals.grading.api.common import access_of, runtime_of
 from ezurnals.shared.contracts.base import utcnow
 from ezurnals.shared.contracts.grading import PeriodKind
+from ezurnals.shared.contracts.school_year import SchoolYearInput
 from ezurnals.shared.http.audit import AuditedRoute, record_read
 from ezurnals.shared.http.auth import CurrentPrincipal
 
 router = APIRouter(tags=["grade views"], route_class=AuditedRoute)
-Year = Annotated[str, Query(pattern=r"^\d{4}/(\d{2}|\d{4})$", examples=["2025/26"])]
+Year = Annotated[SchoolYearInput, Query()]
 
 
 @router.get("/classes/{class_id}/subjects/{subject_id}/sheet")

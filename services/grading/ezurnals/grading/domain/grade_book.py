@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ezurnals.grading.domain.authorization import Caller, can_unlock_period
 from ezurnals.grading.domain.missing import ClassSubjectProgress
 from ezurnals.grading.domain.scales import GradeScale, GradeValue
+from ezurnals.grading.domain.sitters import sitters
 from ezurnals.grading.domain.suggestion import DEFAULT_RULE, CountedGrade, SuggestionRule
 from ezurnals.shared.contracts.base import IntegrationEvent
 from ezurnals.shared.contracts.grading import (
@@ -54,6 +55,7 @@ YEAR_GRADE_TYPES: dict[PeriodKind, YearGradeType] = {
 }
 
 PERIOD_LOCKED = "period_locked"
+NOT_SITTING = "not_sitting"
 
 
 class _BookIds(TypedDict):
@@ -222,8 +224,8 @@ class ClassSubjectPeriod:
     finalized_at: datetime | None = None
     unlocks: list[Unlock] = field(default_factory=list)
 
-    def without_grade(self, roster: Set[UUID]) -> frozenset[UUID]:
-        return frozenset(roster) - self.grades.keys()
+    def without_grade(self, takers: Set[UUID]) -> frozenset[UUID]:
+        return frozenset(takers) - self.grades.keys()
 
 
 def _require_reason(reason: str) -> str:
@@ -301,10 +303,21 @@ class GradeBook(Aggregate[IntegrationEvent]):
         points = rule.suggest(g.counted for g in self.grades_of(student_id) if g.term in terms)
         return None if points is None else scale.period_scale.from_points(points)
 
+    def annual_grades(self) -> dict[UUID, GradeValue]:
+        """Each student's annual grade as set so far (finalised or not)."""
+        return {
+            s: GradeValue(g.value, g.points)
+            for s, g in self.periods[PeriodKind.ANNUAL].grades.items()
+        }
+
+    def sitters(self, period: PeriodKind, roster: Set[UUID], scale: GradeScale) -> frozenset[UUID]:
+        """The enrolled students who take ``period``'s grade (see :func:`sitters`)."""
+        return sitters(period, roster, self.annual_grades(), scale)
+
     def students_without_period_grade(
-        self, period: PeriodKind, roster: Set[UUID]
+        self, period: PeriodKind, roster: Set[UUID], scale: GradeScale
     ) -> frozenset[UUID]:
-        return self.periods[period].without_grade(roster)
+        return self.periods[period].without_grade(self.sitters(period, roster, scale))
 
     def progress(
         self, period: PeriodKind, roster: Set[UUID], grade_level: int
@@ -318,6 +331,7 @@ class GradeBook(Aggregate[IntegrationEvent]):
             roster=frozenset(roster),
             graded=frozenset(state.grades),
             finalized=state.locked,
+            annual=self.annual_grades(),
         )
 
     # --- decisions ---
@@ -337,6 +351,19 @@ class GradeBook(Aggregate[IntegrationEvent]):
                 f"the {period.value} period is finalised; a deputy director must unlock it",
                 code=PERIOD_LOCKED,
                 details={"period": period.value},
+            )
+
+    def _require_sitting(
+        self, period: PeriodKind, students: Set[UUID], roster: Set[UUID], scale: GradeScale
+    ) -> None:
+        others = sorted(str(s) for s in students - self.sitters(period, roster, scale))
+        if others:
+            raise Invalid(
+                "a re-exam grade is only for a student whose annual grade fails: "
+                + ", ".join(others),
+                field="student_id",
+                code=NOT_SITTING,
+                details={"students": others},
             )
 
     def record(
@@ -428,6 +455,7 @@ class GradeBook(Aggregate[IntegrationEvent]):
         if len(set(students)) != len(students):
             raise Invalid("a student appears twice", field="entries")
         _require_enrolled(set(students), roster)
+        self._require_sitting(cmd.period, set(students), roster, scale)
         period_scale = scale.period_scale
         events: list[IntegrationEvent] = []
         for entry in cmd.entries:
@@ -459,19 +487,27 @@ class GradeBook(Aggregate[IntegrationEvent]):
         return events
 
     def finalize(
-        self, cmd: FinalizePeriod, *, roster: Set[UUID], by: UUID, now: datetime
+        self,
+        cmd: FinalizePeriod,
+        *,
+        roster: Set[UUID],
+        scale: GradeScale,
+        by: UUID,
+        now: datetime,
     ) -> list[IntegrationEvent]:
-        """Publish every enrolled student's period grade as final and lock the period."""
+        """Publish the period grade of every enrolled student who takes it as final and lock the
+        period; a re-exam asks only for the students who sit it."""
         period = self.periods[cmd.period]
         self._refuse_if_period_locked(cmd.period)
-        missing = sorted(str(s) for s in period.without_grade(roster))
+        takers = self.sitters(cmd.period, roster, scale)
+        missing = sorted(str(s) for s in period.without_grade(takers))
         if missing:
             raise Invalid(
                 f"{len(missing)} student(s) still have no {cmd.period.value} grade",
                 field="period",
                 details={"students": missing},
             )
-        students = sorted(roster, key=str)
+        students = sorted(takers, key=str)
         events: list[IntegrationEvent] = []
         for student_id in students:
             grade = period.grades[student_id]

@@ -6,19 +6,22 @@ assignments) so the same rule serves the administration's overview and a teacher
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import date
 from uuid import UUID
 
 from ezurnals.grading.domain.authorization import Relationships
 from ezurnals.grading.domain.policy import SchoolGradingPolicy
+from ezurnals.grading.domain.scales import GradeValue
+from ezurnals.grading.domain.sitters import sitters
 from ezurnals.shared.contracts.grading import PeriodKind
 
 
 @dataclass(frozen=True)
 class ClassSubjectProgress:
-    """How far one class-subject period is: who is enrolled, who has a period grade, is it final."""
+    """How far one class-subject period is: who is enrolled, who has a period grade, is it final,
+    and the annual grades that decide who sits a re-exam."""
 
     class_id: UUID
     subject_id: UUID
@@ -26,6 +29,7 @@ class ClassSubjectProgress:
     roster: frozenset[UUID]
     graded: frozenset[UUID]
     finalized: bool = False
+    annual: Mapping[UUID, GradeValue] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,8 @@ def missing_period_grades(
         return []
     missing: list[MissingPeriodGrades] = []
     for p in progress:
-        students = p.roster - p.graded
+        scale = policy.scale_for(p.grade_level, p.subject_id)
+        students = sitters(period, p.roster, p.annual, scale) - p.graded
         if p.finalized or not students:
             continue
         due_on = policy.deadline_for(school_year, period, p.grade_level)

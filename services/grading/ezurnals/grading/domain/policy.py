@@ -37,8 +37,8 @@ from ezurnals.shared.contracts.grading import (
     PeriodGradeDeadlineSet,
     PeriodKind,
     ScaleKind,
-    SchoolYear,
 )
+from ezurnals.shared.contracts.school_year import SchoolYearInput
 from ezurnals.shared.domain import Aggregate, Command, Invalid
 
 #: Scales a school uses until it defines its own: (band, scale).
@@ -66,7 +66,7 @@ class DefineGradeScale(Command):
 
 
 class SetPeriodGradeDeadline(Command):
-    school_year: SchoolYear
+    school_year: SchoolYearInput
     period: PeriodKind
     due_on: date
     band: GradeBand | None = None

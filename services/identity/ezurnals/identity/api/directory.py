@@ -38,6 +38,7 @@ from ezurnals.shared.contracts.identity import (
     Semester,
     WithdrawalReason,
 )
+from ezurnals.shared.contracts.school_year import SchoolYearInput
 from ezurnals.shared.domain import Forbidden, Invalid
 from ezurnals.shared.eventstore import CommandResult
 from ezurnals.shared.http.auth import CurrentPrincipal
@@ -57,7 +58,7 @@ class SchoolIn(_In):
 
 
 class SchoolYearIn(_In):
-    school_year: str = Field(pattern=r"^\d{4}/\d{4}$")
+    school_year: SchoolYearInput
     semesters: tuple[Semester, ...] = Field(min_length=1)
     grade_end_dates: tuple[GradeEndDate, ...] = ()
     holidays: tuple[Holiday, ...] = ()
@@ -133,7 +134,7 @@ class PromotionIn(_In):
     """Where each class of ``from_year`` goes (``to_class_id`` null: grade 12 graduates), and
     the students who repeat their grade."""
 
-    from_year: str = Field(pattern=r"^\d{4}/\d{4}$")
+    from_year: SchoolYearInput
     promoted_on: date
     classes: tuple[ClassPromotion, ...]
     kept_back: tuple[KeepBack, ...] = ()
@@ -523,7 +524,7 @@ def import_router() -> APIRouter:
         request: Request,
         principal: CurrentPrincipal,
         response: Response,
-        school_year: Annotated[str, Query(pattern=r"^\d{4}/\d{4}$")],
+        school_year: Annotated[SchoolYearInput, Query()],
         dry_run: bool = True,
     ) -> Any:
         """A students-and-guardians CSV (see ``domain.student_import``): 422 with every bad row

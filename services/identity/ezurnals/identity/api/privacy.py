@@ -50,24 +50,13 @@ def router() -> APIRouter:
         async with deps.runtime(request).db.raw() as conn:
             await queries.require_readable(conn, principal, person_id, today)
             data = await queries.personal_data(conn, person_id)
-            enrolments = await conn.fetch(
-                "SELECT school_year, class_id, since FROM enrolments WHERE student_id = $1 "
-                "ORDER BY school_year",
-                person_id,
-            )
+            enrolments = await queries.class_history(conn, person_id)
             guardians = await queries.guardians_of(conn, person_id)
         record_read(request, [person_id], "personal_file")
         return {
             "person_id": str(person_id),
             "personal_data": data,
-            "enrolments": [
-                {
-                    "school_year": e["school_year"],
-                    "class_id": str(e["class_id"]) if e["class_id"] else None,
-                    "since": e["since"].isoformat(),
-                }
-                for e in enrolments
-            ],
+            "enrolments": enrolments,
             "guardians": [
                 {"guardian_id": str(g["guardian_id"]), "restricted": g["restricted"]}
                 for g in guardians

@@ -28,9 +28,9 @@ from ezurnals.shared.contracts.identity import (
     SchoolYearDefined,
     Semester,
 )
+from ezurnals.shared.contracts.school_year import first_year, spelled, starting
 from ezurnals.shared.domain import Aggregate, Command, Conflict, Invalid, NotFound
 
-_YEAR = re.compile(r"^(\d{4})/(\d{4})$")
 _CLASS_LABEL = re.compile(r"^(\d{1,2})\.\s?([a-zāčēģīķļņšūž]{1,3})$", re.IGNORECASE)
 
 
@@ -119,17 +119,19 @@ class SchoolYearCalendar:
 
 def year_bounds(school_year: str) -> DateRange:
     """The widest span a school year may cover: 1 July of its first year to 31 August after."""
-    match = _YEAR.match(school_year)
-    if match is None or int(match[1]) < 1 or int(match[2]) != int(match[1]) + 1:
+    try:
+        first = first_year(school_year)
+    except ValueError:
+        first = 0
+    if first < 1 or first >= date.max.year or spelled(school_year) != school_year:
         raise Invalid(
             "a school year is written like 2025/2026", field="school_year", code="bad_school_year"
         )
-    return DateRange(first_day=date(int(match[1]), 7, 1), last_day=date(int(match[2]), 8, 31))
+    return DateRange(first_day=date(first, 7, 1), last_day=date(first + 1, 8, 31))
 
 
 def next_school_year(school_year: str) -> str:
-    start = year_bounds(school_year).first_day.year
-    return f"{start + 1}/{start + 2}"
+    return starting(year_bounds(school_year).first_day.year + 1)
 
 
 class School(Aggregate[IdentityEvent]):

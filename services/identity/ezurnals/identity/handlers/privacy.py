@@ -35,11 +35,7 @@ async def export(rt: Runtime, school_id: UUID, person_id: UUID) -> dict[str, Any
         staff = await conn.fetchrow(
             "SELECT roles, hired_on, ended_on FROM staff WHERE person_id = $1", person_id
         )
-        enrolments = await conn.fetch(
-            "SELECT school_year, class_id, since FROM enrolments WHERE student_id = $1 "
-            "ORDER BY school_year",
-            person_id,
-        )
+        enrolments = await queries.class_history(conn, person_id)
         guardians = await conn.fetch(
             "SELECT student_id, guardian_id, restricted, kept_by_student FROM guardians "
             "WHERE student_id = $1 OR guardian_id = $1",
@@ -72,7 +68,7 @@ async def export(rt: Runtime, school_id: UUID, person_id: UUID) -> dict[str, Any
         "erased_at": person["erased_at"].isoformat() if person["erased_at"] else None,
         "personal_data": data,
         "employment": _plain(staff) if staff else None,
-        "enrolments": [_plain(r) for r in enrolments],
+        "enrolments": enrolments,
         "guardianship": [_plain(r) for r in guardians],
         "teaching": [_plain(r) for r in teaching],
         "account": _plain(account) if account else None,

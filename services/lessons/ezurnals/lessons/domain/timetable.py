@@ -18,13 +18,13 @@ from ezurnals.lessons.domain.lesson import ScheduleLesson
 from ezurnals.shared.contracts.lessons import (
     GradeLevel,
     LessonsEvent,
-    SchoolYear,
     TimetableOpened,
     TimetableSlotChanged,
     TimetableSlotDefined,
     TimetableSlotRemoved,
     WeeklySlot,
 )
+from ezurnals.shared.contracts.school_year import SchoolYear
 from ezurnals.shared.domain import Aggregate, Command, Conflict, Invalid, NotFound
 
 #: Namespace of the ids derived here; never change it, or every lesson id changes.

@@ -226,7 +226,7 @@ async def absences(month: Month, request: Request, principal: CurrentPrincipal) 
 async def grade_distribution(
     request: Request,
     principal: CurrentPrincipal,
-    year: Annotated[str, Query(alias="school_year", description="e.g. 2025/26")],
+    year: Annotated[str, Query(alias="school_year", description="e.g. 2025/2026")],
     class_id: UUID | None = None,
     term: Term | None = None,
 ) -> list[SubjectDistribution]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -16,7 +16,7 @@ from ezurnals.reporting.api.common import WallClock, check_student, reads
 from ezurnals.reporting.diary_cache import DiaryCache
 from ezurnals.reporting.domain.calendar import week_days, week_of
 from ezurnals.reporting.domain.diary import ExcuseState
-from ezurnals.reporting.queries import DiaryWeek, mark_fields, reader_of
+from ezurnals.reporting.queries import DiaryWeek, excuse_record, mark_fields, reader_of
 from ezurnals.shared.http.audit import AuditedRoute, record_read
 from ezurnals.shared.http.auth import CurrentPrincipal
 
@@ -29,6 +29,19 @@ class HomeworkOut(BaseModel):
     due_date: date
 
 
+class ExcuseOut(BaseModel):
+    """Who excused an absence, when, as what and against which document (rule 4). ``excused_as``
+    is None when the system settled it from a family's request the person had accepted."""
+
+    excuse_id: UUID
+    source: str
+    document_type: str
+    reference: str | None
+    excused_by: UUID
+    excused_as: str | None
+    excused_at: datetime
+
+
 class MarkOut(BaseModel):
     code: str
     counts_as_absence: bool
@@ -36,6 +49,7 @@ class MarkOut(BaseModel):
     minutes_late: int | None
     excuse: ExcuseState
     document_type: str | None
+    excuse_record: ExcuseOut | None
 
 
 class GradeOut(BaseModel):
@@ -149,7 +163,8 @@ def _lesson(row: Sequence[Any], grades: list[dict[str, Any]]) -> dict[str, Any]:
     (lesson_id, day, period, starts_at, ends_at, room, subject_id, subject, teacher_id,
      substitute_teacher_id, cancelled, topic, homework, no_homework, corrected,
      code, counts_as_absence, is_late, minutes_late, excused_by_code, excused, document_type,
-     pending, rejected, *_) = row  # fmt: skip
+     pending, rejected, excuse_id, excuse_source, reference, excused_by, excused_as, excused_at,
+     *_) = row  # fmt: skip
     return {
         "lesson_id": lesson_id,
         "date": day,
@@ -180,6 +195,15 @@ def _lesson(row: Sequence[Any], grades: list[dict[str, Any]]) -> dict[str, Any]:
             document_type,
             pending,
             rejected,
+            excuse_record(
+                excuse_id,
+                excuse_source,
+                document_type,
+                reference,
+                excused_by,
+                excused_as,
+                excused_at,
+            ),
         ),
     }
 

@@ -40,7 +40,7 @@ from ezurnals.shared.service import Runtime
 router = APIRouter(route_class=AuditedRoute, tags=["report cards"])
 
 SchoolYearQuery = Annotated[
-    str, Query(alias="school_year", description="The school year, e.g. 2025/26")
+    str, Query(alias="school_year", description="The school year, e.g. 2025/2026")
 ]
 
 

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
 from ezurnals.reporting.api.common import reads, require_class
-from ezurnals.reporting.api.diary import GradeOut, grade_out
+from ezurnals.reporting.api.diary import ExcuseOut, GradeOut, grade_out
 from ezurnals.reporting.domain.access import may_read_class_journal
 from ezurnals.reporting.domain.calendar import day_span, local_day, year_days
 from ezurnals.reporting.domain.diary import ExcuseState
@@ -43,6 +43,7 @@ class JournalLesson(BaseModel):
 class Cell(BaseModel):
     code: str
     excuse: ExcuseState
+    excuse_record: ExcuseOut | None
 
 
 class JournalGrade(GradeOut):
@@ -124,7 +125,9 @@ async def class_journal(
     marks: dict[UUID, dict[UUID, Cell]] = {s.student_id: {} for s in students}
     for m in found["marks"]:
         if m["student_id"] in marks:
-            marks[m["student_id"]][m["lesson_id"]] = Cell(code=m["code"], excuse=m["excuse"])
+            marks[m["student_id"]][m["lesson_id"]] = Cell(
+                code=m["code"], excuse=m["excuse"], excuse_record=m["excuse_record"]
+            )
     grades: dict[UUID, list[JournalGrade]] = {s.student_id: [] for s in students}
     for g in found["grades"]:
         if g["student_id"] in grades:

@@ -9,28 +9,24 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ezurnals.shared.contracts.school_year import spelled, starting
 from ezurnals.shared.domain import Invalid
 
-_YEAR = re.compile(r"^(\d{4})/(\d{2}|\d{4})$")
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 _WEEK = re.compile(r"^(\d{4})-W(0[1-9]|[1-4]\d|5[0-3])$")
 
 
 def school_year(value: str) -> str:
-    """One spelling for every service: identity writes "2025/2026", grading "2025/26"."""
-    match = _YEAR.match(value)
-    if match is None:
-        raise Invalid(f"{value!r} is not a school year like 2025/26", field="school_year")
-    first, second = match.groups()
-    if int(second[-2:]) != (int(first) + 1) % 100:
-        raise Invalid(f"{value!r} does not span two consecutive years", field="school_year")
-    return f"{first}/{second[-2:]}"
+    """A school year as given, in its one spelling ("2025/26" is read as "2025/2026")."""
+    try:
+        return spelled(value)
+    except ValueError as err:
+        raise Invalid(str(err), field="school_year") from None
 
 
 def school_year_of(day: date) -> str:
     """Latvian school years run from 1 September to 31 August."""
-    start = day.year if day.month >= 9 else day.year - 1
-    return f"{start}/{(start + 1) % 100:02d}"
+    return starting(day.year if day.month >= 9 else day.year - 1)
 
 
 def month_days(month: str) -> tuple[date, date]:
@@ -80,7 +76,7 @@ def utc(value: datetime) -> datetime:
 
 
 def year_days(year: str) -> tuple[date, date]:
-    """1 September to 31 August of a school year written "2025/26"."""
+    """1 September to 31 August of a school year ("2025/2026")."""
     start = int(school_year(year)[:4])
     if not 1 <= start < date.max.year:
         raise Invalid(f"{year!r} is outside the calendar", field="school_year")

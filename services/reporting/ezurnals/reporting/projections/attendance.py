@@ -43,6 +43,11 @@ class AttendanceRegister(SqlProjection):
         """CREATE TABLE IF NOT EXISTS absence_excuses (
                absence_id UUID PRIMARY KEY, student_id UUID NOT NULL, lesson_id UUID NOT NULL,
                excuse_id UUID NOT NULL, source TEXT NOT NULL, document_type TEXT NOT NULL)""",
+        # Who excused it, when, as what and against which document (rule 4: the history).
+        """ALTER TABLE absence_excuses ADD COLUMN IF NOT EXISTS reference TEXT,
+               ADD COLUMN IF NOT EXISTS excused_by UUID,
+               ADD COLUMN IF NOT EXISTS excused_as TEXT,
+               ADD COLUMN IF NOT EXISTS excused_at TIMESTAMPTZ""",
         """CREATE TABLE IF NOT EXISTS excuse_requests (
                request_id UUID PRIMARY KEY, student_id UUID NOT NULL, state TEXT NOT NULL,
                covers_from DATE, covers_to DATE, lesson_ids UUID[] NOT NULL DEFAULT '{}')""",
@@ -64,8 +69,10 @@ class AttendanceRegister(SqlProjection):
                   minutes_late = excluded.minutes_late, revision = excluded.revision
               WHERE attendance_marks.revision < excluded.revision"""
     EXCUSED = """INSERT INTO absence_excuses
-                     (absence_id, student_id, lesson_id, excuse_id, source, document_type)
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (absence_id) DO NOTHING"""
+                     (absence_id, student_id, lesson_id, excuse_id, source, document_type,
+                      reference, excused_by, excused_as, excused_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                 ON CONFLICT (absence_id) DO NOTHING"""
     SUBMITTED = """INSERT INTO excuse_requests
                        (request_id, student_id, state, covers_from, covers_to, lesson_ids)
                    VALUES ($1, $2, 'submitted', $3, $4, $5) ON CONFLICT (request_id)
@@ -117,9 +124,23 @@ class AttendanceRegister(SqlProjection):
         )
         return [(self.MARK, row)]
 
-    def on_AbsenceExcused(self, _: EventEnvelope, e: Any) -> list[Statement]:
+    def on_AbsenceExcused(self, env: EventEnvelope, e: Any) -> list[Statement]:
+        """``excused_as``: the role the person acted in when they recorded the excuse themselves;
+        None when the system settled it from a request they had accepted (as attendance has it)."""
         assert isinstance(e, ev.AbsenceExcused)
-        row = (e.absence_id, e.student_id, e.lesson_id, e.excuse_id, e.source, e.document_type)
+        excused_as = env.actor.role if env.actor.id == e.excused_by else None
+        row = (
+            e.absence_id,
+            e.student_id,
+            e.lesson_id,
+            e.excuse_id,
+            e.source,
+            e.document_type,
+            e.reference,
+            e.excused_by,
+            excused_as,
+            env.occurred_at,
+        )
         return [(self.EXCUSED, row)]
 
     def on_ExcuseSubmitted(self, _: EventEnvelope, e: Any) -> list[Statement]:
