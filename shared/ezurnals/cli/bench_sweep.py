@@ -117,9 +117,11 @@ async def run_bench_sweep(
     seed: int | None,
     pause: float,
     console: Console,
+    until_saturated: bool = True,
 ) -> dict[str, Any]:
     """One school, then each step in turn for ``duration`` seconds, ``pause`` seconds apart
-    (the pipeline drains the step before); stops after the first step past saturation."""
+    (the pipeline drains the step before); stops after the first step past saturation
+    (``until_saturated``; else runs every step)."""
     from ezurnals.cli.seed import load_urls, operator_secret
 
     async with stack_for(stack_file, console) as stack:
@@ -154,7 +156,7 @@ async def run_bench_sweep(
             step["verdict"] = verdict(step, rate, read_rate)
             done.append(step)
             print_step(step, console)
-            if step["verdict"]["saturated"]:
+            if until_saturated and step["verdict"]["saturated"]:
                 break
         figures = {
             "steps": done,
@@ -171,6 +173,7 @@ async def run_bench_sweep(
                 "stack": str(stack_file) if stack_file else "started by bench load",
                 "step_duration_s": duration,
                 "pause_between_steps_s": pause,
+                "until_saturated": until_saturated,
                 "steps_offered": [list(s) for s in steps],
                 **school_config(school, writers=writers, readers=readers, seed=seed),
             },

@@ -301,6 +301,13 @@ def bench_load(
         str, typer.Option(help="With --sweep: commands/s+diary reads/s of each step, in order")
     ] = "20+20,50+150,100+300,200+600,300+1000",
     pause: Annotated[float, typer.Option(min=0, help="With --sweep: seconds between steps")] = 5.0,
+    until_saturated: Annotated[
+        bool,
+        typer.Option(
+            "--until-saturated/--all-steps",
+            help="With --sweep: stop after the first step past saturation, or run every step",
+        ),
+    ] = True,
     students: Annotated[int, typer.Option(min=12, help="Students of the seeded school")] = 300,
     days: Annotated[int, typer.Option(min=1, help="School days of lessons to record")] = 5,
     # Enough clients that the offered rates do not hang on latency while the p99 targets hold
@@ -355,6 +362,7 @@ def bench_load(
             seed=seed,
             pause=pause,
             console=console,
+            until_saturated=until_saturated,
         )
     )
     json_path = json_path or Path("bench-results/load-sweep.json")
