@@ -37,11 +37,11 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import psutil
 from rich.console import Console
 from rich.table import Table
 
 from ezurnals.cli.figures import percentile, rounded
+from ezurnals.cli.process_sampler import CLIENT, SAMPLER, ProcessSampler
 from ezurnals.cli.seed import RIGA, SchoolRun, Seeder, SeedOptions, current_school_year
 from ezurnals.cli.seeding.client import PASSWORD, Session, Stack
 from ezurnals.cli.seeding.plan import LEVELS, SchoolClass, SchoolYear, plan_school
@@ -70,7 +70,6 @@ ROUTES: dict[str, tuple[str, str, str]] = {
 }
 #: A client whose event loop runs later than this (p99) is slow enough to distort what it times.
 CLIENT_LAG_LIMIT_MS = 10.0
-CLIENT = "bench load (this client)"
 
 
 @dataclass
@@ -709,83 +708,6 @@ def _percentiles(values: list[float]) -> dict[str, float | None]:
     return {f"p{p}": rounded(percentile(values, p)) if values else None for p in (50, 95, 99)}
 
 
-class ProcessSampler:
-    """The peak resident memory of each process of the stack (PostgreSQL: the proportional
-    memory of the server and all its backends, so shared buffers count once), and the CPU each
-    used over the run (where the two cores went)."""
-
-    def __init__(self, stack_file: Path) -> None:
-        self.stack_file = stack_file
-        self.peak_mb: dict[str, float] = defaultdict(float)
-        self._cpu: dict[str, tuple[float, float]] = {}
-        self._cpu_first: dict[str, tuple[float, float]] = {}
-        #: How long each sample took (it runs in a thread, but holds the GIL in between).
-        self.sample_ms: list[float] = []
-
-    def _pids(self) -> dict[str, int]:
-        with contextlib.suppress(OSError, ValueError):
-            stack = json.loads(self.stack_file.read_text())
-            return {**stack.get("processes", {}), **stack.get("infrastructure", {})}
-        return {}
-
-    def sample(self, *, proportional: bool = True) -> None:
-        """``proportional``: PostgreSQL's memory too, which reads every backend's page map (a
-        quarter of the load client's CPU when done every second)."""
-        found = {**self._pids(), CLIENT: os.getpid()}
-        now = time.monotonic()
-        started = time.perf_counter()
-        for name, pid in found.items():
-            with contextlib.suppress(psutil.Error):
-                process = psutil.Process(pid)
-                tree = [process]
-                if name == "postgres":
-                    tree += process.children(recursive=True)
-                    used = sum(_pss(p) for p in tree) if proportional else 0
-                else:
-                    used = process.memory_info().rss
-                self.peak_mb[name] = max(self.peak_mb[name], round(used / 2**20, 1))
-                self._cpu[name] = (now, sum(_cpu_seconds(p) for p in tree))
-                self._cpu_first.setdefault(name, self._cpu[name])
-        self.sample_ms.append((time.perf_counter() - started) * 1000)
-
-    def cpu_seconds(self) -> dict[str, float]:
-        """Per process, the CPU seconds used between the first and the last sample."""
-        return {name: used - self._cpu_first[name][1] for name, (_, used) in self._cpu.items()}
-
-    def cpu_percent(self) -> dict[str, float]:
-        """Per process, the CPU used between the first and last sample, in % of one core
-        (PostgreSQL's backends counted while they lived)."""
-        out = {}
-        for name, (at, used) in self._cpu.items():
-            first_at, first_used = self._cpu_first[name]
-            if at > first_at:
-                out[name] = round(100 * (used - first_used) / (at - first_at), 1)
-        return dict(sorted(out.items(), key=lambda item: -item[1]))
-
-    async def run(self, stop: asyncio.Event) -> None:
-        ticks = 0
-        while not stop.is_set():
-            await asyncio.to_thread(self.sample, proportional=ticks % 5 == 0)
-            ticks += 1
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), 1.0)
-
-
-def _cpu_seconds(process: psutil.Process) -> float:
-    try:
-        times = process.cpu_times()
-    except psutil.Error:
-        return 0.0
-    return float(times.user + times.system)
-
-
-def _pss(process: psutil.Process) -> int:
-    try:
-        return int(process.memory_full_info().pss)
-    except (psutil.Error, AttributeError):
-        return int(process.memory_info().rss)
-
-
 def met(figures: dict[str, Any]) -> dict[str, bool]:
     found = {}
     for key, (_, target) in TARGETS.items():
@@ -838,24 +760,24 @@ async def measure(
     runner = LoadRunner(
         urls, school, rate=rate, read_rate=read_rate, writers=writers, readers=readers, seed=seed
     )
-    sampler = ProcessSampler(stack_file)
     try:
-        # Sign-ins and scrapes happen outside the measured window.
-        signed_in_again = await runner.refresh_tokens(duration + 120.0)
-        services = sorted({service for service, _, _ in ROUTES.values()})
-        before = await scrape(runner.http, urls, services)
-        await asyncio.to_thread(sampler.sample, proportional=False)
-        stop_sampling = asyncio.Event()
-        sampling = asyncio.create_task(sampler.run(stop_sampling))
-        try:
-            offered = f"{rate:g} commands/s + {read_rate:g} diary reads/s"
-            with console.status(f"{offered} for {duration:.0f} s…"):
-                await runner.run(duration)
-        finally:
-            stop_sampling.set()
-            await sampling
-        await asyncio.to_thread(sampler.sample, proportional=False)
-        after = await scrape(runner.http, urls, services)
+        async with ProcessSampler(stack_file) as sampler:
+            # Sign-ins and scrapes happen outside the measured window.
+            signed_in_again = await runner.refresh_tokens(duration + 120.0)
+            services = sorted({service for service, _, _ in ROUTES.values()})
+            before = await scrape(runner.http, urls, services)
+            await sampler.sample(proportional=False)
+            stop_sampling = asyncio.Event()
+            sampling = asyncio.create_task(sampler.run(stop_sampling))
+            try:
+                offered = f"{rate:g} commands/s + {read_rate:g} diary reads/s"
+                with console.status(f"{offered} for {duration:.0f} s…"):
+                    await runner.run(duration)
+            finally:
+                stop_sampling.set()
+                await sampling
+            await sampler.sample(proportional=False)
+            after = await scrape(runner.http, urls, services)
     finally:
         await runner.close()
     figures = runner.results()
@@ -883,7 +805,7 @@ def cpu_costs(used: dict[str, float], figures: dict[str, Any]) -> dict[str, Any]
     """CPU ms per command and per diary read over the whole stack (the client not counted): the
     reporting API's CPU goes to the diary reads it answered (probes included), every other
     process's to the commands, whose events the workers, the broker and PostgreSQL carry."""
-    stack = {name: s for name, s in used.items() if name != CLIENT}
+    stack = {name: s for name, s in used.items() if name not in (CLIENT, SAMPLER)}
     diary_cpu = stack.get("reporting-api", 0.0)
     command_cpu = sum(stack.values()) - diary_cpu
     reads = figures["diary_reads"] + figures["probe_reads"]
@@ -899,7 +821,7 @@ def cpu_costs(used: dict[str, float], figures: dict[str, Any]) -> dict[str, Any]
         if requests
         else None,
         "cpu_attribution": "reporting-api → diary reads (and probe reads); every other "
-        "process of the stack → commands; the load client is not counted",
+        "process of the stack → commands; the load client and its sampler are not counted",
     }
 
 

@@ -216,7 +216,9 @@ def print_sweep(f: dict[str, Any], console: Console) -> None:
     for s in f["steps"]:
         client_cmd = {p: s[f"command_ms_{p}"] for p in ("p50", "p95", "p99")}
         client_diary = {p: s[f"diary_ms_{p}"] for p in ("p50", "p95", "p99")}
-        stack_cpu = sum(v for k, v in s["cpu_percent_of_one_core"].items() if "client" not in k)
+        stack_cpu = sum(
+            v for k, v in s["cpu_percent_of_one_core"].items() if not k.startswith("bench load")
+        )
         lag = s["client_loop_lag_ms"]
         v = s["verdict"]
         table.add_row(
