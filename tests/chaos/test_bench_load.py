@@ -175,8 +175,13 @@ def test_bench_load_sweep_saves_every_step_and_its_plot(up_dir: Path, tmp_path: 
         assert set(STEP_FIELDS) <= set(step)
         assert step["errors"] == 0, step["error_messages"]
         assert step["commands"] > 0 and step["diary_reads"] > 0
+        # A few seconds may not reach every kind of command; those sent, the server counted.
         for name in (*ENDPOINTS, DIARY):
-            assert step["endpoints"][name]["server"]["count"] > 0, name
+            endpoint = step["endpoints"][name]
+            if endpoint["count"]:
+                assert endpoint["server"]["count"] >= endpoint["count"], name
+        assert step["endpoints"][DIARY]["server"]["p99"] > 0
+        assert step["server_command_ms"]["p99"] > 0
         for process in ("postgres", "kafka", "grading-api", "reporting-worker"):
             assert step["cpu_percent_of_one_core"][process] > 0, process
         assert step["verdict"]["within_service_level"] == (not step["verdict"]["missed"])
