@@ -199,45 +199,52 @@ def print_sweep(f: dict[str, Any], console: Console) -> None:
         values = values or {}
         return " / ".join(ms(values.get(p)) for p in ("p50", "p95", "p99"))
 
-    table = Table(title="ezurnals bench load --sweep")
+    def offered(s: dict[str, Any]) -> str:
+        return f"{s['offered']['commands_per_s']:g} + {s['offered']['diary_per_s']:g}"
+
+    latency = Table(title="ezurnals bench load --sweep: p50 / p95 / p99 ms, client | server")
+    for col in ("offered cmd + diary /s", "achieved", "commands", "diary"):
+        latency.add_column(col, justify="right")
+    resources = Table(title="ezurnals bench load --sweep: lag, errors, CPU, service level")
     for col in (
         "offered cmd + diary /s",
-        "achieved cmd + diary /s",
-        "commands p50/p95/p99 ms client | server",
-        "diary p50/p95/p99 ms client | server",
         "lag p50 / p99 ms",
         "errors",
-        "CPU ms / cmd, / read",
+        "CPU ms / cmd",
+        "CPU ms / read",
         "stack CPU %",
         "client loop lag p99 ms",
         "service level",
     ):
-        table.add_column(col, justify="right")
+        resources.add_column(col, justify="right")
     for s in f["steps"]:
         client_cmd = {p: s[f"command_ms_{p}"] for p in ("p50", "p95", "p99")}
         client_diary = {p: s[f"diary_ms_{p}"] for p in ("p50", "p95", "p99")}
+        latency.add_row(
+            offered(s),
+            f"{s['commands_per_s']:,.1f} + {s['diary_reads_per_s']:,.1f}",
+            f"{spread(client_cmd)} | {spread(s['server_command_ms'])}",
+            f"{spread(client_diary)} | {spread(s['server_diary_ms'])}",
+        )
         stack_cpu = sum(
             v for k, v in s["cpu_percent_of_one_core"].items() if not k.startswith("bench load")
         )
         lag = s["client_loop_lag_ms"]
-        v = s["verdict"]
-        table.add_row(
-            f"{s['offered']['commands_per_s']:g} + {s['offered']['diary_per_s']:g}",
-            f"{s['commands_per_s']:,.1f} + {s['diary_reads_per_s']:,.1f}",
-            f"{spread(client_cmd)} | {spread(s['server_command_ms'])}",
-            f"{spread(client_diary)} | {spread(s['server_diary_ms'])}",
+        resources.add_row(
+            offered(s),
             f"{ms(s['lag_ms_p50'])} / {ms(s['lag_ms_p99'])}",
             str(s["errors"]),
-            f"{ms(s['cpu_ms_per_command'])}, {ms(s['cpu_ms_per_diary_read'])}",
+            ms(s["cpu_ms_per_command"]),
+            ms(s["cpu_ms_per_diary_read"]),
             f"{stack_cpu:,.0f}",
             f"{ms(lag['p99'])}" + (" [red]DISTORTED[/]" if lag["distorted"] else ""),
-            "[green]met[/]" if v["within_service_level"] else "[red]missed[/]",
+            "[green]met[/]" if s["verdict"]["within_service_level"] else "[red]missed[/]",
         )
-    console.print(table)
+    console.print(latency)
+    console.print(resources)
     for s in f["steps"]:
         for reason in s["verdict"]["missed"] + s["verdict"]["saturated"]:
-            offered = s["offered"]
-            console.print(f"• {offered['commands_per_s']:g} + {offered['diary_per_s']:g}: {reason}")
+            console.print(f"• {offered(s)}: {reason}")
         if s["client_loop_lag_ms"]["distorted"]:
             console.print(" ".join(client_lag_row(s["client_loop_lag_ms"])))
     best = f["capacity_at_service_level"]
@@ -261,6 +268,7 @@ def plot(figures: dict[str, Any], path: Path) -> Path:
     from matplotlib import pyplot as plt
 
     steps = figures["steps"]
+    offered = [f"{s['offered']['commands_per_s']:g}+{s['offered']['diary_per_s']:g}" for s in steps]
     commands = [s["commands_per_s"] for s in steps]
     reads = [s["diary_reads_per_s"] for s in steps]
     fig, (left, middle, right) = plt.subplots(1, 3, figsize=(15, 4.5))
@@ -301,11 +309,14 @@ def plot(figures: dict[str, Any], path: Path) -> Path:
             points = [(x, y) for x, y in zip(xs, ys, strict=True) if y is not None]
             if points:
                 axis.plot(*zip(*points, strict=True), marker="o", label=label)
+        for x, y, name in zip(xs, series[0][1], offered, strict=True):
+            if y is not None:
+                axis.annotate(name, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
         axis.axhline(limit, color="red", linestyle="--", label=f"limit {limit:g} ms")
         axis.set_xlabel(xlabel)
         axis.set_ylabel(ylabel)
-        axis.set_yscale("log")
-        axis.grid(True, which="both", alpha=0.3)
+        axis.set_ylim(bottom=0)
+        axis.grid(True, alpha=0.3)
         axis.legend()
     fig.suptitle("ezurnals bench load --sweep: p99 against achieved throughput")
     fig.tight_layout()
