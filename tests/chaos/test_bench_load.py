@@ -301,7 +301,8 @@ def test_a_step_counts_toward_capacity_only_within_the_service_level() -> None:
     assert not slow["within_service_level"] and not slow["saturated"]
     assert not verdict(_step(errors=1), 100, 300)["within_service_level"]
     assert verdict(_step(diary_ms_p99=120.0), 100, 300)["saturated"]
-    assert verdict(_step(commands_per_s=80.0), 100, 300)["saturated"]
+    short = verdict(_step(commands_per_s=80.0), 100, 300)
+    assert short["saturated"] and not short["within_service_level"]
     steps = [
         {
             "offered": {"commands_per_s": c, "diary_per_s": r},

@@ -83,11 +83,18 @@ def verdict(step: dict[str, Any], rate: float, read_rate: float) -> dict[str, An
     requests = step["commands"] + step["diary_reads"] + step["errors"]
     if requests and step["errors"] > ERROR_SHARE * requests:
         saturated.append(f"errors in {step['errors'] / requests:.1%} of the requests")
+    # A step that could not offer its load says nothing about that load: it is past saturation,
+    # and does not count toward the capacity either.
+    short = []
     if step["commands_per_s"] < ACHIEVED_SHARE * rate:
-        saturated.append(f"achieved {step['commands_per_s']:,.1f} of {rate:g} commands/s")
+        short.append(f"achieved {step['commands_per_s']:,.1f} of {rate:g} commands/s")
     if read_rate and step["diary_reads_per_s"] < ACHIEVED_SHARE * read_rate:
-        saturated.append(f"achieved {step['diary_reads_per_s']:,.1f} of {read_rate:g} reads/s")
-    return {"within_service_level": not missed, "missed": missed, "saturated": saturated}
+        short.append(f"achieved {step['diary_reads_per_s']:,.1f} of {read_rate:g} reads/s")
+    return {
+        "within_service_level": not missed and not short,
+        "missed": missed + short,
+        "saturated": saturated + short,
+    }
 
 
 def capacity(steps: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -163,8 +170,9 @@ async def run_bench_sweep(
             "capacity_at_service_level": capacity(done),
             "service_level": {k: text for k, (text, _) in SERVICE_LEVEL.items()},
             "saturation": (
-                f"a p99 at {BADLY:g}× its limit, errors in over {ERROR_SHARE:.0%} of the "
-                f"requests, or under {ACHIEVED_SHARE:.0%} of the offered rate achieved"
+                f"stops after a step with a p99 at {BADLY:g}× its limit, errors in over "
+                f"{ERROR_SHARE:.0%} of the requests, or under {ACHIEVED_SHARE:.0%} of the "
+                "offered rate achieved (nor does such a step count toward the capacity)"
             ),
             "client_distorted_steps": [
                 i for i, s in enumerate(done) if s["client_loop_lag_ms"]["distorted"]
@@ -243,7 +251,8 @@ def print_sweep(f: dict[str, Any], console: Console) -> None:
     console.print(latency)
     console.print(resources)
     for s in f["steps"]:
-        for reason in s["verdict"]["missed"] + s["verdict"]["saturated"]:
+        missed, saturated = s["verdict"]["missed"], s["verdict"]["saturated"]
+        for reason in missed + [r for r in saturated if r not in missed]:
             console.print(f"• {offered(s)}: {reason}")
         if s["client_loop_lag_ms"]["distorted"]:
             console.print(" ".join(client_lag_row(s["client_loop_lag_ms"])))
