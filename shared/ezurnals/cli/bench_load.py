@@ -9,7 +9,15 @@ until the guardian's diary shows it (the end-to-end lag through relay, broker an
 Commands on one class-subject grade book (its lessons, their attendance and its grades) are sent
 one at a time, as one teacher would; different books go in parallel. Pacing is open-loop per
 client task: each task has its schedule and only waits when it is ahead of it, so a slow system
-shows as a lower achieved rate, not as a hidden queue in the client.
+shows as a lower achieved rate, not as a hidden queue in the client. The schedules are staggered
+evenly (client i starts at i / rate), so the offered load is a steady stream: started together,
+96 teachers sent their commands as one burst every 4.8 s at 20 commands/s, which queued in the
+services (p50 over 500 ms on an idle stack) and opened a fresh connection each, their pooled ones
+having expired in between.
+
+The client watches itself: its own event-loop lag (flagged over 10 ms at p99), the connections it
+opened, its untimed probe reads; and beside its percentiles it puts each service's own request
+histogram for the same window (scraped from ``/metrics`` before and after).
 
 The same ``LoadRunner`` drives the chaos test, with ``retry_outages``: a command answered 5xx or
 lost in transit is sent again with the same Idempotency-Key until it is acknowledged, so every
@@ -20,6 +28,7 @@ events keep).
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import os
@@ -29,20 +38,22 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import psutil
 from rich.console import Console
 from rich.table import Table
 
 from ezurnals.cli.figures import percentile, rounded
+from ezurnals.cli.process_sampler import CLIENT, SAMPLER, ProcessSampler
 from ezurnals.cli.seed import RIGA, SchoolRun, Seeder, SeedOptions, current_school_year
 from ezurnals.cli.seeding.client import PASSWORD, Session, Stack
 from ezurnals.cli.seeding.plan import LEVELS, SchoolClass, SchoolYear, plan_school
+from ezurnals.cli.server_histograms import combined, delta, scrape, summary
 
 TARGETS: dict[str, tuple[str, float]] = {
     "commands_per_s": ("≥ 300", 300.0),
@@ -57,6 +68,16 @@ AT_LEAST = frozenset({"commands_per_s", "diary_reads_per_s"})
 OUTAGE = frozenset({502, 503, 504})
 ENDPOINTS = ("lessons: record", "attendance: take", "grading: grades", "lessons: correct")
 DIARY = "reporting: diary"
+#: Each endpoint's route as the service's own request histogram labels it (service, method, route).
+ROUTES: dict[str, tuple[str, str, str]] = {
+    ENDPOINTS[0]: ("lessons", "POST", "/lessons/{lesson_id}/record"),
+    ENDPOINTS[1]: ("attendance", "POST", "/lessons/{lesson_id}/attendance"),
+    ENDPOINTS[2]: ("grading", "POST", "/classes/{class_id}/subjects/{subject_id}/grades"),
+    ENDPOINTS[3]: ("lessons", "POST", "/lessons/{lesson_id}/corrections"),
+    DIARY: ("reporting", "GET", "/students/{student_id}/diary"),
+}
+#: A client whose event loop runs later than this (p99) is slow enough to distort what it times.
+CLIENT_LAG_LIMIT_MS = 10.0
 
 
 @dataclass
@@ -101,6 +122,11 @@ class Figures:
     messages: list[str] = field(default_factory=list)
     retries: int = 0
     reauthentications: int = 0
+    #: Diary reads by the lag probes (not timed; the reporting API serves them all the same).
+    probe_reads: int = 0
+    #: TCP connections the client opened, and requests sent on a pooled one.
+    connections_opened: int = 0
+    connections_reused: int = 0
     #: service → correlation ids of acknowledged commands.
     acknowledged: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
 
@@ -284,13 +310,17 @@ class LoadRunner:
         self.retry_outages = retry_outages
         self.rng = random.Random(seed)
         self.figures = Figures()
+        self.loop_lag = LoopLag()
         # aiohttp, not httpx: at a thousand requests a second httpx's pool costs more CPU than
         # the services answering, and the figures would be the load generator's. Idle
         # connections are dropped before uvicorn's 5 s keep-alive closes them, so a request
-        # never races the server closing its connection.
+        # never races the server closing its connection. Both ends set TCP_NODELAY (aiohttp on
+        # its connections, uvloop on every TCP transport uvicorn accepts), so no POST waits on
+        # Nagle for a delayed ACK.
         self.http = aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=30.0),
             connector=aiohttp.TCPConnector(limit=256, keepalive_timeout=3.0),
+            trace_configs=[self._connection_counter()],
         )
         self.books: asyncio.Queue[Book] = asyncio.Queue()
         for book in school.books:
@@ -303,6 +333,37 @@ class LoadRunner:
 
     async def close(self) -> None:
         await self.http.close()
+
+    def _connection_counter(self) -> aiohttp.TraceConfig:
+        """Counts new and reused connections: a paced client whose connections expire between
+        its requests pays a TCP handshake (and the server an accept) on every one."""
+        trace = aiohttp.TraceConfig()
+
+        async def opened(*_: Any) -> None:
+            self.figures.connections_opened += 1
+
+        async def reused(*_: Any) -> None:
+            self.figures.connections_reused += 1
+
+        trace.on_connection_create_end.append(opened)
+        trace.on_connection_reuseconn.append(reused)
+        return trace
+
+    async def refresh_tokens(self, lasting: float) -> int:
+        """Signs in again, before the load, everyone whose token would expire within
+        ``lasting`` seconds: otherwise the tokens of a school signed in at once expire at once,
+        mid-run, and a storm of sign-ins (argon2) lands on identity inside the measurement."""
+        sessions = {id(b.teacher): b.teacher for b in self.school.books}
+        sessions |= {id(g): g for g, _ in self.school.families}
+        expiring = [s for s in sessions.values() if _expires_in(s.token) < lasting]
+        few = asyncio.Semaphore(4)  # identity hashes each password: a few at a time
+
+        async def sign_in(who: Session) -> None:
+            async with few:
+                await self._sign_in(who, stale=who.token)
+
+        await asyncio.gather(*(sign_in(who) for who in expiring))
+        return len(expiring)
 
     # --- one request ---------------------------------------------------------------------------
 
@@ -480,6 +541,7 @@ class LoadRunner:
                 record=False,
                 params={"on": day.isoformat()},
             )
+            self.figures.probe_reads += 1
             if diary is not None:
                 grades = [g for x in diary["lessons"] for g in x["grades"]]
                 if any(g["grade_id"] == grade_id for g in grades + diary["other_grades"]):
@@ -505,9 +567,9 @@ class LoadRunner:
 
     # --- pacing ------------------------------------------------------------------------------
 
-    async def _writer(self, until: float | None, stop: asyncio.Event) -> None:
+    async def _writer(self, first: float, until: float | None, stop: asyncio.Event) -> None:
         interval = self.writers / self.rate
-        due = time.monotonic()
+        due = first
         while not stop.is_set() and (until is None or due < until):
             await _wait_until(due, stop)
             if until is not None and time.monotonic() >= until:
@@ -519,9 +581,9 @@ class LoadRunner:
                 self.books.put_nowait(book)
             due += interval
 
-    async def _reader(self, until: float | None, stop: asyncio.Event) -> None:
+    async def _reader(self, first: float, until: float | None, stop: asyncio.Event) -> None:
         interval = self.readers / self.read_rate
-        due = time.monotonic() + self.rng.random() * interval
+        due = first
         while not stop.is_set() and (until is None or due < until):
             await _wait_until(due, stop)
             if until is not None and time.monotonic() >= until:
@@ -534,12 +596,25 @@ class LoadRunner:
         stop = stop or asyncio.Event()
         self.started = time.monotonic()
         until = None if duration is None else self.started + duration
-        tasks = [self._writer(until, stop) for _ in range(self.writers)]
-        tasks += [self._reader(until, stop) for _ in range(self.readers)]
-        await asyncio.gather(*tasks)
-        self.elapsed = time.monotonic() - self.started
-        if self._watchers:
-            await asyncio.gather(*self._watchers)
+        tasks = [
+            self._writer(self.started + offset, until, stop)
+            for offset in stagger(self.writers, self.rate)
+        ]
+        if self.readers:
+            tasks += [
+                self._reader(self.started + offset, until, stop)
+                for offset in stagger(self.readers, self.read_rate)
+            ]
+        probing = asyncio.create_task(self.loop_lag.run())
+        try:
+            await asyncio.gather(*tasks)
+            self.elapsed = time.monotonic() - self.started
+            if self._watchers:
+                await asyncio.gather(*self._watchers)
+        finally:
+            probing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await probing
 
     def results(self) -> dict[str, Any]:
         f = self.figures
@@ -576,7 +651,57 @@ class LoadRunner:
             "error_messages": f.messages,
             "retries": f.retries,
             "reauthentications": f.reauthentications,
+            "probe_reads": f.probe_reads,
+            "connections_opened": f.connections_opened,
+            "connections_reused": f.connections_reused,
+            "client_loop_lag_ms": self.loop_lag.figures(),
             "endpoints": endpoints,
+        }
+
+
+def stagger(clients: int, rate: float) -> list[float]:
+    """Each client's first due time after the start, in s: spread evenly over one interval
+    (client i at i / rate), so that together they offer a steady stream of ``rate`` requests a
+    second, not a burst of every client at once every ``clients / rate`` seconds."""
+    return [i / rate for i in range(clients)]
+
+
+def _expires_in(token: str) -> float:
+    """Seconds until a JWT's ``exp`` (its payload read, not verified: only to sign in again in
+    time); 0 for no or an unreadable token."""
+    with contextlib.suppress(ValueError, IndexError, KeyError, TypeError):
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        return float(claims["exp"]) - time.time()
+    return 0.0
+
+
+class LoopLag:
+    """The load client's own event-loop lag: a task sleeps ``tick`` seconds over and over and
+    records how late it wakes. A client whose loop runs late times its own queueing, not the
+    servers'."""
+
+    def __init__(self, tick: float = 0.01) -> None:
+        self.tick = tick
+        self.samples: list[float] = []
+
+    async def run(self) -> None:
+        while True:
+            asked = time.perf_counter()
+            await asyncio.sleep(self.tick)
+            self.samples.append(max(0.0, (time.perf_counter() - asked - self.tick) * 1000))
+
+    def figures(self) -> dict[str, Any]:
+        """p50/p99/max in ms, and whether the p99 exceeds ``CLIENT_LAG_LIMIT_MS``."""
+        found = _percentiles(self.samples)
+        p99 = found["p99"]
+        return {
+            "p50": found["p50"],
+            "p99": p99,
+            "max": rounded(max(self.samples)) if self.samples else None,
+            "samples": len(self.samples),
+            "limit_ms": CLIENT_LAG_LIMIT_MS,
+            "distorted": p99 is not None and p99 > CLIENT_LAG_LIMIT_MS,
         }
 
 
@@ -596,75 +721,6 @@ def _percentiles(values: list[float]) -> dict[str, float | None]:
     return {f"p{p}": rounded(percentile(values, p)) if values else None for p in (50, 95, 99)}
 
 
-class ProcessSampler:
-    """The peak resident memory of each process of the stack (PostgreSQL: the proportional
-    memory of the server and all its backends, so shared buffers count once), and the CPU each
-    used over the run (where the two cores went)."""
-
-    def __init__(self, stack_file: Path) -> None:
-        self.stack_file = stack_file
-        self.peak_mb: dict[str, float] = defaultdict(float)
-        self._cpu: dict[str, tuple[float, float]] = {}
-        self._cpu_first: dict[str, tuple[float, float]] = {}
-
-    def _pids(self) -> dict[str, int]:
-        with contextlib.suppress(OSError, ValueError):
-            stack = json.loads(self.stack_file.read_text())
-            return {**stack.get("processes", {}), **stack.get("infrastructure", {})}
-        return {}
-
-    def sample(self, *, proportional: bool = True) -> None:
-        """``proportional``: PostgreSQL's memory too, which reads every backend's page map (a
-        quarter of the load client's CPU when done every second)."""
-        found = {**self._pids(), "bench load (this client)": os.getpid()}
-        now = time.monotonic()
-        for name, pid in found.items():
-            with contextlib.suppress(psutil.Error):
-                process = psutil.Process(pid)
-                tree = [process]
-                if name == "postgres":
-                    tree += process.children(recursive=True)
-                    used = sum(_pss(p) for p in tree) if proportional else 0
-                else:
-                    used = process.memory_info().rss
-                self.peak_mb[name] = max(self.peak_mb[name], round(used / 2**20, 1))
-                self._cpu[name] = (now, sum(_cpu_seconds(p) for p in tree))
-                self._cpu_first.setdefault(name, self._cpu[name])
-
-    def cpu_percent(self) -> dict[str, float]:
-        """Per process, the CPU used between the first and last sample, in % of one core
-        (PostgreSQL's backends counted while they lived)."""
-        out = {}
-        for name, (at, used) in self._cpu.items():
-            first_at, first_used = self._cpu_first[name]
-            if at > first_at:
-                out[name] = round(100 * (used - first_used) / (at - first_at), 1)
-        return dict(sorted(out.items(), key=lambda item: -item[1]))
-
-    async def run(self, stop: asyncio.Event) -> None:
-        ticks = 0
-        while not stop.is_set():
-            await asyncio.to_thread(self.sample, proportional=ticks % 5 == 0)
-            ticks += 1
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), 1.0)
-
-
-def _cpu_seconds(process: psutil.Process) -> float:
-    try:
-        times = process.cpu_times()
-    except psutil.Error:
-        return 0.0
-    return float(times.user + times.system)
-
-
-def _pss(process: psutil.Process) -> int:
-    try:
-        return int(process.memory_full_info().pss)
-    except (psutil.Error, AttributeError):
-        return int(process.memory_info().rss)
-
-
 def met(figures: dict[str, Any]) -> dict[str, bool]:
     found = {}
     for key, (_, target) in TARGETS.items():
@@ -680,10 +736,111 @@ def met(figures: dict[str, Any]) -> dict[str, bool]:
     return found
 
 
+@contextlib.asynccontextmanager
+async def stack_for(stack_file: Path | None, console: Console) -> AsyncIterator[Path]:
+    """``stack_file`` (a running ``ezurnals up``), or else a stack of its own, stopped after."""
+    from ezurnals.shared.runtime.supervisor import Stack as Processes
+
+    if stack_file is not None:
+        yield stack_file
+        return
+    own = Processes(Path(tempfile.mkdtemp(prefix="ezurnals-bench-load-")), with_web=False)
+    try:
+        with console.status("starting a stack of its own (PostgreSQL, Kafka, every service)…"):
+            await own.prepare()
+            own.start_processes()
+            await own.wait_healthy()
+        yield own.write_stack_file()
+    finally:
+        await asyncio.to_thread(own.shutdown)
+
+
+async def measure(
+    urls: dict[str, str],
+    school: LoadSchool,
+    stack_file: Path,
+    *,
+    duration: float,
+    rate: float,
+    read_rate: float,
+    writers: int,
+    readers: int,
+    seed: int,
+    console: Console,
+) -> dict[str, Any]:
+    """One run of the rush at one offered load: the client's figures per endpoint beside the
+    servers' own histograms for the same window, and the CPU every process used."""
+    runner = LoadRunner(
+        urls, school, rate=rate, read_rate=read_rate, writers=writers, readers=readers, seed=seed
+    )
+    try:
+        async with ProcessSampler(stack_file) as sampler:
+            # Sign-ins and scrapes happen outside the measured window.
+            signed_in_again = await runner.refresh_tokens(duration + 120.0)
+            services = sorted({service for service, _, _ in ROUTES.values()})
+            before = await scrape(runner.http, urls, services)
+            await sampler.sample(proportional=False)
+            stop_sampling = asyncio.Event()
+            sampling = asyncio.create_task(sampler.run(stop_sampling))
+            try:
+                offered = f"{rate:g} commands/s + {read_rate:g} diary reads/s"
+                with console.status(f"{offered} for {duration:.0f} s…"):
+                    await runner.run(duration)
+            finally:
+                stop_sampling.set()
+                await sampling
+            await sampler.sample(proportional=False)
+            after = await scrape(runner.http, urls, services)
+    finally:
+        await runner.close()
+    figures = runner.results()
+    figures["signed_in_again_before"] = signed_in_again
+    window = delta(before, after)
+    server = summary(window, runner.elapsed)
+    figures["server_routes"] = server
+    figures["server_command_ms"] = combined(window, [ROUTES[e] for e in ENDPOINTS])
+    figures["server_diary_ms"] = combined(window, [ROUTES[DIARY]])
+    for name, (service, method, route) in ROUTES.items():
+        figures["endpoints"][name]["server"] = server.get(f"{service} {method} {route}")
+    figures["server_note"] = (
+        "p50/p95/p99 estimated from the bucket deltas of each service's "
+        "ezurnals_http_request_seconds (2xx only) between scrapes before and after the run; "
+        "the diary route also counts the lag probe's reads"
+    )
+    figures["peak_memory_mb"] = dict(sorted(sampler.peak_mb.items()))
+    figures["cpu_percent_of_one_core"] = sampler.cpu_percent()
+    figures.update(cpu_costs(sampler.cpu_seconds(), figures))
+    figures["sampler_ms_max"] = rounded(max(sampler.sample_ms)) if sampler.sample_ms else None
+    return figures
+
+
+def cpu_costs(used: dict[str, float], figures: dict[str, Any]) -> dict[str, Any]:
+    """CPU ms per command and per diary read over the whole stack (the client not counted): the
+    reporting API's CPU goes to the diary reads it answered (probes included), every other
+    process's to the commands, whose events the workers, the broker and PostgreSQL carry."""
+    stack = {name: s for name, s in used.items() if name not in (CLIENT, SAMPLER)}
+    diary_cpu = stack.get("reporting-api", 0.0)
+    command_cpu = sum(stack.values()) - diary_cpu
+    reads = figures["diary_reads"] + figures["probe_reads"]
+    requests = figures["commands"] + reads
+    return {
+        "cpu_seconds": {name: rounded(s) for name, s in sorted(used.items())},
+        "stack_cpu_seconds": rounded(sum(stack.values())),
+        "cpu_ms_per_command": rounded(1000 * command_cpu / figures["commands"])
+        if figures["commands"]
+        else None,
+        "cpu_ms_per_diary_read": rounded(1000 * diary_cpu / reads) if reads else None,
+        "stack_cpu_ms_per_request": rounded(1000 * sum(stack.values()) / requests)
+        if requests
+        else None,
+        "cpu_attribution": "reporting-api → diary reads (and probe reads); every other "
+        "process of the stack → commands; the load client and its sampler are not counted",
+    }
+
+
 async def run_bench_load(
     *,
     stack_file: Path | None,
-    data_dir: Path,
     duration: float,
     rate: float,
     read_rate: float,
@@ -697,85 +854,68 @@ async def run_bench_load(
 ) -> dict[str, Any]:
     """Against ``stack_file`` (a running ``ezurnals up``), or else a stack of its own."""
     from ezurnals.cli.seed import load_urls, operator_secret
-    from ezurnals.shared.runtime.supervisor import Stack as Processes
 
-    own: Processes | None = None
-    if stack_file is None:
-        own_dir = Path(tempfile.mkdtemp(prefix="ezurnals-bench-load-"))
-        own = Processes(own_dir, with_web=False)
-        with console.status("starting a stack of its own (PostgreSQL, Kafka, every service)…"):
-            await own.prepare()
-            own.start_processes()
-            await own.wait_healthy()
-            stack_file = own.write_stack_file()
-        data_dir = own_dir
-    else:
-        data_dir = stack_file.parent  # the stack's own files (the operator's secret) live there
-    try:
-        urls = load_urls(None, stack_file)
+    async with stack_for(stack_file, console) as stack:
+        urls = load_urls(None, stack)
         seed = seed if seed is not None else random.randrange(10**9)
         school = await prepare_school(
             urls,
-            operator_secret(data_dir),
+            operator_secret(stack.parent),  # the stack's own files (the operator's secret)
             students=students,
             days=days,
             seed=seed,
             guardians=guardians,
             console=console,
         )
-        runner = LoadRunner(
+        figures = await measure(
             urls,
             school,
+            stack,
+            duration=duration,
             rate=rate,
             read_rate=read_rate,
             writers=writers,
             readers=readers,
             seed=seed,
+            console=console,
         )
-        sampler = ProcessSampler(stack_file)
-        stop_sampling = asyncio.Event()
-        sampling = asyncio.create_task(sampler.run(stop_sampling))
-        try:
-            with console.status(f"the 15:00 rush for {duration:.0f} s…"):
-                await runner.run(duration)
-        finally:
-            stop_sampling.set()
-            await sampling
-            await runner.close()
-        figures = runner.results()
-        figures["peak_memory_mb"] = dict(sorted(sampler.peak_mb.items()))
-        figures["cpu_percent_of_one_core"] = sampler.cpu_percent()
         figures["targets"] = {k: text for k, (text, _) in TARGETS.items()}
         figures["met"] = met(figures)
         figures["config"] = {
-            "stack": "started by bench load" if own else str(stack_file),
+            "stack": str(stack_file) if stack_file else "started by bench load",
             "duration_s": duration,
             "paced_commands_per_s": rate,
             "paced_diary_reads_per_s": read_rate,
-            "writers": runner.writers,
-            "readers": runner.readers,
-            "students": sum(len(c.students) for c in school.run.plan.classes),
-            "grade_books": len(school.books),
-            "lessons": sum(len(b.lessons) for b in school.books),
-            "guardians_reading": len({id(g) for g, _ in school.families}),
-            "school_days": [d.isoformat() for d in school.days],
-            "seed": seed,
-            "lag": "201 of a grade → first diary read (every 20 ms) that shows it",
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "measured_at": datetime.now(RIGA).isoformat(timespec="seconds"),
+            **school_config(school, writers=writers, readers=readers, seed=seed),
         }
         print_figures(figures, console)
         return figures
-    finally:
-        if own is not None:
-            await asyncio.to_thread(own.shutdown)
+
+
+def school_config(school: LoadSchool, *, writers: int, readers: int, seed: int) -> dict[str, Any]:
+    """What was measured with: the school, the clients, the machine."""
+    return {
+        "writers": max(1, min(writers, len(school.books))),
+        "readers": readers,
+        "pacing": "each client open-loop on its own schedule; client i first due at i / rate",
+        "students": sum(len(c.students) for c in school.run.plan.classes),
+        "grade_books": len(school.books),
+        "lessons": sum(len(b.lessons) for b in school.books),
+        "guardians_reading": len({id(g) for g, _ in school.families}),
+        "school_days": [d.isoformat() for d in school.days],
+        "seed": seed,
+        "lag": "201 of a grade → first diary read (every 20 ms) that shows it",
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "measured_at": datetime.now(RIGA).isoformat(timespec="seconds"),
+    }
+
+
+def ms(value: float | None) -> str:
+    return "–" if value is None else f"{value:,.1f}"
 
 
 def print_figures(f: dict[str, Any], console: Console) -> None:
-    def ms(value: float | None) -> str:
-        return "–" if value is None else f"{value:,.1f}"
-
     def spread(name: str) -> str:
         return " / ".join(ms(f[f"{name}_ms_{p}"]) for p in ("p50", "p95", "p99"))
 
@@ -794,20 +934,11 @@ def print_figures(f: dict[str, Any], console: Console) -> None:
     )
     for label, measured, target in rows:
         table.add_row(label, measured, TARGETS[target][0], mark[ok[target]])
+    table.add_row(*client_lag_row(f["client_loop_lag_ms"]))
+    table.add_row("CPU ms per command", ms(f["cpu_ms_per_command"]), "≤ 3 ms", "")
+    table.add_row("CPU ms per diary read", ms(f["cpu_ms_per_diary_read"]), "≤ 1 ms", "")
     console.print(table)
-    per = Table(title="per endpoint")
-    for col in ("endpoint", "count", "per s", "p50 ms", "p95 ms", "p99 ms"):
-        per.add_column(col)
-    for name, e in f["endpoints"].items():
-        per.add_row(
-            name,
-            str(e["count"]),
-            f"{e['per_s']:,.1f}",
-            ms(e["p50"]),
-            ms(e["p95"]),
-            ms(e["p99"]),
-        )
-    console.print(per)
+    print_endpoints(f["endpoints"], console)
     memory = Table(title="per process: peak memory, CPU over the run")
     memory.add_column("process")
     memory.add_column("peak MB", justify="right")
@@ -816,5 +947,49 @@ def print_figures(f: dict[str, Any], console: Console) -> None:
     for name, mb in f["peak_memory_mb"].items():
         memory.add_row(name, f"{mb:,.1f}", f"{cpu[name]:.0f}" if name in cpu else "")
     console.print(memory)
+    print_distortion(f, console)
     for message in f["error_messages"]:
         console.print(f"[red]•[/] {message}")
+
+
+def client_lag_row(lag: dict[str, Any]) -> tuple[str, str, str, str]:
+    """The client's own event-loop lag, flagged when it could distort the figures."""
+    measured = f"{ms(lag['p50'])} / {ms(lag['p99'])} / {ms(lag['max'])}"
+    flag = "[red]DISTORTED[/]" if lag["distorted"] else "[green]ok[/]"
+    return ("client loop lag p50 / p99 / max ms", measured, f"p99 ≤ {lag['limit_ms']:g} ms", flag)
+
+
+def print_endpoints(endpoints: dict[str, Any], console: Console, title: str = "") -> None:
+    """Per endpoint, the client's percentiles beside the server's own histogram's."""
+    per = Table(title=title or "per endpoint: client | server (its /metrics histogram)")
+    for col in ("endpoint", "count", "per s", "client p50 / p95 / p99 ms", "server count"):
+        per.add_column(col, justify="left" if col == "endpoint" else "right")
+    per.add_column("server p50 / p95 / p99 ms", justify="right")
+    for name, e in endpoints.items():
+        server = e.get("server") or {}
+        per.add_row(
+            name,
+            str(e["count"]),
+            f"{e['per_s']:,.1f}",
+            " / ".join(ms(e[p]) for p in ("p50", "p95", "p99")),
+            str(server.get("count", "–")),
+            " / ".join(ms(server.get(p)) for p in ("p50", "p95", "p99")),
+        )
+    console.print(per)
+
+
+def print_distortion(f: dict[str, Any], console: Console) -> None:
+    """What the client itself did that could weigh on what it measured."""
+    lag = f["client_loop_lag_ms"]
+    if lag["distorted"]:
+        console.print(
+            f"[red]the load client's own event loop ran {ms(lag['p99'])} ms late at p99 "
+            f"(limit {lag['limit_ms']:g} ms): its latencies include its own queueing[/]"
+        )
+    console.print(
+        f"client: {f['connections_opened']} connections opened, "
+        f"{f['connections_reused']} reused; {f['probe_reads']} untimed lag-probe diary reads; "
+        f"slowest process sample {ms(f.get('sampler_ms_max'))} ms; "
+        f"{f.get('signed_in_again_before', 0)} signed in again before the run, "
+        f"{f['reauthentications']} during it"
+    )

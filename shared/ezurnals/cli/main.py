@@ -273,9 +273,14 @@ def bench_reporting(
 
 @bench_app.command("load")
 def bench_load(
-    json_path: Annotated[Path, typer.Option("--json", help="Where to write the figures")] = Path(
-        "bench-results/load.json"
-    ),
+    json_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--json",
+            help="Where to write the figures (default bench-results/load.json, or "
+            "bench-results/load-sweep.json with --sweep, its plot beside it as .png)",
+        ),
+    ] = None,
     stack: Annotated[
         Path | None,
         typer.Option(
@@ -284,9 +289,29 @@ def bench_load(
         ),
     ] = None,
     data_dir: Annotated[Path, typer.Option(help="Of a running `ezurnals up`")] = Path(".ezurnals"),
-    duration: Annotated[float, typer.Option(min=1, help="Seconds of load")] = 300.0,
+    duration: Annotated[
+        float, typer.Option(min=1, help="Seconds of load (of each step with --sweep)")
+    ] = 300.0,
     rate: Annotated[float, typer.Option(min=1, help="Commands/s the teachers send")] = 300.0,
     read_rate: Annotated[float, typer.Option(min=0, help="Diary reads/s by guardians")] = 1000.0,
+    sweep: Annotated[
+        bool,
+        typer.Option(
+            help="Steps of offered load (--steps, not --rate/--read-rate) until saturation; "
+            "the capacity at the service level and a plot of p99 against throughput"
+        ),
+    ] = False,
+    steps: Annotated[
+        str, typer.Option(help="With --sweep: commands/s+diary reads/s of each step, in order")
+    ] = "20+20,50+150,100+300,200+600,300+1000",
+    pause: Annotated[float, typer.Option(min=0, help="With --sweep: seconds between steps")] = 5.0,
+    until_saturated: Annotated[
+        bool,
+        typer.Option(
+            "--until-saturated/--all-steps",
+            help="With --sweep: stop after the first step past saturation, or run every step",
+        ),
+    ] = True,
     students: Annotated[int, typer.Option(min=12, help="Students of the seeded school")] = 300,
     days: Annotated[int, typer.Option(min=1, help="School days of lessons to record")] = 5,
     # Enough clients that the offered rates do not hang on latency while the p99 targets hold
@@ -298,28 +323,55 @@ def bench_load(
     seed: Annotated[int | None, typer.Option(help="The seeded school (default: random)")] = None,
 ) -> None:
     """The 15:00 rush: teachers record lessons, attendance and grades while families read
-    diaries; commands/s, p50/p95/p99 per endpoint, end-to-end lag, errors, peak memory."""
+    diaries; commands/s, p50/p95/p99 per endpoint as the client and the servers measured them,
+    end-to-end lag, errors, the client's own loop lag, CPU and peak memory per process."""
     from ezurnals.cli.bench_load import run_bench_load
 
     if stack is None and (data_dir / "stack.json").exists():
         stack = data_dir / "stack.json"
+    if not sweep:
+        figures = _run_fast(
+            run_bench_load(
+                stack_file=stack,
+                duration=duration,
+                rate=rate,
+                read_rate=read_rate,
+                students=students,
+                days=days,
+                writers=writers,
+                readers=readers,
+                guardians=guardians,
+                seed=seed,
+                console=console,
+            )
+        )
+        _save(figures, json_path or Path("bench-results/load.json"))
+        return
+    from ezurnals.cli.bench_sweep import parse_steps, plot, run_bench_sweep
+
+    try:
+        offered = parse_steps(steps)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--steps") from exc
     figures = _run_fast(
-        run_bench_load(
+        run_bench_sweep(
             stack_file=stack,
-            data_dir=data_dir,
+            steps=offered,
             duration=duration,
-            rate=rate,
-            read_rate=read_rate,
             students=students,
             days=days,
             writers=writers,
             readers=readers,
             guardians=guardians,
             seed=seed,
+            pause=pause,
             console=console,
+            until_saturated=until_saturated,
         )
     )
+    json_path = json_path or Path("bench-results/load-sweep.json")
     _save(figures, json_path)
+    console.print(f"saved {plot(figures, json_path.with_suffix('.png'))}")
 
 
 def print_table(title: str, rows: list[tuple[str, ...]], headers: tuple[str, ...]) -> None:
