@@ -9,11 +9,13 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import httpx
+import uvicorn
+from fastapi import FastAPI
 
 from ezurnals.shared.db import drop_database, ensure_database, plain_url
 from ezurnals.shared.http.app import create_app
 from ezurnals.shared.messaging.kafka import all_topics, ensure_topics
-from ezurnals.shared.runtime.infra import Infrastructure
+from ezurnals.shared.runtime.infra import Infrastructure, free_port
 from ezurnals.shared.service import ServiceDefinition
 from ezurnals.shared.settings import SERVICES, Settings
 from ezurnals.shared.worker import Worker
@@ -76,6 +78,27 @@ async def api_client(
             transport=transport, base_url="http://test", headers=headers
         ) as client:
             yield client
+
+
+@asynccontextmanager
+async def served_over_tcp(app: FastAPI) -> AsyncIterator[str]:
+    """``app`` behind a real uvicorn server on a free local port; yields its base URL. For what
+    only a real connection shows (keep-alive after an error); the caller runs the lifespan."""
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=free_port(), lifespan="off", log_config=None
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            if task.done():
+                task.result()  # it could not start: say why
+                raise RuntimeError("the server stopped before it started")
+            await asyncio.sleep(0.01)
+        yield f"http://127.0.0.1:{config.port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 30)
 
 
 @asynccontextmanager

@@ -1,0 +1,84 @@
+"""The free-text rule (``ezurnals.shared.text``) at the API edge: every route of every service.
+
+A FastAPI dependency every route gets from the app factory, so it runs after routing (it knows
+the path parameters' names) and after FastAPI has read the body (it reuses the parsed JSON or
+form), but before any other dependency or the handler: no text it refuses reaches a command, a
+query or PostgreSQL. A refusal is the validation answer (422, ``errors`` naming each field),
+given before the caller is authenticated, as an unparsable body is.
+"""
+
+from __future__ import annotations
+
+from email.message import Message
+from typing import Any
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+
+from ezurnals.shared.text import clean_name, reason, refused_character, refused_fields
+
+FORMS = frozenset({"multipart/form-data", "application/x-www-form-urlencoded"})
+
+
+async def refuse_control_characters(request: Request) -> None:
+    """422 naming every path parameter, query parameter and body field holding a refused
+    character."""
+    errors = [
+        *_named("path", request.path_params.items()),
+        *_named("query", request.query_params.multi_items()),
+        *[_error(("body", *path), why) for path, why in refused_fields(await _body(request))],
+    ]
+    if errors:
+        raise RequestValidationError(errors)
+
+
+def _named(location: str, items: Any) -> list[dict[str, Any]]:
+    errors = []
+    for name, value in items:
+        bad = refused_character(name) or (
+            refused_character(value) if isinstance(value, str) else None
+        )
+        if bad is not None:
+            errors.append(_error((location, clean_name(name)), reason(bad)))
+    return errors
+
+
+def _error(loc: tuple[str | int, ...], why: str) -> dict[str, Any]:
+    return {"type": "control_character", "loc": loc, "msg": why, "input": None}
+
+
+async def _body(request: Request) -> Any:
+    """The body as the route sees it: decoded JSON, a form's text fields, or text. A body that
+    does not decode is left to the route: FastAPI has already refused it where the route reads
+    it (400 or 422), and a route that reads no body does not care."""
+    content_type = request.headers.get("content-type")
+    message = Message()
+    message["content-type"] = content_type or "application/json"
+    media = message.get_content_type()
+    try:
+        raw = await request.body()
+    except RuntimeError:  # FastAPI parsed the form from the stream: it is kept on the request
+        raw = None
+    try:
+        if media in FORMS:
+            return _fields(await request.form())
+        if not raw:
+            return None
+        if media == "application/json" or media.endswith("+json"):
+            return await request.json()
+        if message.get_content_maintype() == "text":
+            return raw.decode(message.get_content_charset() or "utf-8")
+    except (ValueError, LookupError, HTTPException):  # not JSON, not UTF-8, not a form
+        return None
+    return None
+
+
+def _fields(form: FormData) -> dict[str, Any]:
+    """A form's text fields (files are not text), a repeated name as a list: ``lesson_ids.1``."""
+    fields: dict[str, list[str]] = {}
+    for name, value in form.multi_items():
+        if isinstance(value, str):
+            fields.setdefault(name, []).append(value)
+    return {name: values[0] if len(values) == 1 else values for name, values in fields.items()}
