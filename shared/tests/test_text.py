@@ -157,7 +157,7 @@ async def test_nul_in_a_body_is_refused_and_the_connection_stays(
     )
     assert refused.status_code == 422, refused.text
     body = refused.json()
-    assert body["error"] == "invalid_request"
+    assert body["error"] == "control_character"
     assert body["field"] == "text"
     assert body["errors"] == [{"field": "text", "reason": reason("\x00")}]
     stored = await probe.post(
@@ -207,6 +207,6 @@ async def test_a_body_that_is_not_text_is_refused_and_the_connection_stays(
         headers={"Content-Type": "application/json"},
     )
     assert 400 <= refused.status_code < 500, refused.text
-    assert refused.json()["error"] in {"invalid_request", "http_error"}
+    assert refused.json()["error"] in {"control_character", "invalid_request", "http_error"}
     after = await probe.get(f"/api/probe/streams/{stream}")
     assert after.status_code == 200 and connection(after) == connection(refused)

@@ -236,6 +236,7 @@ class Server:
             body = answer.json()
             named = {body.get("field"), *(e.get("field") for e in body.get("errors") or ())}
             assert text_field.field in named, f"the answer names {named}: {body}"
+            assert body["error"] == "control_character", body
             after = self.client.get("/healthz")
             assert after.status_code == 200, after.text
             assert connection(after) == connection(answer), "the connection was dropped"

@@ -3,8 +3,9 @@
 A FastAPI dependency every route gets from the app factory, so it runs after routing (it knows
 the path parameters' names) and after FastAPI has read the body (it reuses the parsed JSON or
 form), but before any other dependency or the handler: no text it refuses reaches a command, a
-query or PostgreSQL. A refusal is the validation answer (422, ``errors`` naming each field),
-given before the caller is authenticated, as an unparsable body is.
+query or PostgreSQL. A refusal is shaped as a validation answer (422, ``errors`` naming each
+field as validation names it) with the code ``control_character``, and it is given before the
+caller is authenticated, as an unparsable body is.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from email.message import Message
 from typing import Any
 
 from fastapi import Request
-from fastapi.exceptions import RequestValidationError
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 
@@ -22,31 +22,38 @@ from ezurnals.shared.text import clean_name, reason, refused_character, refused_
 FORMS = frozenset({"multipart/form-data", "application/x-www-form-urlencoded"})
 
 
+class RefusedText(Exception):
+    """Text the rule refuses: (field, reason) of each field, named as validation names them."""
+
+    def __init__(self, errors: list[tuple[str, str]]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
 async def refuse_control_characters(request: Request) -> None:
     """422 naming every path parameter, query parameter and body field holding a refused
     character."""
     errors = [
         *_named("path", request.path_params.items()),
         *_named("query", request.query_params.multi_items()),
-        *[_error(("body", *path), why) for path, why in refused_fields(await _body(request))],
+        *[
+            (".".join(str(p) for p in path) or "body", why)
+            for path, why in refused_fields(await _body(request))
+        ],
     ]
     if errors:
-        raise RequestValidationError(errors)
+        raise RefusedText(errors)
 
 
-def _named(location: str, items: Any) -> list[dict[str, Any]]:
+def _named(location: str, items: Any) -> list[tuple[str, str]]:
     errors = []
     for name, value in items:
         bad = refused_character(name) or (
             refused_character(value) if isinstance(value, str) else None
         )
         if bad is not None:
-            errors.append(_error((location, clean_name(name)), reason(bad)))
+            errors.append((f"{location}.{clean_name(name)}", reason(bad)))
     return errors
-
-
-def _error(loc: tuple[str | int, ...], why: str) -> dict[str, Any]:
-    return {"type": "control_character", "loc": loc, "msg": why, "input": None}
 
 
 async def _body(request: Request) -> Any:
