@@ -173,6 +173,7 @@ async def test_nul_in_a_body_is_refused_and_the_connection_stays(
     ("url", "field"),
     [
         ("/api/probe/streams/a%00b", "path.stream_id"),
+        ("/api/probe/streams/a%09b", "path.stream_id"),  # one line: no tab in an id
         ("/api/probe/streams/a?x=%1B", "query.x"),
         ("/api/probe/streams/a?%07=1", "query.\\u0007"),
     ],

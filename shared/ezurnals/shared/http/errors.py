@@ -56,18 +56,7 @@ async def _validation(_: Request, exc: Exception) -> JSONResponse:
 
 async def _refused_text(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RefusedText)
-    errors = [{"field": field, "reason": reason} for field, reason in exc.errors]
-    first = errors[0]
-    return JSONResponse(
-        status_code=422,
-        content=error_body(
-            "control_character",
-            f"{first['field']}: {first['reason']}",
-            field=first["field"],
-            details={},
-            errors=errors,
-        ),
-    )
+    return JSONResponse(status_code=422, content=exc.body())
 
 
 async def _domain(_: Request, exc: Exception) -> JSONResponse:

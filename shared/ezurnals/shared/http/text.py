@@ -29,12 +29,27 @@ class RefusedText(Exception):
         super().__init__(errors)
         self.errors = errors
 
+    @property
+    def field(self) -> str:
+        return self.errors[0][0]
+
+    def body(self) -> dict[str, Any]:
+        """The answer's JSON: the services' error shape, with every field in ``errors``."""
+        field, why = self.errors[0]
+        return {
+            "error": "control_character",
+            "message": f"{field}: {why}",
+            "field": field,
+            "details": {},
+            "errors": [{"field": name, "reason": reason} for name, reason in self.errors],
+        }
+
 
 async def refuse_control_characters(request: Request) -> None:
     """422 naming every path parameter, query parameter and body field holding a refused
-    character."""
+    character; a path parameter refuses tab and line breaks too."""
     errors = [
-        *_named("path", request.path_params.items()),
+        *_named("path", request.path_params.items(), one_line=True),
         *_named("query", request.query_params.multi_items()),
         *[
             (".".join(str(p) for p in path) or "body", why)
@@ -45,11 +60,13 @@ async def refuse_control_characters(request: Request) -> None:
         raise RefusedText(errors)
 
 
-def _named(location: str, items: Any) -> list[tuple[str, str]]:
+def _named(location: str, items: Any, *, one_line: bool = False) -> list[tuple[str, str]]:
+    """A path parameter is one line: a tab or line break in it is never an id (and no HTTP
+    client could pass it on in a URL)."""
     errors = []
     for name, value in items:
         bad = refused_character(name) or (
-            refused_character(value) if isinstance(value, str) else None
+            refused_character(value, one_line=one_line) if isinstance(value, str) else None
         )
         if bad is not None:
             errors.append((f"{location}.{clean_name(name)}", reason(bad)))
