@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 
 from ezurnals.attendance.service import SERVICE as ATTENDANCE
 from ezurnals.grading.service import SERVICE as GRADING
+from ezurnals.identity.keys import SigningKeys
 from ezurnals.identity.service import SERVICE as IDENTITY
 from ezurnals.lessons.service import SERVICE as LESSONS
 from ezurnals.reporting.service import SERVICE as REPORTING
@@ -262,8 +263,6 @@ async def server(
     definition = DEFINITIONS[request.param]
     school, person = uuid.uuid4(), uuid.uuid4()
     if definition is IDENTITY:
-        from ezurnals.identity.keys import SigningKeys
-
         keys = SigningKeys(identity_keys)
         overrides: dict[str, Any] = {}
 
