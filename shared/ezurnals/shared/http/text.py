@@ -77,19 +77,18 @@ async def _body(request: Request) -> Any:
     """The body as the route sees it: decoded JSON, a form's text fields, or text. A body that
     does not decode is left to the route: FastAPI has already refused it where the route reads
     it (400 or 422), and a route that reads no body does not care."""
-    content_type = request.headers.get("content-type")
-    message = Message()
-    message["content-type"] = content_type or "application/json"
-    media = message.get_content_type()
     try:
         raw = await request.body()
-    except RuntimeError:  # FastAPI parsed the form from the stream: it is kept on the request
-        raw = None
+    except RuntimeError:  # FastAPI parsed a form from the stream: it keeps it on the request
+        return _fields(await request.form())
+    if not raw:
+        return None
+    message = Message()
+    message["content-type"] = request.headers.get("content-type") or "application/json"
+    media = message.get_content_type()
     try:
         if media in FORMS:
             return _fields(await request.form())
-        if not raw:
-            return None
         if media == "application/json" or media.endswith("+json"):
             return await request.json()
         if message.get_content_maintype() == "text":
