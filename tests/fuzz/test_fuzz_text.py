@@ -6,7 +6,7 @@ touching this file: every string in a POST, PUT or PATCH body (JSON, nested obje
 too), every text field of a form (multipart or urlencoded), and a text body (CSV imports).
 Each service runs behind a real uvicorn server: a 500 used to drop the keep-alive connection,
 which an in-process transport would not show. ``uv run python tests/fuzz/test_fuzz_text.py``
-prints the list of fields covered.
+prints the endpoints and fields covered.
 """
 
 from __future__ import annotations
@@ -322,8 +322,19 @@ async def test_a_control_character_is_refused_naming_the_field(
     await asyncio.to_thread(server.refuses, text_field)
 
 
-if __name__ == "__main__":
+def endpoint_list() -> str:
+    """The endpoints covered, one line each with its text fields (for the issue's note)."""
+    lines = []
     for name, fields in COVERED.items():
-        print(f"{name} ({len(fields)} fields)")
+        endpoints: dict[str, list[str]] = {}
         for text_field in fields:
-            print(f"  {text_field}")
+            label = f"{text_field.method.upper()} {text_field.path}"
+            kind = "" if text_field.kind == "json" else f" ({text_field.kind})"
+            endpoints.setdefault(label, []).append(f"{text_field.field}{kind}")
+        lines.append(f"{name}: {len(endpoints)} endpoints, {len(fields)} fields")
+        lines.extend(f"- {label}: {', '.join(names)}" for label, names in endpoints.items())
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(endpoint_list())
