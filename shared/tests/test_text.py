@@ -114,6 +114,12 @@ async def test_a_form_that_is_not_utf8_is_refused_not_failed(
         headers={"Content-Type": "multipart/form-data; boundary=b"},
     )
     assert 400 <= answer.status_code < 500, answer.text
+    urlencoded = await form_client.post(
+        "/excuses",
+        content=b"reason=%FF%FE&lesson_ids=a",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert urlencoded.status_code < 500, urlencoded.text
 
 
 # --- the API edge on a service, over a real connection ---
