@@ -132,13 +132,20 @@ def signed_in(ctx: Any, response: Any, case: Any) -> None:
 
 
 def must_be_signed_in(ctx: Any, response: Any, case: Any) -> None:
-    """Without a token: 401 with a Bearer challenge. Only a body that is not JSON at all is
-    refused first, since FastAPI parses the body before it asks who is calling; that answer
-    names the body and nothing else."""
-    if response.status_code in (400, 422) and _unparsable_body(response.json()):
+    """Without a token: 401 with a Bearer challenge. Only a body that is not JSON at all, or
+    text the free-text rule refuses (ezurnals.shared.http.text), is refused first: FastAPI parses
+    the body, and the rule reads it, before anyone asks who is calling; that answer names the
+    body or the field and nothing else."""
+    if response.status_code in (400, 422) and (
+        _unparsable_body(response.json()) or _refused_text(response.json())
+    ):
         return
     assert response.status_code == 401, f"{response.status_code} without a token"
     assert response.headers.get("www-authenticate") == ["Bearer"], response.headers
+
+
+def _refused_text(body: Any) -> bool:
+    return bool(body.get("error") == "control_character")
 
 
 def _unparsable_body(body: Any) -> bool:

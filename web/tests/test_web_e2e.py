@@ -306,6 +306,34 @@ async def test_the_api_is_proxied_with_the_callers_authorization(world: Any) -> 
         assert unknown.status_code == 404 and unknown.json()["field"] == "service"
 
 
+async def test_control_characters_are_a_4xx_and_every_server_keeps_answering(world: Any) -> None:
+    """Issue 16: a NUL in a topic was a 500 from PostgreSQL, and the lessons server then dropped
+    the keep-alive connection. Now: the service's edge refuses it (422 naming the field) on a
+    connection that stays open, the web app's pages refuse it before calling a service, and a
+    service's 4xx that a page does not handle is a 4xx page, not a 502."""
+    teacher = {"Authorization": f"Bearer {world.tokens['teacher']}"}
+    record = f"/api/lessons/lessons/{world.lesson_id}/record"
+    async with httpx.AsyncClient(base_url=world.urls["lessons"], headers=teacher) as lessons:
+        refused = await lessons.post(record, json={"topic": "Daļskaitļi\x00", "no_homework": True})
+        assert refused.status_code == 422, refused.text
+        assert (refused.json()["error"], refused.json()["field"]) == ("control_character", "topic")
+        after = await lessons.get(f"/api/lessons/lessons/{world.lesson_id}")
+        assert after.status_code == 200, after.text
+        stream = after.extensions["network_stream"].get_extra_info("client_addr")
+        assert stream == refused.extensions["network_stream"].get_extra_info("client_addr")
+    async with httpx.AsyncClient(
+        base_url=world.web, cookies={"ez_at": world.tokens["teacher"]}
+    ) as web:
+        page = await web.post(
+            f"/lessons/{world.lesson_id}", data={"topic": "Daļskaitļi\x07", "no_homework": "1"}
+        )
+        assert page.status_code == 422 and "neatļauta vadības rakstzīme" in page.text
+        not_an_id = await web.get("/lessons/not-a-lesson")
+        assert not_an_id.status_code == 422, not_an_id.text
+        assert "Pieprasījums nav derīgs" in not_an_id.text
+        assert (await web.get(f"/lessons/{world.lesson_id}")).status_code == 200
+
+
 async def test_another_familys_child_is_not_found(world: Any, browser: Browser) -> None:
     context, page = await new_page(browser)
     await sign_in(page, world.web, world.guardian.username)

@@ -189,6 +189,49 @@ async def test_bad_form_input_is_refused_naming_the_field(web: httpx.AsyncClient
     assert not_a_class.status_code == 422 and "class_id" in not_a_class.text
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "data"),
+    [
+        ("POST", "/sign-in", {"username": "agnese\x00", "password": "x"}),
+        ("POST", "/lessons/0b7f5a5e-3f2b-4a57-b0a6-8a7b1b2c3d4e", {"topic": "Daļskaitļi\x1b[2J"}),
+        ("POST", "/diary/excuse", {"student": "0b7f5a5e", "reason": "slims\x00"}),
+        ("POST", "/excuses/r-1/reject", {"reason": "\x07"}),
+        ("GET", "/lessons/a%00b", None),
+        ("GET", "/lessons/a%09b", None),
+        ("GET", "/excuses/a%0A/attachment", None),
+    ],
+)
+async def test_control_characters_are_refused_before_a_service_is_called(
+    web: httpx.AsyncClient, method: str, path: str, data: dict[str, str] | None
+) -> None:
+    """The services' free-text rule, at the web app's edge too: a 422 page naming the field, in
+    Latvian (English on request), not a 500 (a NUL or tab in a path once broke the URL of the
+    service call) nor the services' 503 (nothing listens here)."""
+    web.cookies.set("ez_at", token(["teacher", "guardian", "class_teacher"]))
+    refused = await web.request(method, path, data=data)
+    assert refused.status_code == 422, refused.text
+    assert "neatļauta vadības rakstzīme" in refused.text
+    english = await web.request(method, f"{path}{'&' if '?' in path else '?'}lang=en", data=data)
+    assert "control character that is not allowed" in english.text
+
+
+async def test_the_proxied_apis_refuse_control_characters_as_the_services_do(
+    web: httpx.AsyncClient,
+) -> None:
+    refused = await web.post("/api/lessons/lessons/x/record", json={"topic": "a\x00"})
+    assert refused.status_code == 422
+    assert refused.json()["error"] == "control_character"
+    assert refused.json()["field"] == "topic"
+
+
+async def test_an_excuse_for_a_student_that_is_not_an_id_is_refused(
+    web: httpx.AsyncClient,
+) -> None:
+    web.cookies.set("ez_at", token(["guardian"]))
+    refused = await web.post("/diary/excuse", data={"student": "Līga", "reason": "slima"})
+    assert refused.status_code == 422 and "student" in refused.text
+
+
 def test_each_role_gets_the_menu_it_needs() -> None:
     def menu(*roles: str) -> list[str]:
         return [href for _, href in ui.nav(frozenset(roles))]

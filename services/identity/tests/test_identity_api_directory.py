@@ -293,3 +293,26 @@ async def test_school_a_never_reaches_school_b(api: Any, kit: Any) -> None:
     assert (
         await api.call("POST", f"/people/{b_student}/access-code", a.admin_token)
     ).status_code == 404
+
+
+async def test_a_name_is_one_line_of_text_without_digits(api: Any, kit: Any) -> None:
+    """Free text may hold tabs and line breaks (the shared rule); a name may not, nor digits."""
+    school = await kit.new_school(api, "Vārdu skola")
+    answers = {}
+    for first in ("Anna\tMarija", "Anna\nMarija", "Anna2", "Anna\x00", "Anna\x07"):
+        registered = await api.call(
+            "POST",
+            "/students",
+            school.admin_token,
+            json={
+                "person": kit.person(first, "Ozola"),
+                "class_id": school.classes["1.a"],
+                "enrolled_on": f"{kit.YEAR_START}-09-01",
+            },
+        )
+        assert registered.status_code == 422, registered.text
+        assert registered.json()["field"] == "person.first_name"
+        answers[first] = registered.json()["errors"][0]["reason"]
+    assert "U+0009" in answers["Anna\tMarija"] and "U+000A" in answers["Anna\nMarija"]
+    assert "U+0000" in answers["Anna\x00"] and "U+0007" in answers["Anna\x07"]
+    assert "digits" in answers["Anna2"]

@@ -14,12 +14,14 @@ from zoneinfo import ZoneInfo
 import httpx
 import structlog
 import uvicorn
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ezurnals.shared.http.app import RequestContext
 from ezurnals.shared.http.server import server_config
+from ezurnals.shared.http.text import RefusedText, refuse_control_characters
 from ezurnals.web import i18n, pages, proxy, ui
 from ezurnals.web.backend import ApiError, Backend, Session, SignInRequired
 
@@ -49,7 +51,14 @@ def create_app(service_urls: dict[str, str], *, time_zone: str = "Europe/Riga") 
         yield
         await app.state.backend.close()
 
-    app = FastAPI(title="ezurnals web", docs_url=None, redoc_url=None, lifespan=lifespan)
+    app = FastAPI(
+        title="ezurnals web",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+        # The services' free-text rule, before a page builds a service URL or body from input.
+        dependencies=[Depends(refuse_control_characters)],
+    )
     app.state.backend = Backend(service_urls)
     app.state.templates = ui.templates()
     app.state.zone = ZoneInfo(time_zone)
@@ -78,15 +87,30 @@ def create_app(service_urls: dict[str, str], *, time_zone: str = "Europe/Riga") 
         request.state.session.end()
         return response
 
+    @app.exception_handler(RefusedText)
+    async def refused_text(request: Request, exc: RefusedText) -> Response:
+        """As the services answer it for the proxied APIs; a page says which field."""
+        if request.url.path.startswith("/api/"):
+            return JSONResponse(exc.body(), status_code=422)
+        return ui.render(
+            request, "error.html", status=422, message_key="control_character", detail=exc.field
+        )
+
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> Response:
-        """What a page could not handle: not found (also another family's data) or refused; an
-        expired staff password leads to the form that changes it."""
+        """What a page could not handle: not found (also another family's data), refused, or
+        bad input the page passed on (a 4xx, not the 502 of a failing service); an expired staff
+        password leads to the form that changes it."""
         if exc.status == 403 and exc.body.get("error") == "password_expired":
             return ui.redirect("/password", next=request.url.path)
-        key = "not_found" if exc.status in (403, 404) else "unavailable"
-        status = 404 if exc.status in (403, 404) else 502
-        return ui.render(request, "error.html", status=status, message_key=key, detail=exc.message)
+        if exc.status in (403, 404):
+            key, status = "not_found", 404
+        elif exc.status < 500:
+            key, status = "invalid_request", 422
+        else:
+            key, status = "unavailable", 502
+        detail = exc.message if exc.field is None else f"{exc.message} ({exc.field})"
+        return ui.render(request, "error.html", status=status, message_key=key, detail=detail)
 
     @app.exception_handler(httpx.HTTPError)
     async def service_down(request: Request, exc: httpx.HTTPError) -> Response:

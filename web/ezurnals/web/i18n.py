@@ -105,6 +105,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "no_children": "Jums nav piesaistītu skolēnu.",
         "error": "Kļūda",
         "not_found": "Nav atrasts.",
+        "invalid_request": "Pieprasījums nav derīgs.",
+        "control_character": "Tekstā ir neatļauta vadības rakstzīme (piemēram, NUL). Izdzēsiet to"
+        " un mēģiniet vēlreiz.",
         "unavailable": "Pakalpojums pašlaik nav pieejams. Pamēģiniet vēlāk.",
         "home": "Sākums",
         "welcome": "Laipni lūdzam e-žurnālā",
@@ -370,6 +373,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "no_children": "No students are linked to you.",
         "error": "Error",
         "not_found": "Not found.",
+        "invalid_request": "The request is not valid.",
+        "control_character": "The text holds a control character that is not allowed (such as"
+        " NUL). Remove it and try again.",
         "unavailable": "The service is unavailable right now. Please try later.",
         "home": "Home",
         "welcome": "Welcome to the e-journal",

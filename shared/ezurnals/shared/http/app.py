@@ -1,4 +1,5 @@
-"""The FastAPI app of a service: lifespan wiring, health, readiness, metrics, logs, errors.
+"""The FastAPI app of a service: lifespan wiring, health, readiness, metrics, logs, errors, and
+the free-text rule on every route.
 
 Routes live under ``/api/<service>/`` (the production Ingress routes that prefix without
 rewriting); ``/healthz``, ``/readyz``, ``/metrics`` and ``/openapi.json`` sit at the root.
@@ -12,7 +13,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import structlog
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.telemetry import TelemetryConfig
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -23,6 +24,7 @@ from ezurnals.shared.auth.revocations import RevocationCache
 from ezurnals.shared.auth.verifier import TokenVerifier
 from ezurnals.shared.http.audit import AuditLog
 from ezurnals.shared.http.errors import install_error_handlers
+from ezurnals.shared.http.text import refuse_control_characters
 from ezurnals.shared.observability.logging import CORRELATION_ID
 from ezurnals.shared.observability.metrics import (
     DEAD_LETTERS_STORED,
@@ -156,6 +158,8 @@ def create_app(
         lifespan=lifespan,
         description=f"The {definition.name} service of ezurnals, the e-žurnāls.",
         telemetry=NO_TELEMETRY,
+        # One rule for all free text, on every route of every service (ezurnals.shared.text).
+        dependencies=[Depends(refuse_control_characters)],
     )
     install_error_handlers(app)
 

@@ -1,7 +1,8 @@
 """Every failure becomes a clear JSON answer: 4xx naming the field and the reason, 503 for outages.
 
 Shape: ``{"error": code, "message": text, "field": name|null, "details": {...}}``; validation
-errors add ``"errors": [{"field", "reason"}]`` for every bad field.
+errors add ``"errors": [{"field", "reason"}]`` for every bad field, and so does text the free-text
+rule refuses (code ``control_character``, see ``ezurnals.shared.text``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ezurnals.shared.db import outage_cause
 from ezurnals.shared.domain import DomainError
 from ezurnals.shared.eventstore import ConcurrencyConflict, IdempotencyKeyReused
+from ezurnals.shared.http.text import RefusedText
 from ezurnals.shared.messaging.consumer import INFRA_ERRORS
 
 log = structlog.get_logger(__name__)
@@ -50,6 +52,11 @@ async def _validation(_: Request, exc: Exception) -> JSONResponse:
             errors=errors,
         ),
     )
+
+
+async def _refused_text(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RefusedText)
+    return JSONResponse(status_code=422, content=exc.body())
 
 
 async def _domain(_: Request, exc: Exception) -> JSONResponse:
@@ -99,6 +106,7 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(RefusedText, _refused_text)
     app.add_exception_handler(DomainError, _domain)
     app.add_exception_handler(ConcurrencyConflict, _conflict)
     app.add_exception_handler(IdempotencyKeyReused, _key_reused)

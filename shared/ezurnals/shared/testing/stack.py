@@ -16,7 +16,7 @@ from ezurnals.shared.db import drop_database, ensure_database, plain_url
 from ezurnals.shared.http.app import create_app
 from ezurnals.shared.http.server import server_config
 from ezurnals.shared.messaging.kafka import all_topics, ensure_topics
-from ezurnals.shared.runtime.infra import Infrastructure
+from ezurnals.shared.runtime.infra import Infrastructure, free_port
 from ezurnals.shared.service import ServiceDefinition
 from ezurnals.shared.settings import SERVICES, Settings
 from ezurnals.shared.worker import Worker
@@ -83,9 +83,16 @@ async def api_client(
 
 @asynccontextmanager
 async def serving(
-    app: Any, port: int, *, forwarded_allow_ips: str = "127.0.0.1"
+    app: Any,
+    port: int | None = None,
+    *,
+    forwarded_allow_ips: str = "127.0.0.1",
+    lifespan: str = "auto",
 ) -> AsyncIterator[str]:
-    """The app behind uvicorn on a real port, in this event loop, started as the servers are."""
+    """The app behind uvicorn on a real port (a free one unless given), in this event loop,
+    started as the servers are; yields its base URL. For what only a real connection shows
+    (keep-alive after an error, the peer's address). ``lifespan="off"``: the caller runs it."""
+    port = port or free_port()
     server = uvicorn.Server(
         server_config(
             app,
@@ -93,20 +100,21 @@ async def serving(
             port=port,
             forwarded_allow_ips=forwarded_allow_ips,
             log_level="warning",
+            lifespan=lifespan,
         )
     )
     server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
     task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-            raise RuntimeError(f"uvicorn on port {port} stopped before it started")
-        await asyncio.sleep(0.05)
     try:
+        while not server.started:
+            if task.done():
+                task.result()
+                raise RuntimeError(f"uvicorn on port {port} stopped before it started")
+            await asyncio.sleep(0.01)
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
-        await task
+        await asyncio.wait_for(task, 30)
 
 
 @asynccontextmanager

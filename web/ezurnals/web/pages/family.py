@@ -139,7 +139,12 @@ async def submit_excuse(request: Request) -> Response:
     """Multipart to the attendance service, with the attachment passed on as it came."""
     current, backend = ui.session(request), ui.backend(request)
     form = await request.form()
-    student = UUID(str(form.get("student", "")))
+    try:
+        student = UUID(str(form.get("student", "")))
+    except ValueError:
+        return ui.render(
+            request, "error.html", status=422, message_key="invalid_request", detail="student"
+        )
     monday = _week(str(form.get("week", "")), None, ui.local_today(request))
     typed = {
         "lesson_ids": [str(v) for v in form.getlist("lesson_ids")],

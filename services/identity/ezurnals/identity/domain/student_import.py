@@ -40,6 +40,7 @@ from uuid import UUID
 from ezurnals.identity.domain.personal_code import PersonalCodeError, parse_personal_code
 from ezurnals.identity.domain.school import SchoolClass
 from ezurnals.shared.domain import Invalid
+from ezurnals.shared.text import refused_character
 
 COLUMNS = (
     "student_first_name",
@@ -56,7 +57,6 @@ _REQUIRED = COLUMNS[:5]
 _GUARDIAN = COLUMNS[5:]
 _MAX_NAME = 100
 _EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]{2,}$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 #: A student's plausible age in years on the day of import.
 _AGES = range(4, 31)
 
@@ -144,7 +144,11 @@ class _Row:
         value = " ".join(self.values[column].split())
         if not value:
             self.fail(column, "is empty")
-        elif len(value) > _MAX_NAME or _CONTROL.search(value) or any(c.isdigit() for c in value):
+        elif (
+            len(value) > _MAX_NAME
+            or refused_character(value, one_line=True)
+            or any(c.isdigit() for c in value)
+        ):
             self.fail(column, "is not a name")
         return value
 

@@ -7,11 +7,11 @@ import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 import asyncpg
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from ezurnals.identity import queries, vault
 from ezurnals.identity.domain.person import ChangePersonalData, Person, RegisterPerson
@@ -20,9 +20,20 @@ from ezurnals.identity.handlers import Change, Extra, Outcome, carry_out, load
 from ezurnals.shared.domain import Conflict, Invalid
 from ezurnals.shared.eventstore import CommandContext, CommandResult
 from ezurnals.shared.service import Runtime
+from ezurnals.shared.text import reason, refused_character
 
-_LETTERS = r"^[^\d\x00-\x1f]+$"
-_NAME = Field(min_length=1, max_length=100, pattern=_LETTERS)
+
+def _letters(value: str) -> str:
+    """A name is one line of text (the shared text rule) without digits."""
+    character = refused_character(value, one_line=True)
+    if character is not None:
+        raise ValueError(reason(character))
+    if any(c.isdigit() for c in value):
+        raise ValueError("a name has no digits")
+    return value
+
+
+Name = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_letters)]
 _EMAIL = r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]{2,}$"
 _PHONE = r"^\+?[\d \-()]{7,20}$"
 #: What a person may change in their own file; the rest is kept by the school (rule 1).
@@ -55,8 +66,8 @@ class _File(BaseModel):
 class PersonalData(_File):
     """What the personal file (personas lieta) holds; never leaves identity unsealed."""
 
-    first_name: str = _NAME
-    last_name: str = _NAME
+    first_name: Name
+    last_name: Name
 
     def check_birth_date(self) -> None:
         """An old-format personal code carries the birth date; both must agree."""
@@ -133,8 +144,8 @@ async def new_person(
 class PersonalDataChange(_File):
     """The fields to change (given as null: remove); the names cannot be removed."""
 
-    first_name: str | None = Field(default=None, min_length=1, max_length=100, pattern=_LETTERS)
-    last_name: str | None = Field(default=None, min_length=1, max_length=100, pattern=_LETTERS)
+    first_name: Name | None = None
+    last_name: Name | None = None
 
     @field_validator("first_name", "last_name")
     @classmethod

@@ -201,7 +201,12 @@ async def remove_slot(
     return answer(result, response)
 
 
-@router.post("/timetables/{timetable_id}/import", status_code=201, operation_id="import_timetable")
+@router.post(
+    "/timetables/{timetable_id}/import",
+    status_code=201,
+    operation_id="import_timetable",
+    openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
 async def import_timetable(
     timetable_id: UUID,
     effective_from: date,
