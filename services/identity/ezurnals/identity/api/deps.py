@@ -16,7 +16,7 @@ from ezurnals.identity.config import IdentityConfig
 from ezurnals.identity.keys import LocalVerifier, SigningKeys
 from ezurnals.shared.auth.principal import Principal
 from ezurnals.shared.contracts.base import Actor, utcnow
-from ezurnals.shared.domain import Forbidden, NotFound
+from ezurnals.shared.domain import Forbidden, require_seen
 from ezurnals.shared.eventstore import CommandContext
 from ezurnals.shared.http.commands import command_context
 from ezurnals.shared.service import Runtime
@@ -112,6 +112,5 @@ async def require_file_keeper(request: Request, principal: Principal, person_id:
         if await queries.may_keep_file(conn, principal, person_id, day):
             return
         readable = await queries.may_read_person(conn, principal, person_id, day)
-    if not readable:
-        raise NotFound("no such person", field="person_id")
+    require_seen(readable, "person", "person_id")
     raise Forbidden("only the class teacher or the administration keeps this personal file")
