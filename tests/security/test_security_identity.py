@@ -401,14 +401,9 @@ async def test_an_expired_staff_password_opens_only_the_password_change(
     assert (await world.call("GET", "/me", fresh)).status_code == 200
 
 
-async def test_the_admin_of_school_b_changes_nothing_in_school_a(
-    identity_world: IdentityWorld,
-) -> None:
-    """Writes aimed at school A from school B's administration: each a 404, nothing changed."""
-    world = identity_world
-    b_admin = caller_headers(world, "admin", world.b)
-    a, since = world.a, datetime.now(UTC).date().isoformat()
-    writes: list[tuple[str, str, Any]] = [
+def _structure_writes(a: IdentitySchool, since: str) -> list[tuple[str, str, Any]]:
+    """The administration's writes aimed at school A's class, student, guardian and teacher."""
+    return [
         (
             "PUT",
             f"/classes/{a.classes['a']}/class-teacher",
@@ -423,10 +418,48 @@ async def test_the_admin_of_school_b_changes_nothing_in_school_a(
             f"/students/{a.student}/guardians/{a.guardian}/restriction",
             {"restricted": True, "on": since},
         ),
+        (
+            "POST",
+            f"/classes/{a.classes['a']}/teaching",
+            {"teacher_id": str(a.teacher), "subject_id": str(uuid.uuid4()), "valid_from": since},
+        ),
+        ("POST", f"/staff/{a.teacher}/rehire", {"roles": ["teacher"], "hired_on": since}),
     ]
-    for method, path, body in writes:
-        answer = await world.call(method, path, b_admin, body)
+
+
+@pytest.mark.parametrize("caller", ["admin", "director", "class_teacher", "teacher", "guardian"])
+async def test_school_b_changes_nothing_in_school_a(
+    identity_world: IdentityWorld, caller: str
+) -> None:
+    """Writes aimed at school A from school B, by its administration and by roles that may not
+    make them anyway: each the 404 of an id that is not there, nothing changed."""
+    world = identity_world
+    headers = caller_headers(world, caller, world.b)
+    a, since = world.a, datetime.now(UTC).date().isoformat()
+    for method, path, body in _structure_writes(a, since):
+        answer = await world.call(method, path, headers, body)
         assert answer.status_code == 404, (method, path, answer.status_code, answer.text)
+        assert answer.json()["error"] == "not_found", answer.text
     still = await world.call("GET", f"/people/{a.student}", caller_headers(world, "guardian"))
     assert still.status_code == 200, still.text
     assert still.json()["personal_data"]["first_name"] == "Līga"
+
+
+async def test_within_the_school_who_sees_is_refused_and_who_does_not_is_told_nothing(
+    identity_world: IdentityWorld,
+) -> None:
+    """The administration's writes by school A's own people: the teacher of the class sees
+    its class and student (403), a guardian of another family sees neither (404), and the
+    teacher of another class sees the school's teachers (403) but not this class (404)."""
+    world = identity_world
+    a, since = world.a, datetime.now(UTC).date().isoformat()
+    writes = _structure_writes(a, since)
+    for method, path, body in writes:
+        about_staff = path.startswith(f"/staff/{a.teacher}")
+        for caller, status in (
+            ("teacher", 403),
+            ("other_guardian", 404),
+            ("other_teacher", 403 if about_staff else 404),
+        ):
+            answer = await world.call(method, path, caller_headers(world, caller), body)
+            assert answer.status_code == status, (caller, method, path, answer.text)

@@ -280,6 +280,7 @@ def router() -> APIRouter:
         response: Response,
     ) -> Any:
         """Someone who worked here before: hired again and their access restored."""
+        await deps.require_seen_colleague(request, principal, person_id)
         await deps.require_role(request, principal, STAFF_ADMIN, "hire staff")
         ctx = await deps.context(request, principal)
         cmd = HireStaffMember(roles=body.roles, hired_on=body.hired_on)
@@ -296,6 +297,7 @@ def router() -> APIRouter:
         principal: CurrentPrincipal,
         response: Response,
     ) -> Any:
+        await deps.require_seen_colleague(request, principal, person_id)
         await deps.require_role(request, principal, STAFF_ADMIN, "change staff roles")
         ctx = await deps.context(request, principal)
         cmd = ChangeStaffRoles(roles=body.roles, changed_on=body.changed_on)
@@ -312,6 +314,7 @@ def router() -> APIRouter:
         principal: CurrentPrincipal,
         response: Response,
     ) -> Any:
+        await deps.require_seen_colleague(request, principal, person_id)
         await deps.require_role(request, principal, STAFF_ADMIN, "end employment")
         ctx = await deps.context(request, principal)
         today = await deps.today(request, principal.school_id)
@@ -349,6 +352,7 @@ def router() -> APIRouter:
         principal: CurrentPrincipal,
         response: Response,
     ) -> Any:
+        await deps.require_seen_person(request, principal, student_id)
         await deps.require_role(request, principal, STRUCTURE, "move students")
         ctx = await deps.context(request, principal)
         cmd = MoveStudent(student_id=student_id, **body.model_dump())
@@ -363,6 +367,7 @@ def router() -> APIRouter:
         principal: CurrentPrincipal,
         response: Response,
     ) -> Any:
+        await deps.require_seen_person(request, principal, student_id)
         await deps.require_role(request, principal, STRUCTURE, "withdraw students")
         ctx = await deps.context(request, principal)
         cmd = WithdrawStudent(student_id=student_id, **body.model_dump())
@@ -441,6 +446,7 @@ def router() -> APIRouter:
         principal: CurrentPrincipal,
         response: Response,
     ) -> Any:
+        await deps.require_seen_person(request, principal, student_id)
         await deps.require_role(request, principal, STRUCTURE, "record court restrictions")
         ctx = await deps.context(request, principal)
         result = await handle.set_restriction(
@@ -462,6 +468,7 @@ def router() -> APIRouter:
         principal: CurrentPrincipal,
         response: Response,
     ) -> Any:
+        await deps.require_seen_class(request, principal, class_id)
         await deps.require_role(request, principal, STRUCTURE, "assign class teachers")
         ctx = await deps.context(request, principal)
         result = await handle.assign_class_teacher(
@@ -481,6 +488,7 @@ def router() -> APIRouter:
         principal: CurrentPrincipal,
         response: Response,
     ) -> Any:
+        await deps.require_seen_class(request, principal, class_id)
         await deps.require_role(request, principal, STRUCTURE, "assign teaching")
         ctx = await deps.context(request, principal)
         result = await handle.assign_teaching(
@@ -501,6 +509,7 @@ def router() -> APIRouter:
         principal: CurrentPrincipal,
         response: Response,
     ) -> Any:
+        await deps.require_seen_class(request, principal, class_id)
         await deps.require_role(request, principal, STRUCTURE, "end teaching assignments")
         ctx = await deps.context(request, principal)
         cmd = UnassignTeaching(assignment_id=assignment_id, last_day=body.last_day)

@@ -110,9 +110,7 @@ def router() -> APIRouter:
     async def erase(
         person_id: UUID, request: Request, principal: CurrentPrincipal, response: Response
     ) -> Any:
-        today = await deps.today(request, principal.school_id)
-        async with deps.runtime(request).db.raw() as conn:
-            await queries.require_readable(conn, principal, person_id, today)
+        await deps.require_seen_person(request, principal, person_id)
         await deps.require_role(request, principal, ERASERS, "erase personal data")
         ctx = await deps.context(request, principal)
         result = await handle.erase(
@@ -157,10 +155,7 @@ def router() -> APIRouter:
     ) -> list[dict[str, Any]]:
         """The director audits whose data a staff member read. The school's staff see their
         colleagues (403); families and other schools are told there is no such person."""
-        async with deps.runtime(request).db.raw() as conn:
-            await queries.person_school(conn, principal.school_id, person_id)
-            held = await queries.staff_roles(conn, principal.school_id, principal.person_id)
-        require_seen(bool(held & principal.roles), "person", "person_id")
+        await deps.require_seen_colleague(request, principal, person_id)
         await deps.require_role(
             request, principal, frozenset({Role.DIRECTOR}), "audit staff accesses"
         )
