@@ -14,13 +14,14 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from ezurnals.attendance.domain.lesson_attendance import absence_id_for
 from ezurnals.attendance.service import SERVICE as ATTENDANCE
 from ezurnals.grading.service import SERVICE as GRADING
 from ezurnals.identity.keys import SigningKeys
@@ -80,6 +81,8 @@ class School:
     restricted_guardian: uuid.UUID = field(default_factory=uuid.uuid4)
     lesson_id: uuid.UUID | None = None
     other_lesson_id: uuid.UUID | None = None
+    #: The student's absence from the class's Tuesday lesson, for the direct excuse.
+    absence_id: uuid.UUID | None = None
 
     def facts(self) -> list[tuple[str, IntegrationEvent]]:
         s = self.school_id
@@ -342,7 +345,35 @@ async def world(stack: TestStack, tmp_path_factory: pytest.TempPathFactory) -> A
         for school in (world.a, world.b):
             await _schedule(world, school)
         await _lessons_projected(world)
+        for school in (world.a, world.b):
+            await _absent(world, school)
         yield world
+
+
+async def _absent(world: World, school: School) -> None:
+    """The teacher marks the student absent from the class's Tuesday lesson."""
+    admin = world.headers(school.admin, "admin", school=school)
+    tuesday = WEEK[0] + timedelta(days=1)
+    found = await world.call(
+        "lessons",
+        "GET",
+        f"/lessons?class_id={school.class_id}&first_day={tuesday}&last_day={tuesday}",
+        admin,
+    )
+    assert found.status_code == 200, found.text
+    [lesson] = found.json()
+    lesson_id = uuid.UUID(lesson["lesson_id"])
+    teacher = world.headers(school.teacher, "teacher", school=school)
+    path = f"/lessons/{lesson_id}/attendance"
+    marks = {"marks": [{"student_id": str(school.student)}]}
+
+    async def taken() -> bool:
+        answer = await world.call("attendance", "POST", path, teacher, marks)
+        assert answer.status_code in (201, 404), answer.text  # 404: not projected yet
+        return answer.status_code == 201
+
+    await eventually(taken, timeout=60, what="the student is marked absent")
+    school.absence_id = absence_id_for(lesson_id, school.student)
 
 
 async def _lessons_projected(world: World) -> None:

@@ -2,8 +2,10 @@
 structure and staff — every role of school A against its own school's data, and the same calls
 aimed where they must not reach: another family's child, a restricted guardian's child, a class
 the teacher does not teach or lead, school B's people and classes. What a caller may not see
-looks exactly like what does not exist. An ended employment and an expired staff password are
-refused as well.
+looks exactly like what does not exist (404, the same body as for a made-up id); 403 is only for
+a caller who sees the person or class but may not do this with it, or whose role may not make a
+call that names nothing (docs/ARCHITECTURE.md, "Identity and access"). An ended employment and
+an expired staff password are refused as well.
 """
 
 from __future__ import annotations
@@ -28,6 +30,12 @@ from .conftest import PASSWORD, IdentitySchool, IdentityWorld, school_year_of
 ADMINISTRATION = frozenset({"admin", "director"})
 FILE_KEEPERS = ADMINISTRATION | {"class_teacher"}
 THE_CLASS = FILE_KEEPERS | {"teacher"}
+#: Who sees the matrix's student (reads the personal file): refused otherwise with 403, not 404.
+SEE_THE_STUDENT = THE_CLASS | {"guardian", "student"}
+#: The school's staff see their colleagues.
+STAFF = frozenset({"admin", "director", "class_teacher", "other_class_teacher", "teacher"}) | {
+    "other_teacher"
+}
 
 #: Caller name → (the person in ``IdentitySchool.people``, or "admin"; the token's roles).
 CALLERS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -47,12 +55,18 @@ CALLERS: dict[str, tuple[str, tuple[str, ...]]] = {
 @dataclass(frozen=True)
 class Endpoint:
     """One call; ``{student}``, ``{class}``, ``{staff}`` name the target (the matrix's student
-    of class "a", that class, a teacher); ``allowed`` are the callers who may make it."""
+    of class "a", that class, a teacher); ``allowed`` are the callers who may make it, ``sees``
+    those who see the target (refused with 403; anyone else gets 404), by default ``allowed``."""
 
     method: str
     path: str
     allowed: frozenset[str]
     body: str | None = None
+    sees: frozenset[str] | None = None
+
+    @property
+    def seen_by(self) -> frozenset[str]:
+        return self.allowed | (self.sees or frozenset())
 
     @property
     def label(self) -> str:
@@ -75,18 +89,30 @@ ENDPOINTS = (
         "/people/{student}",
         THE_CLASS | {"guardian", "student"},
     ),
-    Endpoint("GET", "/people/{student}/export", ADMINISTRATION | {"student"}),
-    Endpoint("GET", "/people/{student}/access-log", ADMINISTRATION | {"guardian", "student"}),
+    Endpoint("GET", "/people/{student}/export", ADMINISTRATION | {"student"}, sees=SEE_THE_STUDENT),
+    Endpoint(
+        "GET",
+        "/people/{student}/access-log",
+        ADMINISTRATION | {"guardian", "student"},
+        sees=SEE_THE_STUDENT,
+    ),
     Endpoint("GET", "/classes/{class}/students", THE_CLASS),
-    Endpoint("PATCH", "/people/{student}", FILE_KEEPERS, json.dumps({"last_name": "Kalniņa"})),
-    Endpoint("POST", "/people/{student}/access-code", FILE_KEEPERS),
-    Endpoint("POST", "/classes/{class}/access-codes", FILE_KEEPERS),
-    Endpoint("POST", "/classes/{class}/access-letters?deliver=false", FILE_KEEPERS),
+    Endpoint(
+        "PATCH",
+        "/people/{student}",
+        FILE_KEEPERS,
+        json.dumps({"last_name": "Kalniņa"}),
+        sees=SEE_THE_STUDENT,
+    ),
+    Endpoint("POST", "/people/{student}/access-code", FILE_KEEPERS, sees=SEE_THE_STUDENT),
+    Endpoint("POST", "/classes/{class}/access-codes", FILE_KEEPERS, sees=THE_CLASS),
+    Endpoint("POST", "/classes/{class}/access-letters?deliver=false", FILE_KEEPERS, sees=THE_CLASS),
     Endpoint(
         "POST",
         "/students/{student}/guardians",
         FILE_KEEPERS,
         '{"person": ' + _new_person("Aija") + ', "linked_on": "{today}"}',
+        sees=SEE_THE_STUDENT,
     ),
     Endpoint(
         "POST",
@@ -100,7 +126,7 @@ ENDPOINTS = (
         ADMINISTRATION,
         json.dumps({"school_year": "{year}", "grade_level": 9, "label": "9.x"}),
     ),
-    Endpoint("GET", "/staff/{staff}/accesses", frozenset({"director"})),
+    Endpoint("GET", "/staff/{staff}/accesses", frozenset({"director"}), sees=STAFF),
 )
 BY_LABEL = {e.label: e for e in ENDPOINTS}
 
@@ -147,11 +173,12 @@ def everyone(world: IdentityWorld) -> set[str]:
     return ids
 
 
-def assert_denied(endpoint: Endpoint, caller: str, answer: httpx.Response) -> None:
-    assert answer.status_code in (403, 404), (
+def assert_forbidden(endpoint: Endpoint, caller: str, answer: httpx.Response) -> None:
+    """Refused though the caller sees the target (or the call names none): 403 forbidden."""
+    assert answer.status_code == 403, (
         f"{caller} on {endpoint.label}: {answer.status_code} {answer.text}"
     )
-    assert set(answer.json()) >= {"error", "message"}, answer.text
+    assert answer.json()["error"] in ("forbidden", "role_required"), answer.text
 
 
 async def assert_looks_missing(
@@ -164,7 +191,7 @@ async def assert_looks_missing(
     asked = await send(world, endpoint, headers, targets)
     ghost = dict(targets, **{hidden: str(uuid.uuid4())})
     missing = await send(world, endpoint, headers, ghost)
-    assert missing.status_code in (403, 404), f"a made-up {hidden}: {missing.status_code}"
+    assert missing.status_code == 404, f"a made-up {hidden}: {missing.status_code}"
     assert asked.status_code == missing.status_code, (
         f"{endpoint.label}: {asked.status_code} {asked.text} differs from a made-up "
         f"{hidden}'s {missing.status_code} {missing.text}"
@@ -193,8 +220,12 @@ async def test_each_role_may_do_only_what_it_must(
         assert answer.status_code < 300 or answer.status_code == 409, (
             f"{caller} refused on {label}: {answer.status_code} {answer.text}"
         )
+    elif caller in endpoint.seen_by or endpoint.target is None:
+        assert_forbidden(endpoint, caller, answer)
     else:
-        assert_denied(endpoint, caller, answer)
+        await assert_looks_missing(
+            world, endpoint, caller_headers(world, caller), targets_of(world.a)
+        )
 
 
 # --- what is not the caller's looks like what does not exist ---
@@ -247,10 +278,9 @@ async def test_a_class_teacher_issues_no_family_access_for_another_class(
 ) -> None:
     world = identity_world
     endpoint = BY_LABEL[label]
-    answer = await send(
+    await assert_looks_missing(
         world, endpoint, caller_headers(world, "other_class_teacher"), targets_of(world.a)
     )
-    assert_denied(endpoint, "the class teacher of another class", answer)
 
 
 @pytest.mark.parametrize(
@@ -371,14 +401,9 @@ async def test_an_expired_staff_password_opens_only_the_password_change(
     assert (await world.call("GET", "/me", fresh)).status_code == 200
 
 
-async def test_the_admin_of_school_b_changes_nothing_in_school_a(
-    identity_world: IdentityWorld,
-) -> None:
-    """Writes aimed at school A from school B's administration: each a 404, nothing changed."""
-    world = identity_world
-    b_admin = caller_headers(world, "admin", world.b)
-    a, since = world.a, datetime.now(UTC).date().isoformat()
-    writes: list[tuple[str, str, Any]] = [
+def _structure_writes(a: IdentitySchool, since: str) -> list[tuple[str, str, Any]]:
+    """The administration's writes aimed at school A's class, student, guardian and teacher."""
+    return [
         (
             "PUT",
             f"/classes/{a.classes['a']}/class-teacher",
@@ -393,10 +418,48 @@ async def test_the_admin_of_school_b_changes_nothing_in_school_a(
             f"/students/{a.student}/guardians/{a.guardian}/restriction",
             {"restricted": True, "on": since},
         ),
+        (
+            "POST",
+            f"/classes/{a.classes['a']}/teaching",
+            {"teacher_id": str(a.teacher), "subject_id": str(uuid.uuid4()), "valid_from": since},
+        ),
+        ("POST", f"/staff/{a.teacher}/rehire", {"roles": ["teacher"], "hired_on": since}),
     ]
-    for method, path, body in writes:
-        answer = await world.call(method, path, b_admin, body)
+
+
+@pytest.mark.parametrize("caller", ["admin", "director", "class_teacher", "teacher", "guardian"])
+async def test_school_b_changes_nothing_in_school_a(
+    identity_world: IdentityWorld, caller: str
+) -> None:
+    """Writes aimed at school A from school B, by its administration and by roles that may not
+    make them anyway: each the 404 of an id that is not there, nothing changed."""
+    world = identity_world
+    headers = caller_headers(world, caller, world.b)
+    a, since = world.a, datetime.now(UTC).date().isoformat()
+    for method, path, body in _structure_writes(a, since):
+        answer = await world.call(method, path, headers, body)
         assert answer.status_code == 404, (method, path, answer.status_code, answer.text)
+        assert answer.json()["error"] == "not_found", answer.text
     still = await world.call("GET", f"/people/{a.student}", caller_headers(world, "guardian"))
     assert still.status_code == 200, still.text
     assert still.json()["personal_data"]["first_name"] == "Līga"
+
+
+async def test_within_the_school_who_sees_is_refused_and_who_does_not_is_told_nothing(
+    identity_world: IdentityWorld,
+) -> None:
+    """The administration's writes by school A's own people: the teacher of the class sees
+    its class and student (403), a guardian of another family sees neither (404), and the
+    teacher of another class sees the school's teachers (403) but not this class (404)."""
+    world = identity_world
+    a, since = world.a, datetime.now(UTC).date().isoformat()
+    writes = _structure_writes(a, since)
+    for method, path, body in writes:
+        about_staff = path.startswith(f"/staff/{a.teacher}")
+        for caller, status in (
+            ("teacher", 403),
+            ("other_guardian", 404),
+            ("other_teacher", 403 if about_staff else 404),
+        ):
+            answer = await world.call(method, path, caller_headers(world, caller), body)
+            assert answer.status_code == status, (caller, method, path, answer.text)

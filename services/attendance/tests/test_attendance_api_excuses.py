@@ -167,11 +167,12 @@ async def test_accepting_excuses_covered_absences_even_those_recorded_later(worl
     by_other = await world.client.post(
         f"/api/attendance/excuse-requests/{request_id}/accept", headers=world.other_teacher
     )
-    assert by_other.status_code == 403
+    assert by_other.status_code == 404  # the teacher does not see the student
+    assert by_other.json()["message"] == "no such excuse request"
     by_guardian = await world.client.post(
         f"/api/attendance/excuse-requests/{request_id}/accept", headers=world.guardian
     )
-    assert by_guardian.status_code == 403
+    assert by_guardian.status_code == 403  # the guardian sees the child, but may not decide
 
     accepted = await world.client.post(
         f"/api/attendance/excuse-requests/{request_id}/accept", headers=world.class_teacher
@@ -219,7 +220,14 @@ async def test_the_class_teacher_excuses_directly_against_a_paper_document(world
         "reference": "izziņa 025/123",
     }
     url = f"/api/attendance/students/{world.cirulis}/excuses"
-    assert (await world.client.post(url, json=body, headers=world.teacher)).status_code == 403
+    by_teacher = await world.client.post(url, json=body, headers=world.teacher)
+    assert by_teacher.status_code == 404  # a subject teacher does not see the student here
+    by_guardian = await world.client.post(url, json=body, headers=world.guardian)
+    assert by_guardian.status_code == 404  # not the guardian's child
+    by_himself = await world.client.post(
+        url, json=body, headers=world.headers(world.cirulis, "student")
+    )
+    assert by_himself.status_code == 403  # he sees his absences, but sends a request instead
 
     done = await world.client.post(url, json=body, headers=world.class_teacher)
 

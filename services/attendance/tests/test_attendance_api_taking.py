@@ -81,12 +81,18 @@ async def test_a_mark_for_a_student_not_in_the_class_is_a_422(world: Any) -> Non
 async def test_only_the_lessons_teacher_or_its_substitute_takes_attendance(world: Any) -> None:
     world.now = world.at(world.TUE, 9, 40)
     substituted = world.lesson(world.TUE, 2)
-    for stranger in (world.other_teacher, world.class_teacher, world.deputy, world.guardian):
-        refused = await take(world, substituted, stranger, all_present=True)
+    # the class teacher and the deputy see the lesson but do not give it: 403; a teacher of
+    # another lesson and a guardian do not see it: the same 404 as a lesson that is not there
+    for seer in (world.class_teacher, world.deputy):
+        refused = await take(world, substituted, seer, all_present=True)
         assert refused.status_code == 403, refused.text
+    for stranger in (world.other_teacher, world.guardian):
+        refused = await take(world, substituted, stranger, all_present=True)
+        assert refused.status_code == 404, refused.text
+        assert refused.json()["message"] == "no such lesson", refused.text
     assert (await take(world, substituted, world.substitute, all_present=True)).status_code == 201
     not_hers = await take(world, world.lesson(world.TUE, 3), world.substitute, all_present=True)
-    assert not_hers.status_code == 403
+    assert not_hers.status_code == 404
 
 
 async def test_another_schools_lesson_and_a_cancelled_one(world: Any) -> None:

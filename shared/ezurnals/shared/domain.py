@@ -54,10 +54,40 @@ class NotFound(DomainError):
 
 
 class Forbidden(DomainError):
-    """The caller is known but may not do this (answered with 403)."""
+    """The caller sees the thing but may not do this with it, or their role may not make a
+    call that names nothing at all (answered with 403); see :func:`require_seen`."""
 
     status = 403
     code = "forbidden"
+
+
+# --- "not yours": one answer in every service ---------------------------------------------------
+#
+# The rule (docs/ARCHITECTURE.md, "Identity and access"): a resource the caller does not see is
+# answered exactly like an id that does not exist, so nobody learns by asking that another
+# school's student, another class or another family's child is there. Seeing comes first, then
+# permission: 403 only once the caller sees the resource.
+
+
+def missing(thing: str, field: str) -> NotFound:
+    """The one answer for a ``thing`` (``"student"``, ``"lesson"``…) named by ``field`` that
+    does not exist *or* that the caller does not see: both must read the same, byte for byte."""
+    return NotFound(f"no such {thing}", field=field)
+
+
+def require_seen(seen: bool, thing: str, field: str) -> None:
+    """Refuse with :func:`missing` unless the caller sees the resource (another school's,
+    another class's, another family's, a restricted guardian's child are not seen)."""
+    if not seen:
+        raise missing(thing, field)
+
+
+def require_permitted(permitted: bool, message: str) -> None:
+    """Refuse with 403 when the caller, who sees the resource, may not do this with it (a
+    parent excusing their child's absence directly, a class teacher taking the attendance of a
+    lesson another teacher gives)."""
+    if not permitted:
+        raise Forbidden(message)
 
 
 class Conflict(DomainError):

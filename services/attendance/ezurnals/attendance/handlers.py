@@ -52,6 +52,7 @@ from ezurnals.shared.contracts.attendance import (
     ExcuseSubmitted,
 )
 from ezurnals.shared.contracts.base import EventEnvelope
+from ezurnals.shared.domain import require_seen
 from ezurnals.shared.eventstore import CommandContext, CommandResult, ConcurrencyConflict
 from ezurnals.shared.eventstore.store import InlineProjection
 from ezurnals.shared.http.commands import Decision, execute
@@ -413,6 +414,8 @@ async def excuse_directly(
         async with reading(runtime) as conn:
             today = await queries.today_in_school(conn, principal.school_id, ctx.now)
             rel = await queries.relationships(conn, principal, today)
+            in_school = await queries.student_in_school(conn, principal.school_id, cmd.student_id)
+            require_seen(in_school, "student", "student_id")
             student = (
                 await queries.students_absences(conn, principal.school_id, [cmd.student_id])
             )[cmd.student_id]

@@ -31,7 +31,7 @@ from ezurnals.shared.auth.principal import ADMINISTRATION, Role
 from ezurnals.shared.contracts.attendance import AbsenceExcused
 from ezurnals.shared.contracts.base import Actor, EventEnvelope, IntegrationEvent, registry
 from ezurnals.shared.contracts.identity import DEFAULT_TIME_ZONE
-from ezurnals.shared.domain import Conflict, NotFound
+from ezurnals.shared.domain import Conflict, missing
 from ezurnals.shared.eventstore import EventStore
 
 #: The seed rule 2 deadlines (grades 1–6 by 15:00, 7–12 by 16:00) until the school's lessons
@@ -88,12 +88,12 @@ class Lesson:
 
 
 async def lesson(conn: asyncpg.Connection, school_id: UUID, lesson_id: UUID) -> Lesson:
-    """The lesson with its roster and entry deadline, or NotFound (another school's too)."""
+    """The lesson with its roster and entry deadline, or missing (another school's too)."""
     row = await conn.fetchrow(
         "SELECT * FROM rm.att_lessons WHERE lesson_id = $1 AND school_id = $2", lesson_id, school_id
     )
     if row is None:
-        raise NotFound("no such lesson", field="lesson_id")
+        raise missing("lesson", "lesson_id")
     if row["cancelled"]:
         raise Conflict("the lesson was cancelled; it has no attendance", field="lesson_id")
     zone = await school_zone(conn, school_id)

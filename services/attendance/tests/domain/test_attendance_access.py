@@ -15,18 +15,28 @@ TODAY = dt.date(2025, 10, 8)
 
 
 def test_a_teacher_takes_attendance_for_own_lessons_only(school):
+    """Another teacher's lesson is not seen by a subject teacher (404); the class teacher sees
+    every lesson of her class, so she is refused (403)."""
     own, other = school.lesson(TODAY, 1), school.lesson(TODAY, 2)
     teacher = school.teacher_of(own)
 
-    rules.require_take_attendance(teacher, own.lesson_id)
+    rules.require_take_attendance(teacher, own.lesson_id, own.class_id)
+    with pytest.raises(NotFound) as unseen:
+        rules.require_take_attendance(teacher, other.lesson_id, other.class_id)
+    assert (unseen.value.message, unseen.value.field) == ("no such lesson", "lesson_id")
     with pytest.raises(Forbidden):
-        rules.require_take_attendance(teacher, other.lesson_id)
+        rules.require_take_attendance(school.class_teacher, own.lesson_id, own.class_id)
 
 
 def test_the_class_teacher_excuses_own_class_only(school):
+    """A student of another class is not seen (404); the guardian sees the child but may not
+    excuse directly (403)."""
     rules.require_excuse(school.class_teacher, school.anna)
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound) as unseen:
         rules.require_excuse(school.class_teacher, school.outsider)
+    assert (unseen.value.message, unseen.value.field) == ("no such student", "student_id")
+    with pytest.raises(Forbidden):
+        rules.require_excuse(school.guardian, school.anna)
 
 
 def test_the_administration_reads_all_and_excuses_too(school):
@@ -89,9 +99,9 @@ def test_a_lesson_is_read_by_its_teacher_and_the_class_teacher(school):
 
     rules.require_read_lesson(school.teacher_of(lesson), lesson.lesson_id, lesson.class_id)
     rules.require_read_lesson(school.class_teacher, lesson.lesson_id, lesson.class_id)
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):
         rules.require_read_lesson(school.guardian, lesson.lesson_id, lesson.class_id)
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):
         rules.require_read_class(school.teacher_of(lesson), lesson.class_id)
 
 

@@ -260,11 +260,22 @@ def test_only_the_class_teacher_decides(school):
         person_id=uuid4(), homeroom_classes=frozenset({school.other_class_id})
     )
 
-    for someone in (school.teacher_of(school.lesson(TODAY)), other_class_teacher, school.guardian):
-        with pytest.raises(Forbidden):
+    # who does not see the student is told the request does not exist; the guardian, who sees
+    # the child, is refused
+    for someone, refusal in (
+        (school.teacher_of(school.lesson(TODAY)), NotFound),
+        (other_class_teacher, NotFound),
+        (school.guardian, Forbidden),
+    ):
+        with pytest.raises(refusal) as refused:
             request.accept(AcceptExcuse(request_id=request.request_id), by=someone)
-        with pytest.raises(Forbidden):
+        with pytest.raises(refusal):
             request.reject(RejectExcuse(request_id=request.request_id, reason="x"), by=someone)
+        if refusal is NotFound:
+            assert (refused.value.message, refused.value.field) == (
+                "no such excuse request",
+                "request_id",
+            )
 
 
 def test_deciding_an_unknown_request_is_not_found(school):

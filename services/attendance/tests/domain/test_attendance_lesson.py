@@ -21,7 +21,7 @@ from ezurnals.shared.contracts.attendance import (
     AbsenceRecorded,
     AttendanceTaken,
 )
-from ezurnals.shared.domain import Conflict, Forbidden, Invalid
+from ezurnals.shared.domain import Conflict, Forbidden, Invalid, NotFound
 
 DAY = dt.date(2025, 10, 6)
 
@@ -188,12 +188,19 @@ def test_only_the_lessons_teacher_takes_attendance(school):
         person_id=uuid4(), taught_lessons=frozenset({school.lesson(DAY, 2).lesson_id})
     )
 
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):  # another teacher's lesson is not seen
         take(
             school,
             lesson,
             TakeAttendance(lesson_id=lesson.lesson_id, all_present=True),
             by=someone_else,
+        )
+    with pytest.raises(Forbidden):  # the class teacher sees it but does not give it
+        take(
+            school,
+            lesson,
+            TakeAttendance(lesson_id=lesson.lesson_id, all_present=True),
+            by=school.class_teacher,
         )
 
 

@@ -41,11 +41,13 @@ from ezurnals.grading.domain import (
     can_finalize_period,
     can_record_grades,
     can_unlock_period,
+    sees_class,
+    sees_grade_book,
 )
 from ezurnals.grading.projections import OWN_VIEWS
 from ezurnals.shared.contracts.base import IntegrationEvent
 from ezurnals.shared.contracts.grading import PeriodKind, WorkKind
-from ezurnals.shared.domain import Command, Invalid, NotFound
+from ezurnals.shared.domain import Command, Invalid, missing
 from ezurnals.shared.eventstore import CommandContext, CommandResult, parse_column
 from ezurnals.shared.http.commands import Decision, execute, execute_on
 from ezurnals.shared.service import Runtime
@@ -210,7 +212,8 @@ async def book_context(
     subject_id: UUID,
     now: datetime,
 ) -> BookContext:
-    """The class and subject of the caller's school, or 404 without saying whose they are."""
+    """The class and subject of the caller's school that the caller sees, or 404 without saying
+    whose they are."""
     facts = await queries.book_facts(conn, access.school_id, access.person_id, class_id, subject_id)
     return _book_of(facts, access, _found(facts), subject_id, now)
 
@@ -218,10 +221,22 @@ async def book_context(
 def _found(facts: queries.BookFacts) -> queries.ClassInfo:
     """The class of the grade book; 404 for a class or subject the school does not have."""
     if facts.klass is None:
-        raise NotFound("no such class", field="class_id")
+        raise missing("class", "class_id")
     if not facts.subject_known:
-        raise NotFound("no such subject", field="subject_id")
+        raise missing("subject", "subject_id")
     return facts.klass
+
+
+def _require_seen(
+    access: Access, relationships: Relationships, class_id: UUID, subject_id: UUID
+) -> None:
+    """Before anything is read or decided: a book the caller does not see is answered like an
+    unknown subject of a class they see, or like an unknown class (the shared rule)."""
+    if access.may(lambda c: sees_grade_book(c, relationships, class_id, subject_id)):
+        return
+    if access.may(lambda c: sees_class(c, relationships, class_id)):
+        raise missing("subject", "subject_id")
+    raise missing("class", "class_id")
 
 
 def _book_of(
@@ -233,12 +248,14 @@ def _book_of(
 ) -> BookContext:
     school_id = access.school_id
     today = facts.today(now)
+    relationships = facts.relationships(school_id, access.person_id, today)
+    _require_seen(access, relationships, klass.class_id, subject_id)
     return BookContext(
         key=GradeBookKey(school_id, klass.class_id, subject_id, klass.school_year),
         klass=klass,
         roster=facts.roster,
         scale=facts.policy.scale_for(klass.grade_level, subject_id),
-        relationships=facts.relationships(school_id, access.person_id, today),
+        relationships=relationships,
         today=today,
         policy=facts.policy,
         read=facts.book,

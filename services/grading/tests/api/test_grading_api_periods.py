@@ -67,7 +67,7 @@ async def test_the_teacher_confirms_or_overrides_the_suggestion(graded_class: Gr
         "PUT", f"{c.book}/periods/semester1/grades", c.school.as_(uuid.uuid4(), "teacher"),
         json={"entries": [{"student_id": str(cits), "value": "6"}]},
     )  # fmt: skip
-    assert denied.status_code == 403
+    assert denied.status_code == 404  # a book the stranger does not see
     bad_period = await c.school.call(
         "PUT", f"{c.book}/periods/quarter3/grades", c.as_teacher,
         json={"entries": [{"student_id": str(cits), "value": "6"}]},
@@ -96,8 +96,8 @@ async def test_finalising_locks_the_period_and_publishes_the_final_grades(
     grade_id = recorded.json()["grades"][0]["grade_id"]
     await _set(c, [{"student_id": str(s)} for s in c.students])
     guardian = c.school.as_(uuid.uuid4(), "guardian")
-    assert (await _finalize(c, guardian)).status_code == 403
-    assert (await _finalize(c, c.school.as_(uuid.uuid4(), "teacher"))).status_code == 403
+    assert (await _finalize(c, guardian)).status_code == 404  # families do not see the book
+    assert (await _finalize(c, c.school.as_(uuid.uuid4(), "teacher"))).status_code == 404
     done = await _finalize(c, c.as_teacher)
     assert done.status_code == 200, done.text
     assert done.json() == {"period": "semester1", "locked": True, "students": 3}
@@ -138,9 +138,11 @@ async def test_only_a_deputy_director_unlocks_and_says_why(graded_class: GradedC
     assert not_locked.status_code == 409 and not_locked.json()["error"] == "period_not_locked"
     assert (await _finalize(c, c.as_deputy)).status_code == 200
     url = f"{c.book}/periods/semester1/unlock"
-    for who in (c.as_teacher, c.school.as_(uuid.uuid4(), "admin")):
+    # the teacher sees the book but may not reopen it; someone who does not see it is told
+    # there is no such class
+    for who, status in ((c.as_teacher, 403), (c.school.as_(uuid.uuid4(), "admin"), 404)):
         denied = await c.school.call("POST", url, who, json={"reason": "labojums"})
-        assert denied.status_code == 403
+        assert denied.status_code == status, denied.text
     no_reason = await c.school.call("POST", url, c.as_deputy, json={"reason": "   "})
     assert no_reason.status_code == 422 and no_reason.json()["field"] == "reason"
     unlocked = await c.school.call("POST", url, c.as_deputy, json={"reason": "vecāku iesniegums"})

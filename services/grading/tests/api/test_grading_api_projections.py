@@ -50,7 +50,8 @@ async def test_the_class_teacher_reads_the_class_sheet_but_does_not_grade(
     await c.school.hire(class_teacher, "teacher", "class_teacher")
     await c.school.settled()
     who = c.school.as_(class_teacher, "teacher", "class_teacher")
-    assert (await c.school.call("GET", f"{c.book}/sheet", who)).status_code == 403
+    # not yet the class teacher of this class: the book is not hers to see
+    assert (await c.school.call("GET", f"{c.book}/sheet", who)).status_code == 404
     await c.school.identity(
         f"class-staffing-{c.class_id}",
         idn.ClassTeacherAssigned(

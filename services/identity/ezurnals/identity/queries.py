@@ -20,7 +20,7 @@ from ezurnals.identity.domain.access import Principal as AccessPrincipal
 from ezurnals.identity.domain.guardianship import GuardianLink
 from ezurnals.shared.auth.principal import ADMINISTRATION, Principal
 from ezurnals.shared.contracts.identity import Role
-from ezurnals.shared.domain import NotFound
+from ezurnals.shared.domain import NotFound, missing, require_seen
 
 
 async def school_time_zone(conn: asyncpg.Connection, school_id: UUID) -> str:
@@ -71,7 +71,7 @@ async def person_school(conn: asyncpg.Connection, school_id: UUID, person_id: UU
         "SELECT 1 FROM people WHERE person_id = $1 AND school_id = $2", person_id, school_id
     )
     if found is None:
-        raise NotFound("no such person", field="person_id")
+        raise missing("person", "person_id")
 
 
 async def personal_data(conn: asyncpg.Connection, person_id: UUID) -> dict[str, Any] | None:
@@ -222,8 +222,7 @@ async def require_readable(
     conn: asyncpg.Connection, principal: Principal, person_id: UUID, today: date
 ) -> None:
     """Another school's or another family's person is a 404, exactly like a person that is not."""
-    if not await may_read_person(conn, principal, person_id, today):
-        raise NotFound("no such person", field="person_id")
+    require_seen(await may_read_person(conn, principal, person_id, today), "person", "person_id")
 
 
 async def class_row(conn: asyncpg.Connection, school_id: UUID, class_id: UUID) -> asyncpg.Record:
@@ -231,8 +230,23 @@ async def class_row(conn: asyncpg.Connection, school_id: UUID, class_id: UUID) -
         "SELECT * FROM classes WHERE class_id = $1 AND school_id = $2", class_id, school_id
     )
     if row is None:
-        raise NotFound("no such class in this school", field="class_id")
+        raise missing("class", "class_id")
     return row
+
+
+async def may_read_class(
+    conn: asyncpg.Connection, principal: Principal, class_id: UUID, today: date
+) -> bool:
+    """The class's students are seen (its teachers, class teacher, the administration): who may
+    read every one of them sees the class; anyone else is told there is no such class."""
+    await class_row(conn, principal.school_id, class_id)
+    held = await staff_roles(conn, principal.school_id, principal.person_id)
+    if held & principal.roles & ADMINISTRATION:
+        return True
+    for student in await students_of_class(conn, class_id):
+        if not await may_read_person(conn, principal, student, today):
+            return False
+    return True
 
 
 async def class_teacher_on(conn: asyncpg.Connection, class_id: UUID, day: date) -> UUID | None:

@@ -39,7 +39,7 @@ from ezurnals.lessons.projections import VIEWS
 from ezurnals.lessons.queries import Reader
 from ezurnals.shared.contracts.base import EventEnvelope, IntegrationEvent
 from ezurnals.shared.contracts.lessons import LessonsEvent, WeeklySlot
-from ezurnals.shared.domain import Aggregate, Conflict, Invalid, NotFound
+from ezurnals.shared.domain import Aggregate, Conflict, Invalid, NotFound, missing
 from ezurnals.shared.eventstore import (
     CommandContext,
     CommandResult,
@@ -321,7 +321,7 @@ async def load_lesson(runtime: Runtime, school_id: UUID, lesson_id: UUID) -> Les
 
 def in_school(lesson: Lesson, school_id: UUID) -> Lesson:
     if lesson.plan is None or lesson.plan.school_id != school_id:
-        raise NotFound("the lesson is not in the timetable", field="lesson_id")
+        raise missing("lesson", "lesson_id")
     return lesson
 
 

@@ -23,7 +23,7 @@ from ezurnals.attendance.domain.access import may_read_student, require_read_stu
 from ezurnals.shared.auth import Principal
 from ezurnals.shared.auth.principal import Role
 from ezurnals.shared.contracts.attendance import DocumentType
-from ezurnals.shared.domain import NotFound
+from ezurnals.shared.domain import NotFound, require_seen
 from ezurnals.shared.http.audit import AuditedRoute, record_read
 from ezurnals.shared.http.auth import CurrentPrincipal
 
@@ -70,14 +70,17 @@ async def list_excuse_requests(
     student_id: Annotated[UUID | None, Query()] = None,
     status: Annotated[str | None, Query(pattern="^(submitted|accepted|rejected)$")] = None,
 ) -> list[dict[str, Any]]:
-    """One student's requests (whoever may read the student), or without ``student_id`` those of
-    everyone the caller may see: own children, own class, or the whole school."""
+    """One student's requests (whoever may read the student; a student they do not see is a 404,
+    never an empty list), or without ``student_id`` those of everyone the caller may see: own
+    children, own class, or the whole school."""
     runtime = runtime_of(request)
     async with handlers.reading(runtime) as conn:
         today = await queries.today_in_school(conn, principal.school_id, now(request))
         rel = await queries.relationships(conn, principal, today)
         if student_id is not None:
             require_read_student(rel, student_id)
+            in_school = await queries.student_in_school(conn, principal.school_id, student_id)
+            require_seen(in_school, "student", "student_id")
             students: list[UUID] = [student_id]
         elif rel.administration:
             students = await queries.students_of_school(conn, principal.school_id)

@@ -14,7 +14,7 @@ from ezurnals.attendance.api.common import now, runtime_of
 from ezurnals.attendance.domain import Relationships, monthly_absences, unexcused_absences
 from ezurnals.attendance.domain.access import require_read_class, require_read_student
 from ezurnals.shared.auth import Principal
-from ezurnals.shared.domain import Forbidden, NotFound
+from ezurnals.shared.domain import Forbidden, NotFound, missing, require_seen
 from ezurnals.shared.http.audit import AuditedRoute, record_read
 from ezurnals.shared.http.auth import CurrentPrincipal
 
@@ -33,7 +33,7 @@ async def class_unexcused_absences(
             principal.school_id,
         )
         if not known:
-            raise NotFound("no such class", field="class_id")
+            raise missing("class", "class_id")
         today = await queries.today_in_school(conn, principal.school_id, now(request))
         rel = await queries.relationships(conn, principal, today)
         require_read_class(rel, class_id)
@@ -55,8 +55,11 @@ async def student_absences(
         today = await queries.today_in_school(conn, principal.school_id, now(request))
         rel = await queries.relationships(conn, principal, today)
         require_read_student(rel, student_id)
-        if not await queries.student_in_school(conn, principal.school_id, student_id):
-            raise NotFound("no such student", field="student_id")
+        require_seen(
+            await queries.student_in_school(conn, principal.school_id, student_id),
+            "student",
+            "student_id",
+        )
         student = (await queries.students_absences(conn, principal.school_id, [student_id]))[
             student_id
         ]

@@ -2,8 +2,9 @@
 
 The handler builds a :class:`Relationships` from the access token and the service's local copy of
 identity's facts (teaching assignments, class-teacher assignments, guardianships, restrictions).
-Families are answered "not found" for children that are not theirs, so nothing about another
-family's child leaks; staff are answered "forbidden" because they know the student exists.
+The caller sees a student, class or lesson when a ``may_read_*`` below says so; what they do not
+see is answered as missing, and only what they see can be refused with 403 (the shared rule,
+``ezurnals.shared.domain.require_seen``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
-from ezurnals.shared.domain import Forbidden, NotFound
+from ezurnals.shared.domain import Forbidden, require_permitted, require_seen
 
 AGE_OF_MAJORITY = 18
 
@@ -84,38 +85,39 @@ def may_read_lesson(rel: Relationships, lesson_id: UUID, class_id: UUID) -> bool
     return may_take_attendance(rel, lesson_id) or may_read_class(rel, class_id)
 
 
-def require_take_attendance(rel: Relationships, lesson_id: UUID) -> None:
-    if not may_take_attendance(rel, lesson_id):
-        raise Forbidden("only the teacher of this lesson may take its attendance")
+def require_take_attendance(rel: Relationships, lesson_id: UUID, class_id: UUID) -> None:
+    require_read_lesson(rel, lesson_id, class_id)
+    require_permitted(
+        may_take_attendance(rel, lesson_id),
+        "only the teacher of this lesson may take its attendance",
+    )
 
 
-def require_excuse(rel: Relationships, student_id: UUID) -> None:
-    if not may_excuse(rel, student_id):
-        raise Forbidden(
-            "only the student's class teacher or the administration may excuse absences"
-        )
+def require_excuse(
+    rel: Relationships, student_id: UUID, *, thing: str = "student", field: str = "student_id"
+) -> None:
+    """``thing``/``field``: what the call names (the student, or a request about them)."""
+    require_seen(may_read_student(rel, student_id), thing, field)
+    require_permitted(
+        may_excuse(rel, student_id),
+        "only the student's class teacher or the administration may excuse absences",
+    )
 
 
 def require_submit_excuse(rel: Relationships, student_id: UUID, today: dt.date) -> None:
-    if not may_submit_excuse(rel, student_id, today):
-        raise NotFound("no such student", field="student_id")
+    require_seen(may_submit_excuse(rel, student_id, today), "student", "student_id")
 
 
 def require_read_student(rel: Relationships, student_id: UUID) -> None:
-    if not may_read_student(rel, student_id):
-        raise NotFound("no such student", field="student_id")
+    require_seen(may_read_student(rel, student_id), "student", "student_id")
 
 
 def require_read_class(rel: Relationships, class_id: UUID) -> None:
-    if not may_read_class(rel, class_id):
-        raise Forbidden("only the class teacher and the administration see a class's absences")
+    require_seen(may_read_class(rel, class_id), "class", "class_id")
 
 
 def require_read_lesson(rel: Relationships, lesson_id: UUID, class_id: UUID) -> None:
-    if not may_read_lesson(rel, lesson_id, class_id):
-        raise Forbidden(
-            "only the lesson's teacher, the class teacher and the administration see it"
-        )
+    require_seen(may_read_lesson(rel, lesson_id, class_id), "lesson", "lesson_id")
 
 
 def require_administration(rel: Relationships) -> None:

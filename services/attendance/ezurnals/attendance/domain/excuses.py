@@ -28,7 +28,7 @@ from ezurnals.shared.contracts.attendance import (
     ExcuseRejected,
     ExcuseSubmitted,
 )
-from ezurnals.shared.domain import Aggregate, Command, Conflict, Invalid, NotFound
+from ezurnals.shared.domain import Aggregate, Command, Conflict, Invalid, missing
 
 
 def stream_id_for(request_id: UUID) -> str:
@@ -190,8 +190,8 @@ class ExcuseRequest(Aggregate[AttendanceEvent]):
     def _decidable_by(self, by: Relationships) -> tuple[UUID, UUID]:
         """The request and its student, once it is clear that ``by`` may decide and nobody has."""
         if self.request_id is None or self.student_id is None:
-            raise NotFound("no such excuse request", field="request_id")
-        require_excuse(by, self.student_id)
+            raise missing("excuse request", "request_id")
+        require_excuse(by, self.student_id, thing="excuse request", field="request_id")
         if self.status != "submitted":
             raise Conflict(f"the request has already been {self.status}")
         return self.request_id, self.student_id

@@ -141,7 +141,7 @@ class LessonAttendance(Aggregate[AttendanceEvent]):
         now: dt.datetime,
     ) -> list[AttendanceEvent]:
         _check_lesson(cmd.lesson_id, lesson)
-        require_take_attendance(by, lesson.lesson_id)
+        require_take_attendance(by, lesson.lesson_id, lesson.class_id)
         if self.taken:
             raise Conflict("attendance of this lesson is already taken; correct the marks instead")
         if now < lesson.starts_at:
@@ -195,7 +195,7 @@ class LessonAttendance(Aggregate[AttendanceEvent]):
     ) -> list[AttendanceEvent]:
         """One AbsenceCorrected, or nothing when the mark already says this."""
         _check_lesson(cmd.lesson_id, lesson)
-        require_take_attendance(by, lesson.lesson_id)
+        require_take_attendance(by, lesson.lesson_id, lesson.class_id)
         if not self.taken:
             raise Conflict("attendance of this lesson has not been taken yet")
         old = self.marks.get(cmd.student_id)

@@ -14,6 +14,8 @@ from ezurnals.grading.domain.authorization import (
     can_record_grades,
     can_unlock_period,
     require,
+    sees_class,
+    sees_grade_book,
 )
 from ezurnals.grading.domain.grade_book import (
     PERIOD_LOCKED,
@@ -109,4 +111,6 @@ __all__ = [
     "missing_period_grades",
     "points_for_percent",
     "require",
+    "sees_class",
+    "sees_grade_book",
 ]

@@ -167,6 +167,33 @@ def can_read_correction_history(
     )
 
 
+def sees_grade_book(
+    caller: Caller, relationships: Relationships, class_id: UUID, subject_id: UUID
+) -> bool:
+    """Who reads a class-subject's grade book whole sees it (the administration, the subject's
+    teacher, the class teacher); families read only their own child's grades, never the book.
+    A book the caller does not see is answered like one that is not there."""
+    return caller.role not in (Role.GUARDIAN, Role.STUDENT) and can_read_grades(
+        caller, relationships, student_id=caller.person_id, class_id=class_id, subject_id=subject_id
+    )
+
+
+def sees_class(caller: Caller, relationships: Relationships, class_id: UUID) -> bool:
+    """The administration, a teacher of any subject of the class and its class teacher: they
+    are told that a subject is not there, everyone else that the class is not."""
+    if not _at_school(caller, relationships.school_id):
+        return False
+    if caller.role in ADMINISTRATION:
+        return True
+    return caller.role is Role.TEACHER and (
+        any(
+            a.class_id == class_id and a.teacher_id == caller.person_id
+            for a in relationships.teaching
+        )
+        or relationships.is_class_teacher(caller.person_id, class_id)
+    )
+
+
 def require(allowed: bool, action: str) -> None:
     """Turn a denied permission into the 403 the API answers with."""
     if not allowed:

@@ -14,7 +14,7 @@ from ezurnals.identity.domain.passwords import MAX_PASSWORD_LENGTH
 from ezurnals.identity.handlers import accounts as handle
 from ezurnals.shared.auth.principal import ADMINISTRATION, Principal
 from ezurnals.shared.contracts.identity import STAFF_ROLES
-from ezurnals.shared.domain import Forbidden, NotFound
+from ezurnals.shared.domain import Forbidden, NotFound, require_seen
 from ezurnals.shared.http.auth import CurrentPrincipal, PrincipalWithExpiredPassword
 
 _PASSWORD = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)
@@ -59,16 +59,19 @@ class ChangePasswordIn(_In):
 
 
 async def may_issue_for_class(request: Request, principal: Principal, class_id: UUID) -> None:
-    """The class's own class teacher (rule 1), or the school's administration; else 404/403."""
+    """The class's own class teacher (rule 1), or the school's administration; 403 for others
+    who see the class, and the 404 of a class that is not there for anyone else."""
     today = await deps.today(request, principal.school_id)
     async with deps.runtime(request).db.raw() as conn:
         await queries.class_row(conn, principal.school_id, class_id)
         held = await queries.staff_roles(conn, principal.school_id, principal.person_id)
         teacher = await queries.class_teacher_on(conn, class_id, today)
-    if held & principal.roles & ADMINISTRATION:
-        return
-    if held and teacher == principal.person_id:
-        return
+        if held & principal.roles & ADMINISTRATION:
+            return
+        if held and teacher == principal.person_id:
+            return
+        seen = await queries.may_read_class(conn, principal, class_id, today)
+    require_seen(seen, "class", "class_id")
     raise Forbidden("only the class teacher of this class issues its family access")
 
 
@@ -217,8 +220,7 @@ def router() -> APIRouter:
                 # would tell another family that this child exists.
                 async with deps.runtime(request).db.raw() as conn:
                     readable = await queries.may_read_person(conn, principal, person_id, today)
-                if not readable:
-                    raise NotFound("no such person", field="person_id")
+                require_seen(readable, "person", "person_id")
                 raise Forbidden("only the class teacher or the administration issues this access")
         ctx = await deps.context(request, principal, idempotent=False)
         result = await handle.issue_access_codes(

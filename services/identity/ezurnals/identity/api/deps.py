@@ -16,7 +16,7 @@ from ezurnals.identity.config import IdentityConfig
 from ezurnals.identity.keys import LocalVerifier, SigningKeys
 from ezurnals.shared.auth.principal import Principal
 from ezurnals.shared.contracts.base import Actor, utcnow
-from ezurnals.shared.domain import Forbidden, NotFound
+from ezurnals.shared.domain import Forbidden, require_seen
 from ezurnals.shared.eventstore import CommandContext
 from ezurnals.shared.http.commands import command_context
 from ezurnals.shared.service import Runtime
@@ -104,6 +104,30 @@ async def require_role(
     return granted
 
 
+async def require_seen_person(request: Request, principal: Principal, person_id: UUID) -> None:
+    """Before a role is checked: a person the caller may not read is missing (the shared rule)."""
+    day = await today(request, principal.school_id)
+    async with runtime(request).db.raw() as conn:
+        await queries.require_readable(conn, principal, person_id, day)
+
+
+async def require_seen_class(request: Request, principal: Principal, class_id: UUID) -> None:
+    """Before a role is checked: a class the caller does not see is missing."""
+    day = await today(request, principal.school_id)
+    async with runtime(request).db.raw() as conn:
+        seen = await queries.may_read_class(conn, principal, class_id, day)
+    require_seen(seen, "class", "class_id")
+
+
+async def require_seen_colleague(request: Request, principal: Principal, person_id: UUID) -> None:
+    """A person of the school is seen as a colleague by its staff; families and other schools
+    are told there is no such person."""
+    async with runtime(request).db.raw() as conn:
+        await queries.person_school(conn, principal.school_id, person_id)
+        held = await queries.staff_roles(conn, principal.school_id, principal.person_id)
+    require_seen(bool(held & principal.roles), "person", "person_id")
+
+
 async def require_file_keeper(request: Request, principal: Principal, person_id: UUID) -> None:
     """The administration or the class teacher keeps the file; 403 for someone who may read it
     otherwise, and the same 404 as a stranger for anyone else."""
@@ -112,6 +136,5 @@ async def require_file_keeper(request: Request, principal: Principal, person_id:
         if await queries.may_keep_file(conn, principal, person_id, day):
             return
         readable = await queries.may_read_person(conn, principal, person_id, day)
-    if not readable:
-        raise NotFound("no such person", field="person_id")
+    require_seen(readable, "person", "person_id")
     raise Forbidden("only the class teacher or the administration keeps this personal file")

@@ -281,6 +281,7 @@ def router() -> APIRouter:
         response: Response,
     ) -> Any:
         """Someone who worked here before: hired again and their access restored."""
+        await deps.require_seen_colleague(request, principal, person_id)
         await deps.require_role(request, principal, STAFF_ADMIN, "hire staff")
         ctx = await deps.context(request, principal)
         cmd = HireStaffMember(roles=body.roles, hired_on=body.hired_on)
@@ -297,6 +298,7 @@ def router() -> APIRouter:
         principal: CurrentPrincipal,
         response: Response,
     ) -> Any:
+        await deps.require_seen_colleague(request, principal, person_id)
         await deps.require_role(request, principal, STAFF_ADMIN, "change staff roles")
         ctx = await deps.context(request, principal)
         cmd = ChangeStaffRoles(roles=body.roles, changed_on=body.changed_on)
@@ -313,6 +315,7 @@ def router() -> APIRouter:
         principal: CurrentPrincipal,
         response: Response,
     ) -> Any:
+        await deps.require_seen_colleague(request, principal, person_id)
         await deps.require_role(request, principal, STAFF_ADMIN, "end employment")
         ctx = await deps.context(request, principal)
         today = await deps.today(request, principal.school_id)
@@ -350,6 +353,7 @@ def router() -> APIRouter:
         principal: CurrentPrincipal,
         response: Response,
     ) -> Any:
+        await deps.require_seen_person(request, principal, student_id)
         await deps.require_role(request, principal, STRUCTURE, "move students")
         ctx = await deps.context(request, principal)
         cmd = MoveStudent(student_id=student_id, **body.model_dump())
@@ -364,6 +368,7 @@ def router() -> APIRouter:
         principal: CurrentPrincipal,
         response: Response,
     ) -> Any:
+        await deps.require_seen_person(request, principal, student_id)
         await deps.require_role(request, principal, STRUCTURE, "withdraw students")
         ctx = await deps.context(request, principal)
         cmd = WithdrawStudent(student_id=student_id, **body.model_dump())
@@ -442,6 +447,7 @@ def router() -> APIRouter:
         principal: CurrentPrincipal,
         response: Response,
     ) -> Any:
+        await deps.require_seen_person(request, principal, student_id)
         await deps.require_role(request, principal, STRUCTURE, "record court restrictions")
         ctx = await deps.context(request, principal)
         result = await handle.set_restriction(
@@ -463,6 +469,7 @@ def router() -> APIRouter:
         principal: CurrentPrincipal,
         response: Response,
     ) -> Any:
+        await deps.require_seen_class(request, principal, class_id)
         await deps.require_role(request, principal, STRUCTURE, "assign class teachers")
         ctx = await deps.context(request, principal)
         result = await handle.assign_class_teacher(
@@ -482,6 +489,7 @@ def router() -> APIRouter:
         principal: CurrentPrincipal,
         response: Response,
     ) -> Any:
+        await deps.require_seen_class(request, principal, class_id)
         await deps.require_role(request, principal, STRUCTURE, "assign teaching")
         ctx = await deps.context(request, principal)
         result = await handle.assign_teaching(
@@ -502,6 +510,7 @@ def router() -> APIRouter:
         principal: CurrentPrincipal,
         response: Response,
     ) -> Any:
+        await deps.require_seen_class(request, principal, class_id)
         await deps.require_role(request, principal, STRUCTURE, "end teaching assignments")
         ctx = await deps.context(request, principal)
         cmd = UnassignTeaching(assignment_id=assignment_id, last_day=body.last_day)

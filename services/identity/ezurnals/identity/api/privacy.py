@@ -13,7 +13,7 @@ from ezurnals.identity.api import deps
 from ezurnals.identity.handlers import privacy as handle
 from ezurnals.shared.auth.principal import ADMINISTRATION, Principal
 from ezurnals.shared.contracts.identity import Role
-from ezurnals.shared.domain import NotFound
+from ezurnals.shared.domain import require_permitted, require_seen
 from ezurnals.shared.http.audit import AuditedRoute, record_read
 from ezurnals.shared.http.auth import CurrentPrincipal
 
@@ -71,11 +71,10 @@ def router() -> APIRouter:
         today = await deps.today(request, principal.school_id)
         out = []
         async with deps.runtime(request).db.raw() as conn:
-            await queries.class_row(conn, principal.school_id, class_id)
+            seen = await queries.may_read_class(conn, principal, class_id, today)
+            require_seen(seen, "class", "class_id")
             students = await queries.students_of_class(conn, class_id)
             for student in students:
-                if not await queries.may_read_person(conn, principal, student, today):
-                    raise NotFound("no such class in this school", field="class_id")
                 data = await queries.personal_data(conn, student) or {}
                 out.append(
                     {
@@ -90,10 +89,8 @@ def router() -> APIRouter:
     @r.get("/people/{person_id}/export")
     async def export(person_id: UUID, request: Request, principal: CurrentPrincipal) -> Any:
         """A data-subject request: the person themself or the school's administration."""
-        async with deps.runtime(request).db.raw() as conn:
-            await queries.person_school(conn, principal.school_id, person_id)
-        if principal.person_id != person_id and not await _is_administration(request, principal):
-            raise NotFound("no such person", field="person_id")
+        allowed = principal.person_id == person_id or await _is_administration(request, principal)
+        await _seen_then_permitted(request, principal, person_id, allowed, "export this file")
         body = await handle.export(deps.runtime(request), principal.school_id, person_id)
         record_read(request, [person_id], "export")
         return body
@@ -102,6 +99,7 @@ def router() -> APIRouter:
     async def erase(
         person_id: UUID, request: Request, principal: CurrentPrincipal, response: Response
     ) -> Any:
+        await deps.require_seen_person(request, principal, person_id)
         await deps.require_role(request, principal, ERASERS, "erase personal data")
         ctx = await deps.context(request, principal)
         result = await handle.erase(
@@ -115,7 +113,8 @@ def router() -> APIRouter:
         person_id: UUID, request: Request, principal: CurrentPrincipal
     ) -> list[dict[str, Any]]:
         """Who read this person's data: the person, a guardian who may see the child, or the
-        administration. Anyone else gets the same 404 as for a stranger."""
+        administration. Others who see the person are refused; anyone else gets the same 404 as
+        for a stranger."""
         today = await deps.today(request, principal.school_id)
         async with deps.runtime(request).db.raw() as conn:
             await queries.person_school(conn, principal.school_id, person_id)
@@ -136,20 +135,34 @@ def router() -> APIRouter:
             or guardian_sees
             or await _is_administration(request, principal)
         )
-        if not allowed:
-            raise NotFound("no such person", field="person_id")
+        await _seen_then_permitted(request, principal, person_id, allowed, "read this access log")
         return await accesses(deps.runtime(request), principal.school_id, subject_ids=[person_id])
 
     @r.get("/staff/{person_id}/accesses")
     async def staff_accesses(
         person_id: UUID, request: Request, principal: CurrentPrincipal
     ) -> list[dict[str, Any]]:
-        """The director audits whose data a staff member read."""
+        """The director audits whose data a staff member read. The school's staff see their
+        colleagues (403); families and other schools are told there is no such person."""
+        await deps.require_seen_colleague(request, principal, person_id)
         await deps.require_role(
             request, principal, frozenset({Role.DIRECTOR}), "audit staff accesses"
         )
-        async with deps.runtime(request).db.raw() as conn:
-            await queries.person_school(conn, principal.school_id, person_id)
         return await accesses(deps.runtime(request), principal.school_id, actor_id=person_id)
 
     return r
+
+
+async def _seen_then_permitted(
+    request: Request, principal: Principal, person_id: UUID, allowed: bool, what: str
+) -> None:
+    """The shared rule: a person the caller may not read is missing; one they read but may
+    not do ``what`` with is a 403."""
+    if allowed:
+        async with deps.runtime(request).db.raw() as conn:
+            await queries.person_school(conn, principal.school_id, person_id)
+        return
+    today = await deps.today(request, principal.school_id)
+    async with deps.runtime(request).db.raw() as conn:
+        await queries.require_readable(conn, principal, person_id, today)
+    require_permitted(False, f"you may not {what}")

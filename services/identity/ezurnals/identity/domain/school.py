@@ -29,7 +29,7 @@ from ezurnals.shared.contracts.identity import (
     Semester,
 )
 from ezurnals.shared.contracts.school_year import first_year, spelled, starting
-from ezurnals.shared.domain import Aggregate, Command, Conflict, Invalid, NotFound
+from ezurnals.shared.domain import Aggregate, Command, Conflict, Invalid, NotFound, missing
 
 _CLASS_LABEL = re.compile(r"^(\d{1,2})\.\s?([a-zāčēģīķļņšūž]{1,3})$", re.IGNORECASE)
 
@@ -243,7 +243,7 @@ class School(Aggregate[IdentityEvent]):
         try:
             return self.classes[class_id]
         except KeyError:
-            raise NotFound("no such class in this school", field="class_id") from None
+            raise missing("class", "class_id") from None
 
     def class_by_label(self, school_year: str, label: str) -> SchoolClass | None:
         wanted = label.replace(" ", "").casefold()

@@ -65,7 +65,6 @@ async def conduct_briefing(
 ) -> Any:
     """A class's briefing by its class teacher, one of its teachers or the administration; a
     group's (``student_ids`` without a class) by any staff member."""
-    require_staff(principal)
     reader = reader_of(request)
     students = body.student_ids
     if body.class_id is not None:
@@ -74,6 +73,7 @@ async def conduct_briefing(
         await may_read_class(reader, principal, body.class_id, body.conducted_on)
         if students is None:
             students = tuple(await reader.roster(body.class_id))
+    require_staff(principal)
     if students is None:
         raise Invalid("name the class or the students", field="student_ids")
     cmd = ConductBriefing(

@@ -12,8 +12,8 @@ from fastapi import APIRouter, Request, Response
 from ezurnals.lessons import handlers
 from ezurnals.lessons.access import (
     may_read_class,
-    may_read_lesson,
     require_administration,
+    require_seen_lesson,
     require_staff,
 )
 from ezurnals.lessons.api.common import answer, context, reader_of, runtime_of, today
@@ -25,7 +25,7 @@ from ezurnals.lessons.domain import (
     entry_deadline,
     local_instant,
 )
-from ezurnals.shared.domain import Forbidden, Invalid, NotFound
+from ezurnals.shared.domain import Forbidden, Invalid, require_seen
 from ezurnals.shared.http.auth import CurrentPrincipal
 
 router = APIRouter(tags=["lessons"])
@@ -38,10 +38,7 @@ MAX_LIST_DAYS = 400
 @router.get("/lessons/{lesson_id}", operation_id="get_lesson")
 async def get_lesson(lesson_id: UUID, request: Request, principal: CurrentPrincipal) -> Any:
     """The lesson with its record and every earlier version of it."""
-    row = await reader_of(request).lesson(principal.school_id, lesson_id)
-    if row is None:
-        raise NotFound("the lesson is not in the timetable", field="lesson_id")
-    await may_read_lesson(reader_of(request), principal, row)
+    await require_seen_lesson(reader_of(request), principal, lesson_id)
     lesson = await handlers.load_lesson(runtime_of(request), principal.school_id, lesson_id)
     return handlers.lesson_body(lesson)
 
@@ -56,6 +53,7 @@ async def record_lesson(
 ) -> Any:
     """The topic and either homework or ``no_homework``; only the lesson's teacher or its
     substitute. After the entry deadline the record is kept and marked late."""
+    await require_seen_lesson(reader_of(request), principal, lesson_id)
     cmd = RecordLesson(**body.model_dump(), recorded_by=principal.person_id)
     result = await handlers.record_lesson(
         runtime_of(request), await context(request, principal), principal.school_id, lesson_id, cmd
@@ -72,6 +70,7 @@ async def correct_lesson(
     response: Response,
 ) -> Any:
     """A new version of the record; the earlier ones stay in the history."""
+    await require_seen_lesson(reader_of(request), principal, lesson_id)
     cmd = CorrectLessonRecord(
         topic=body.topic,
         homework=body.homework,
@@ -95,6 +94,7 @@ async def substitute_teacher(
     principal: CurrentPrincipal,
     response: Response,
 ) -> Any:
+    await require_seen_lesson(reader_of(request), principal, lesson_id)
     require_administration(principal)
     result = await handlers.substitute_teacher(
         runtime_of(request),
@@ -114,6 +114,7 @@ async def cancel_lesson(
     principal: CurrentPrincipal,
     response: Response,
 ) -> Any:
+    await require_seen_lesson(reader_of(request), principal, lesson_id)
     require_administration(principal)
     result = await handlers.cancel_lesson(
         runtime_of(request),
@@ -134,12 +135,13 @@ async def _scope(
 ) -> None:
     """A class's lessons for those who may read the class; a teacher's own lessons for that
     teacher; anyone else's, or the whole school's, for the administration."""
-    require_staff(principal)
     if class_id is not None:
-        if await reader_of(request).school_class(principal.school_id, class_id) is None:
-            raise NotFound("no such class", field="class_id")
+        known = await reader_of(request).school_class(principal.school_id, class_id)
+        require_seen(known is not None, "class", "class_id")
         await may_read_class(reader_of(request), principal, class_id, on)
-    elif teacher_id != principal.person_id and not principal.is_administration:
+        return
+    require_staff(principal)
+    if teacher_id != principal.person_id and not principal.is_administration:
         raise Forbidden("only the administration may see other teachers' or the school's lessons")
 
 

@@ -34,7 +34,14 @@ from ezurnals.shared.contracts.lessons import (
     LessonSubstituted,
     Period,
 )
-from ezurnals.shared.domain import Aggregate, Command, Conflict, Forbidden, Invalid, NotFound
+from ezurnals.shared.domain import (
+    Aggregate,
+    Command,
+    Conflict,
+    Forbidden,
+    Invalid,
+    missing,
+)
 
 MAX_TOPIC_LENGTH = 500
 MAX_HOMEWORK_LENGTH = 4000
@@ -266,7 +273,7 @@ class Lesson(Aggregate[LessonsEvent]):
 
     def _planned(self) -> ScheduleLesson:
         if self.plan is None:
-            raise NotFound("the lesson is not in the timetable", field="lesson_id")
+            raise missing("lesson", "lesson_id")
         return self.plan
 
     def _open_plan(self) -> ScheduleLesson:

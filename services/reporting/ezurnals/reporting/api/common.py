@@ -29,7 +29,7 @@ from ezurnals.reporting.domain.access import (
 from ezurnals.reporting.queries import Reads
 from ezurnals.shared.auth.principal import Principal
 from ezurnals.shared.contracts.base import Actor
-from ezurnals.shared.domain import NotFound
+from ezurnals.shared.domain import require_seen
 from ezurnals.shared.service import Runtime
 
 PDF = "application/pdf"
@@ -76,7 +76,8 @@ async def reads(request: Request) -> AsyncIterator[Reads]:
 
 
 async def require_student(db: Reads, principal: Principal, student_id: UUID) -> None:
-    """Another school's student, or one the caller may not read, is simply not there (404)."""
+    """Another school's student, or one the caller may not read, is simply not there (404, the
+    shared rule ``ezurnals.shared.domain.require_seen``)."""
     reader, facts = await db.student_access(principal, student_id)
     check_student(reader, facts)
 
@@ -84,15 +85,13 @@ async def require_student(db: Reads, principal: Principal, student_id: UUID) -> 
 def check_student(reader: Reader, facts: StudentFacts | None) -> None:
     """The 404 of ``require_student`` for facts already read (the diary reads them with its
     week, in the same round trip)."""
-    if facts is None or not may_read_student(reader, facts):
-        raise NotFound("no such student", field="student_id")
+    require_seen(facts is not None and may_read_student(reader, facts), "student", "student_id")
 
 
 async def require_class(db: Reads, principal: Principal, class_id: UUID) -> None:
-    if await db.class_row(class_id, principal.school_id) is None or not may_read_class(
-        await db.reader(principal), class_id
-    ):
-        raise NotFound("no such class", field="class_id")
+    known = await db.class_row(class_id, principal.school_id) is not None
+    seen = known and may_read_class(await db.reader(principal), class_id)
+    require_seen(seen, "class", "class_id")
 
 
 def acting(principal: Principal) -> Actor:

@@ -18,7 +18,7 @@ from ezurnals.reporting.domain.diary import ExcuseState
 from ezurnals.reporting.queries import Reads
 from ezurnals.shared.auth.principal import Principal
 from ezurnals.shared.contracts.base import utcnow
-from ezurnals.shared.domain import NotFound
+from ezurnals.shared.domain import require_seen
 from ezurnals.shared.http.auth import CurrentPrincipal
 
 router = APIRouter(tags=["teaching"])
@@ -115,10 +115,11 @@ async def class_journal(
     """For the subject's teachers, the class teacher and the administration; else 404."""
     async with reads(request) as db:
         klass = await db.class_row(class_id, principal.school_id)
-        if klass is None or not may_read_class_journal(
+        seen = klass is not None and may_read_class_journal(
             await db.reader(principal), class_id, subject_id
-        ):
-            raise NotFound("no such class", field="class_id")
+        )
+        require_seen(seen, "class", "class_id")
+        assert klass is not None
         first, last = await _span(db, principal, klass["school_year"], first, last)
         students = await db.students_between(principal.school_id, first, last, class_id)
         found = await db.class_journal(class_id, subject_id, first, last)
