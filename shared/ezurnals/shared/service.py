@@ -60,6 +60,9 @@ class ServiceDefinition:
     api_parts: Callable[[FastAPI, Runtime], AbstractAsyncContextManager[None]] = (
         lambda _app, _runtime: contextlib.nullcontext()
     )
+    #: Identity signs the tokens and owns the accounts: its API sets ``app.state.revocations``
+    #: to a check of its own tables instead of following its own topic.
+    issues_tokens: bool = False
 
     @property
     def package(self) -> str:
