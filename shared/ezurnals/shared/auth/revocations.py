@@ -1,8 +1,9 @@
 """Revoked sessions and people: which tokens a service refuses although their signature is good.
 
 A signed token stays valid until it expires, so identity publishes every revocation
-(``SessionRevoked``, ``AccessRevoked``, ``AccessRestored``) and each service refuses the tokens it
-names. Two paths carry them to an API process, and it refuses what either knows:
+(``SessionRevoked``, ``AccessRevoked`` or ``EmploymentEnded``, ``AccessRestored``) and each
+service refuses the tokens it names. Two paths carry them to an API process, and it refuses what
+either knows:
 
 - ``RevocationFeed``: the API process reads identity's topic itself, only the revocation events,
   and keeps them in memory. It does not wait for the worker's projection (behind a busy worker's
@@ -41,8 +42,11 @@ from ezurnals.shared.settings import Settings
 
 log = structlog.get_logger(__name__)
 
-#: Identity's events that revoke or restore access.
-REVOKING_EVENTS = frozenset({"SessionRevoked", "AccessRevoked", "AccessRestored"})
+#: Identity's events that revoke or restore access. Identity records AccessRevoked with every
+#: EmploymentEnded; the end alone is enough here too.
+REVOKING_EVENTS = frozenset(
+    {"SessionRevoked", "AccessRevoked", "AccessRestored", "EmploymentEnded"}
+)
 
 
 class Revocations(Protocol):
@@ -81,7 +85,7 @@ class Revocation:
             if data.get("session_id"):
                 return cls(Change.SESSION_ENDED, person, UUID(data["session_id"]), at)
             return cls(Change.SIGNED_OUT_EVERYWHERE, person, None, at)
-        if envelope.event_type == "AccessRevoked":
+        if envelope.event_type in {"AccessRevoked", "EmploymentEnded"}:
             return cls(Change.PERSON_REVOKED, person, None, at)
         return cls(Change.PERSON_RESTORED, person, None, at)
 

@@ -119,7 +119,9 @@ def create_app(
         stop = asyncio.Event()
         feeding: asyncio.Task[None] | None = None
         if not definition.issues_tokens:
-            revocations = RevocationCache(runtime.db, settings.read_model_schema)
+            revocations = RevocationCache(
+                runtime.db, settings.read_model_schema, memory_s=settings.revocation_memory_s
+            )
             app.state.revocations = revocations
             app.state.revocation_feed = RevocationFeed(settings, revocations)
             feeding = asyncio.create_task(app.state.revocation_feed.run(stop))
