@@ -69,10 +69,11 @@ class ServiceDefinition:
         return f"ezurnals.{self.name}"
 
     def all_projections(self, settings: Settings) -> list[Projection]:
-        """The service's read models plus the access revocations every service keeps."""
+        """The service's read models plus the access revocations every other service keeps."""
         from ezurnals.shared.auth.revocations import AccessRevocations
 
-        return [*self.projections(settings), AccessRevocations()]
+        own = list(self.projections(settings))
+        return own if self.issues_tokens else [*own, AccessRevocations()]
 
     def migrations(self) -> list[Migration]:
         return migrations_in("ezurnals.shared.eventstore", "spine") + migrations_in(
