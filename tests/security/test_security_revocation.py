@@ -36,7 +36,8 @@ from ezurnals.lessons.service import SERVICE as LESSONS
 from ezurnals.reporting.service import SERVICE as REPORTING
 from ezurnals.shared.http.app import create_app
 from ezurnals.shared.service import ServiceDefinition
-from ezurnals.shared.testing.stack import TestStack, api_client, eventually, running_worker
+from ezurnals.shared.testing.stack import TestStack, api_client, eventually
+from ezurnals.shared.worker import Worker
 
 SERVICES: dict[str, ServiceDefinition] = {
     "identity": IDENTITY,
@@ -71,12 +72,10 @@ class Stack:
     admin: uuid.UUID
     year: str
     start: int
+    workers: dict[str, Worker]
+    worker_tasks: dict[str, asyncio.Task[None]]
     classes: dict[str, uuid.UUID] = field(default_factory=dict)
     subject_id: uuid.UUID = field(default_factory=uuid.uuid4)
-
-    @property
-    def class_id(self) -> uuid.UUID:
-        return self.classes["7.a"]
 
     def admin_headers(self) -> dict[str, str]:
         token = self.keys.sign(
@@ -122,6 +121,12 @@ class Stack:
         return {"Authorization": f"Bearer {signed['access_token']}"}
 
 
+async def _stop_workers(workers: dict[str, Worker], tasks: dict[str, asyncio.Task[None]]) -> None:
+    for name, worker in workers.items():
+        worker.stop.set()
+        await asyncio.wait_for(tasks[name], 30)
+
+
 @pytest.fixture(scope="module")
 async def world(stack: TestStack, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
     folder = Path(tmp_path_factory.mktemp("revocation"))
@@ -140,8 +145,11 @@ async def world(stack: TestStack, tmp_path_factory: pytest.TempPathFactory) -> A
         for name, definition in SERVICES.items()
     }
     async with AsyncExitStack() as running:
-        for name, definition in SERVICES.items():
-            await running.enter_async_context(running_worker(definition, settings[name]))
+        workers = {
+            name: Worker(definition, settings[name]) for name, definition in SERVICES.items()
+        }
+        tasks = {name: asyncio.create_task(worker.run()) for name, worker in workers.items()}
+        running.push_async_callback(_stop_workers, workers, tasks)
         clients: dict[str, httpx.AsyncClient] = {}
         for name, definition in SERVICES.items():
             if name == "identity":
@@ -174,6 +182,8 @@ async def world(stack: TestStack, tmp_path_factory: pytest.TempPathFactory) -> A
             uuid.UUID(registered.json()["admin"]["person_id"]),
             year,
             start,
+            workers,
+            tasks,
         )
         await world.ok(
             "POST",
@@ -190,10 +200,6 @@ async def world(stack: TestStack, tmp_path_factory: pytest.TempPathFactory) -> A
                 ],
             },
         )
-        opened = await world.ok(
-            "POST", "/classes", {"school_year": world.year, "grade_level": 7, "label": "7.a"}
-        )
-        world.classes["7.a"] = uuid.UUID(opened["class_id"])
         await world.ok(
             "POST",
             "/subjects",
@@ -214,19 +220,27 @@ def _person(first: str, last: str) -> dict[str, str]:
 
 @dataclass
 class Family:
+    class_id: uuid.UUID
     student: uuid.UUID
     guardian: uuid.UUID
     guardian_username: str
 
 
 async def _family(world: Stack, first: str, guardian_first: str) -> Family:
+    """A student in a class of their own (so each case has its own class teacher) and their
+    guardian."""
     since = f"{world.start}-09-01"
+    label = f"7.{chr(ord('a') + len(world.classes))}"
+    opened = await world.ok(
+        "POST", "/classes", {"school_year": world.year, "grade_level": 7, "label": label}
+    )
+    class_id = world.classes[label] = uuid.UUID(opened["class_id"])
     enrolled = await world.ok(
         "POST",
         "/students",
         {
             "person": _person(first, "Kalniņa"),
-            "class_id": str(world.class_id),
+            "class_id": str(class_id),
             "enrolled_on": since,
         },
     )
@@ -236,7 +250,7 @@ async def _family(world: Stack, first: str, guardian_first: str) -> Family:
         f"/students/{student}/guardians",
         {"person": _person(guardian_first, "Kalniņa"), "linked_on": since},
     )
-    return Family(student, uuid.UUID(linked["guardian_id"]), linked["username"])
+    return Family(class_id, student, uuid.UUID(linked["guardian_id"]), linked["username"])
 
 
 async def _teacher(world: Stack, first: str, family: Family) -> tuple[uuid.UUID, dict[str, str]]:
@@ -254,12 +268,12 @@ async def _teacher(world: Stack, first: str, family: Family) -> tuple[uuid.UUID,
     teacher = uuid.UUID(hired["person_id"])
     await world.ok(
         "PUT",
-        f"/classes/{world.class_id}/class-teacher",
+        f"/classes/{family.class_id}/class-teacher",
         {"teacher_id": str(teacher), "valid_from": since},
     )
     await world.ok(
         "POST",
-        f"/classes/{world.class_id}/teaching",
+        f"/classes/{family.class_id}/teaching",
         {"teacher_id": str(teacher), "subject_id": str(world.subject_id), "valid_from": since},
     )
     headers = await world.signed_in(teacher, hired["username"])
@@ -270,7 +284,7 @@ async def _teacher(world: Stack, first: str, family: Family) -> tuple[uuid.UUID,
         answer = await world.call(
             "grading",
             "POST",
-            f"/classes/{world.class_id}/subjects/{world.subject_id}/grades",
+            f"/classes/{family.class_id}/subjects/{world.subject_id}/grades",
             headers,
             {
                 "work": {"title": "Kontroldarbs", "kind": "test", "given_on": str(given_on)},
@@ -287,7 +301,7 @@ Probe = tuple[str, str]
 
 
 def _teacher_probes(world: Stack, family: Family) -> list[Probe]:
-    c, s, student = world.class_id, world.subject_id, family.student
+    c, s, student = family.class_id, world.subject_id, family.student
     return [
         ("identity", "/me"),
         (
@@ -414,3 +428,24 @@ async def test_an_erasure_is_refused_by_every_service_at_once(world: Stack) -> N
         await world.ok("POST", f"/people/{family.guardian}/erase")
 
     _report("an erasure", await _windows(world, probes, headers, erase))
+
+
+async def test_the_refusal_does_not_wait_for_the_workers_projection(world: Stack) -> None:
+    """With every worker but identity's stopped, nothing projects the end of the employment,
+    and still every service refuses the token: each API process reads identity's topic itself."""
+    family = await _family(world, "Anna", "Ieva")
+    teacher, headers = await _teacher(world, "Kārlis", family)
+    probes = _teacher_probes(world, family)
+    await _served(world, probes, headers, must_answer=True)
+    for name in ("lessons", "attendance", "grading", "reporting"):
+        world.workers[name].stop.set()
+        await asyncio.wait_for(world.worker_tasks[name], 30)
+
+    async def end() -> None:
+        await world.ok(
+            "POST",
+            f"/staff/{teacher}/end-employment",
+            {"ended_on": datetime.now(UTC).date().isoformat()},
+        )
+
+    _report("an ended employment, workers stopped", await _windows(world, probes, headers, end))
