@@ -262,7 +262,9 @@ class RevocationFeed:
         while not stop.is_set():
             try:
                 await self._follow(stop)
-            except (KafkaError, OSError) as exc:
+            except Exception as exc:
+                # Whatever stopped it, the feed starts over: until it is back, the projection
+                # alone refuses (a second or so later).
                 log.warning("revocations.feed_interrupted", error=repr(exc))
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), 1.0)
