@@ -69,11 +69,12 @@ class ServiceDefinition:
         return f"ezurnals.{self.name}"
 
     def all_projections(self, settings: Settings) -> list[Projection]:
-        """The service's read models plus the access revocations every other service keeps."""
+        """The service's read models plus the access revocations every service keeps (identity's
+        API checks its own tables instead, but its worker reading its own topic is what brings
+        identity's own reads back to the access log, which must count them once)."""
         from ezurnals.shared.auth.revocations import AccessRevocations
 
-        own = list(self.projections(settings))
-        return own if self.issues_tokens else [*own, AccessRevocations()]
+        return [*self.projections(settings), AccessRevocations()]
 
     def migrations(self) -> list[Migration]:
         return migrations_in("ezurnals.shared.eventstore", "spine") + migrations_in(
