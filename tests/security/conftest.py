@@ -585,8 +585,7 @@ async def _identity_school(world: IdentityWorld, name: str) -> IdentitySchool:
 async def identity_world(
     stack: TestStack, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[IdentityWorld]:
-    """Identity's API and worker (its worker applies ended employments to the revocations) on
-    topics of their own, with schools A and B."""
+    """Identity's API and worker on topics of their own, with schools A and B."""
     keys_dir = Path(tmp_path_factory.mktemp("security-identity-keys"))
     settings = await stack.settings(
         IDENTITY, database="security_identity", topic_prefix=f"{stack.prefix}security-identity."

@@ -60,13 +60,18 @@ class ServiceDefinition:
     api_parts: Callable[[FastAPI, Runtime], AbstractAsyncContextManager[None]] = (
         lambda _app, _runtime: contextlib.nullcontext()
     )
+    #: Identity signs the tokens and owns the accounts: its API sets ``app.state.revocations``
+    #: to a check of its own tables instead of following its own topic.
+    issues_tokens: bool = False
 
     @property
     def package(self) -> str:
         return f"ezurnals.{self.name}"
 
     def all_projections(self, settings: Settings) -> list[Projection]:
-        """The service's read models plus the access revocations every service keeps."""
+        """The service's read models plus the access revocations every service keeps (identity's
+        API checks its own tables instead, but its worker reading its own topic is what brings
+        identity's own reads back to the access log, which must count them once)."""
         from ezurnals.shared.auth.revocations import AccessRevocations
 
         return [*self.projections(settings), AccessRevocations()]

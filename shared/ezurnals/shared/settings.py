@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     consumer_max_attempts: int = 3
     #: Schema holding the read models that consumers build.
     read_model_schema: str = "rm"
+    #: How long an API process remembers a revocation read from identity's topic, and how far
+    #: back it starts reading at start-up: longer than any access token lives (identity issues
+    #: them for 15 minutes), after which every token it names is refused as expired anyway.
+    revocation_memory_s: float = 3600.0
     #: reporting: families' diary weeks an API process keeps answered in memory (each forgotten
     #: when PostgreSQL notices a change to what it was built from); 0 keeps none.
     diary_cache_entries: int = 5000

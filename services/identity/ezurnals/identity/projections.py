@@ -404,6 +404,20 @@ async def _restored(conn: asyncpg.Connection, _: EventEnvelope, e: IntegrationEv
 @_on(SessionRevoked)
 async def _session(conn: asyncpg.Connection, env: EventEnvelope, e: IntegrationEvent) -> None:
     assert isinstance(e, SessionRevoked)
+    if e.session_id is not None:
+        await conn.execute(
+            "INSERT INTO ended_sessions VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            e.session_id,
+            e.person_id,
+            e.revoked_at,
+        )
+    else:
+        await conn.execute(
+            """UPDATE accounts SET signed_out_before = greatest(signed_out_before, $2)
+               WHERE person_id = $1""",
+            e.person_id,
+            e.revoked_at,
+        )
     await conn.execute(
         """UPDATE refresh_tokens SET revoked_at = $3
            WHERE person_id = $1 AND ($2::uuid IS NULL OR session_id = $2) AND revoked_at IS NULL""",

@@ -19,6 +19,7 @@ from ezurnals.identity.domain.access import (
 from ezurnals.identity.domain.access import Principal as AccessPrincipal
 from ezurnals.identity.domain.guardianship import GuardianLink
 from ezurnals.shared.auth.principal import ADMINISTRATION, Principal
+from ezurnals.shared.auth.revocations import signed_out_since
 from ezurnals.shared.contracts.identity import Role
 from ezurnals.shared.domain import NotFound, missing, require_seen
 
@@ -281,6 +282,22 @@ async def username_of(conn: asyncpg.Connection, person_id: UUID) -> str | None:
         "SELECT username FROM logins WHERE person_id = $1", person_id
     )
     return name
+
+
+async def token_revoked(
+    conn: asyncpg.Connection, person_id: UUID, session_id: UUID | None, issued_at: float | None
+) -> bool:
+    """Whether identity's own tables refuse a token of ``person_id``'s: access revoked, the
+    session ended, or every session ended since the token was issued."""
+    row = await conn.fetchrow(
+        """SELECT coalesce(a.revoked, false) AS revoked, a.signed_out_before AS before,
+                  EXISTS (SELECT 1 FROM ended_sessions WHERE session_id = $2) AS ended
+           FROM (SELECT 1) one LEFT JOIN accounts a ON a.person_id = $1""",
+        person_id,
+        session_id,
+    )
+    before = row["before"].timestamp() if row["before"] is not None else None
+    return bool(row["revoked"] or row["ended"] or signed_out_since(issued_at, before))
 
 
 async def is_activated(conn: asyncpg.Connection, person_id: UUID) -> bool:

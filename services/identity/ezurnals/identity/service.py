@@ -15,4 +15,5 @@ SERVICE = ServiceDefinition(
     routers=api.routers,
     projections=access_log.projections,
     jobs=(ComingOfAgeJob(),),
+    issues_tokens=True,
 )

@@ -322,6 +322,19 @@ def test_signing_out_ends_one_session_and_everywhere_ends_all() -> None:
     assert account.sessions == set()
 
 
+def test_a_court_restriction_ends_every_session_of_an_activated_account_only() -> None:
+    assert activated().end_every_session(RevocationReason.GUARDIANSHIP_RESTRICTED, T0) == [
+        SessionRevoked(
+            school_id=SCHOOL,
+            person_id=PERSON,
+            session_id=None,
+            revoked_at=T0,
+            reason=RevocationReason.GUARDIANSHIP_RESTRICTED,
+        )
+    ]
+    assert with_code().end_every_session(RevocationReason.GUARDIANSHIP_RESTRICTED, T0) == []
+
+
 def test_revoked_access_stops_sign_in_and_codes_until_restored() -> None:
     account = activated()
     events = account.revoke_access(RevocationReason.EMPLOYMENT_ENDED, T0)

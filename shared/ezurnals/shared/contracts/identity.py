@@ -59,6 +59,7 @@ class RevocationReason(StrEnum):
     EMPLOYMENT_ENDED = "employment_ended"
     ADMIN_DECISION = "admin_decision"
     PERSONAL_DATA_ERASED = "personal_data_erased"
+    GUARDIANSHIP_RESTRICTED = "guardianship_restricted"
 
 
 class _Value(BaseModel):

@@ -7,6 +7,7 @@ rewriting); ``/healthz``, ``/readyz``, ``/metrics`` and ``/openapi.json`` sit at
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -20,7 +21,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ezurnals.shared.auth.revocations import RevocationCache
+from ezurnals.shared.auth.revocations import RevocationCache, RevocationFeed
 from ezurnals.shared.auth.verifier import TokenVerifier
 from ezurnals.shared.http.audit import AuditLog
 from ezurnals.shared.http.errors import install_error_handlers
@@ -143,13 +144,25 @@ def create_app(
         runtime = runtime_factory(settings)
         app.state.runtime = runtime
         app.state.verifier = TokenVerifier(settings.jwks_url) if settings.jwks_url else None
-        app.state.revocations = RevocationCache(runtime.db, settings.read_model_schema)
         app.state.audit = AuditLog(runtime.db, runtime.store, settings.service)
+        stop = asyncio.Event()
+        feeding: asyncio.Task[None] | None = None
+        if not definition.issues_tokens:
+            revocations = RevocationCache(
+                runtime.db, settings.read_model_schema, memory_s=settings.revocation_memory_s
+            )
+            app.state.revocations = revocations
+            app.state.revocation_feed = RevocationFeed(settings, revocations)
+            feeding = asyncio.create_task(app.state.revocation_feed.run(stop))
         try:
             async with definition.api_parts(app, runtime):
                 log.info("api.started", service=definition.name)
                 yield
         finally:
+            stop.set()
+            if feeding is not None:
+                feeding.cancel()
+                await asyncio.gather(feeding, return_exceptions=True)
             await runtime.close()
 
     app = FastAPI(

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 
 from ezurnals.shared.auth.principal import Principal
-from ezurnals.shared.auth.revocations import RevocationCache
+from ezurnals.shared.auth.revocations import Revocations
 from ezurnals.shared.auth.verifier import TokenRefused, TokenVerifier
 from ezurnals.shared.domain import Forbidden
 
@@ -30,7 +30,7 @@ async def authenticate(request: Request) -> Principal:
         principal = await verifier.verify(token.strip())
     except TokenRefused:
         raise HTTPException(401, "sign in again", headers=_CHALLENGE) from None
-    revocations: RevocationCache = request.app.state.revocations
+    revocations: Revocations = request.app.state.revocations
     if await revocations.is_revoked(principal.person_id, principal.session_id, principal.issued_at):
         raise HTTPException(401, "sign in again", headers=_CHALLENGE)
     request.state.principal = principal

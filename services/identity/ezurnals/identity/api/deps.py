@@ -16,6 +16,7 @@ from ezurnals.identity.config import IdentityConfig
 from ezurnals.identity.keys import LocalVerifier, SigningKeys
 from ezurnals.shared.auth.principal import Principal
 from ezurnals.shared.contracts.base import Actor, utcnow
+from ezurnals.shared.db import Database
 from ezurnals.shared.domain import Forbidden, require_seen
 from ezurnals.shared.eventstore import CommandContext
 from ezurnals.shared.http.commands import command_context
@@ -30,9 +31,24 @@ class IdentityState:
     keys: SigningKeys
 
 
+class OwnRevocations:
+    """Identity refuses a revoked token from the very next request: it reads the revocation from
+    its own query tables, written in the same transaction as the command that revoked it."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def is_revoked(
+        self, person_id: UUID, session_id: UUID | None, issued_at: float | None
+    ) -> bool:
+        async with self.db.raw() as conn:
+            return await queries.token_revoked(conn, person_id, session_id, issued_at)
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Runs after the spine's lifespan: identity verifies its own tokens with its own keys.
+    """Runs after the spine's lifespan: identity verifies its own tokens with its own keys,
+    and checks revocations against its own tables.
 
     ``app.state.clock`` is what every handler asks for the time; tests replace it.
     """
@@ -40,6 +56,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     keys = SigningKeys(config.keys_dir())
     app.state.identity = IdentityState(config, keys)
     app.state.verifier = LocalVerifier(keys)
+    app.state.revocations = OwnRevocations(app.state.runtime.db)
     if not hasattr(app.state, "clock"):
         app.state.clock = utcnow
     yield

@@ -280,6 +280,14 @@ class Account(SchoolScoped):
     def sign_out_everywhere(self, now: datetime) -> list[IdentityEvent]:
         return [self._session_revoked(None, now, RevocationReason.SIGNED_OUT_EVERYWHERE)]
 
+    def end_every_session(self, reason: RevocationReason, now: datetime) -> list[IdentityEvent]:
+        """Every token the person holds is refused, though they may sign in again (a court
+        restriction changes what they may see, and no token says what that is). Nothing for
+        an account never activated: it holds no tokens."""
+        if not self.activated:
+            return []
+        return [self._session_revoked(None, now, reason)]
+
     # --- revocation --------------------------------------------------------------------------
 
     def revoke_access(self, reason: RevocationReason, now: datetime) -> list[IdentityEvent]:

@@ -392,18 +392,28 @@ async def set_restriction(
     restricted: bool,
     on: date,
 ) -> CommandResult:
+    """A court restriction ends the guardian's sessions in the same transaction: the tokens
+    they hold are refused at once by every service, not once each has projected the restriction."""
+
     async def decide() -> Outcome:
         await _require_student(rt, school_id, student_id)
         family = await load(rt.store, Guardianship, Guardianship.stream(school_id, student_id))
-        events = (
-            family.restrict(RestrictGuardianship(guardian_id=guardian_id, restricted_on=on))
-            if restricted
-            else family.unrestrict(
+        body = {"guardian_id": str(guardian_id), "restricted": restricted}
+        if not restricted:
+            events = family.unrestrict(
                 UnrestrictGuardianship(guardian_id=guardian_id, unrestricted_on=on)
             )
+            return Outcome([Change.of(family, events)], CommandResult(200, body))
+        events = family.restrict(RestrictGuardianship(guardian_id=guardian_id, restricted_on=on))
+        account = await load(rt.store, Account, Account.stream(school_id, guardian_id))
+        ended = (
+            account.end_every_session(RevocationReason.GUARDIANSHIP_RESTRICTED, ctx.now)
+            if events
+            else []
         )
-        body = {"guardian_id": str(guardian_id), "restricted": restricted}
-        return Outcome([Change.of(family, events)], CommandResult(200, body))
+        return Outcome(
+            [Change.of(family, events), Change.of(account, ended)], CommandResult(200, body)
+        )
 
     return await carry_out(rt.store, ctx, decide)
 
