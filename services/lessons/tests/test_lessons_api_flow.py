@@ -142,6 +142,22 @@ async def test_scheduling_follows_the_calendar_and_is_repeatable(
     assert elsewhere.status_code == 404
 
 
+async def test_scheduling_outside_the_school_year_names_the_field_and_the_year(
+    api: Api, world: dict[str, Any]
+) -> None:
+    timetable_id = world["timetables"][api.school.class5]
+
+    in_2031 = await api.client.post(
+        f"/timetables/{timetable_id}/schedule",
+        json={"first_day": "2031-03-02", "last_day": "2031-03-27"},
+        headers=api.admin,
+    )
+
+    assert in_2031.status_code == 422, in_2031.text
+    assert in_2031.json()["field"] == "first_day"
+    assert "2025-09-01 to 2026-06-19" in in_2031.json()["message"]
+
+
 async def test_a_slot_changed_from_a_date_replans_later_lessons_only(
     api: Api, world: dict[str, Any]
 ) -> None:

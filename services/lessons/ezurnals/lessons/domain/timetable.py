@@ -125,6 +125,12 @@ class Timetable(Aggregate[LessonsEvent]):
             )
         if last_day < first_day:
             raise Invalid("the last day is before the first", field="last_day")
+        # A range reaching past the year's ends is fine (it has lessons only on school days);
+        # one wholly outside it (lessons in 2031) is a mistake, not an empty schedule.
+        if first_day > calendar.last_day:
+            calendar.require_within(first_day, "first_day")
+        if last_day < calendar.first_day:
+            calendar.require_within(last_day, "last_day")
         lessons: list[ScheduleLesson] = []
         for day in DateRange(first_day=first_day, last_day=last_day).days():
             if not calendar.is_school_day(day, opened.grade_level):
