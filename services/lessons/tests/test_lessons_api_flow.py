@@ -156,6 +156,17 @@ async def test_scheduling_outside_the_school_year_names_the_field_and_the_year(
     assert in_2031.status_code == 422, in_2031.text
     assert in_2031.json()["field"] == "first_day"
     assert "2025-09-01 to 2026-06-19" in in_2031.json()["message"]
+    slot_in_2031 = await api.client.post(
+        f"/timetables/{timetable_id}/slots",
+        json={
+            "effective_from": "2031-03-02",
+            "slot": slot(1, api.school.teacher, str(api.school.maths)),
+        },
+        headers=api.admin,
+    )
+    assert slot_in_2031.status_code == 422, slot_in_2031.text
+    assert slot_in_2031.json()["field"] == "effective_from"
+    assert "2025-07-01 to 2026-08-31" in slot_in_2031.json()["message"]
 
 
 async def test_a_slot_changed_from_a_date_replans_later_lessons_only(
@@ -286,6 +297,16 @@ async def test_recording_refusals_name_the_reason(api: Api, world: dict[str, Any
     assert blank.status_code == 422 and blank.json()["field"] == "topic"
     neither = await record(api, lesson_id, api.teacher, no_homework=False)
     assert neither.status_code == 422 and neither.json()["field"] == "homework"
+    years_away = await record(
+        api,
+        lesson_id,
+        api.teacher,
+        no_homework=False,
+        homework={"text": "Lasīt", "due_date": "2031-03-03"},
+    )
+    assert years_away.status_code == 422, years_away.text
+    assert years_away.json()["field"] == "homework.due_date"
+    assert "2026-03-03 to 2026-06-30" in years_away.json()["message"]
     assert (await api.client.get(f"/lessons/{lesson_id}", headers=api.admin)).json()[
         "recorded"
     ] is False

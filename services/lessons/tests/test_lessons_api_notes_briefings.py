@@ -68,6 +68,20 @@ async def test_consultation_notes_close_at_20_00_unless_a_deputy_overrides(api: 
     assert len(school_day) == 2 and len(own) == 1
 
 
+async def test_a_note_of_another_school_year_is_refused_even_with_an_override(api: Api) -> None:
+    api.at(riga(DAY, time(12, 0)))
+
+    refused = await api.client.post(
+        "/consultations",
+        json=note(held_on="2021-03-01", override_reason="Aizmirsu ierakstīt"),
+        headers=api.deputy,
+    )
+
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["field"] == "held_on"
+    assert "2025-09-01 to 2026-06-19" in refused.json()["message"]
+
+
 async def test_a_deadline_policy_version_starts_today_or_later(api: Api) -> None:
     api.at(riga(DAY, time(12, 0)))
     bands = [

@@ -523,8 +523,14 @@ async def record_consultation(
         loaded = await runtime.store.load_many([stream, rules])
         note = rehydrated(Consultation, stream, loaded[stream])
         policy = rehydrated(DeadlinePolicy, rules, loaded[rules]).schedule
-        zone = await Reader.of(runtime).zone(cmd.school_id)
-        events = note.record(cmd, ctx.now, policy, zone, deputy_director=deputy_director)
+        reader = Reader.of(runtime)
+        zone = await reader.zone(cmd.school_id)
+        calendar = current_calendar(
+            await reader.calendars(cmd.school_id), ctx.now.astimezone(zone).date()
+        )
+        events = note.record(
+            cmd, ctx.now, policy, zone, deputy_director=deputy_director, calendar=calendar
+        )
         body = events[0].model_dump(mode="json")
         return Decision(note.stream_id, note.version, events, CommandResult(201, body))
 

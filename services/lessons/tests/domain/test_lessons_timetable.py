@@ -330,3 +330,14 @@ def test_a_range_reaching_past_the_years_end_has_the_lessons_within_it(
     lessons = timetable.lessons_between(calendar_2025_26, date(2026, 6, 8), date(2026, 7, 31))
 
     assert [le.lesson_date for le in lessons] == [date(2026, 6, 8), date(2026, 6, 15)]
+
+
+def test_a_slot_taking_effect_outside_the_timetables_school_year_is_refused() -> None:
+    # given a 2025/26 timetable
+    timetable = opened()
+    # when a slot is to take effect in 2031
+    with pytest.raises(Invalid) as err:
+        with_slot(timetable, slot(1, 1), start=date(2031, 9, 1))
+    # then the field and the year's span are named
+    assert err.value.field == "effective_from"
+    assert "2025-07-01 to 2026-08-31" in err.value.message
