@@ -121,6 +121,19 @@ async def test_bad_input_names_the_field(api: Any, kit: Any) -> None:
         },
     )
     assert substitute.status_code == 422 and substitute.json()["field"] == "valid_to"
+    years_later = await api.call(
+        "POST",
+        f"/classes/{school.classes['1.a']}/teaching",
+        token,
+        json={
+            "teacher_id": school.admin_id,
+            "subject_id": kit.new_id(),
+            "valid_from": f"{kit.YEAR_START + 6}-10-01",
+        },
+    )
+    assert years_later.status_code == 422, years_later.text
+    assert years_later.json()["field"] == "valid_from"
+    assert f"{kit.YEAR_START}-07-01 to {kit.YEAR_START + 1}-08-31" in years_later.json()["message"]
 
 
 async def test_a_retried_command_has_one_effect(api: Any, kit: Any) -> None:

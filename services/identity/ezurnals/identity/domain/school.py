@@ -127,6 +127,22 @@ def year_bounds(school_year: str) -> DateRange:
     return DateRange(first_day=date(int(match[1]), 7, 1), last_day=date(int(match[2]), 8, 31))
 
 
+def require_in_year(school_year: str, day: date, field: str) -> None:
+    """Invalid naming ``field`` and the year's widest span when ``day`` lies outside it."""
+    bounds = year_bounds(school_year)
+    if not bounds.covers(day):
+        raise Invalid(
+            f"{field} must lie within school year {school_year}: "
+            f"{bounds.first_day.isoformat()} to {bounds.last_day.isoformat()}",
+            field=field,
+            code="outside_school_year",
+            details={
+                "first_day": bounds.first_day.isoformat(),
+                "last_day": bounds.last_day.isoformat(),
+            },
+        )
+
+
 def next_school_year(school_year: str) -> str:
     start = year_bounds(school_year).first_day.year
     return f"{start + 1}/{start + 2}"
