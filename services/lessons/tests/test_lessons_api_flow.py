@@ -398,6 +398,12 @@ async def test_who_may_read_lessons(api: Api, world: dict[str, Any]) -> None:
     assert {x["class_id"] for x in for_class.json()} == {str(s.class5)}
     school_wide = (await api.client.get("/open-lessons", headers=api.deputy)).json()
     assert {x["class_id"] for x in school_wide} == {str(s.class5), str(s.class8)}
+    since_forever = await api.client.get(
+        "/open-lessons", params={"first_day": "0001-01-01"}, headers=api.deputy
+    )
+    assert since_forever.status_code == 422, since_forever.text
+    assert since_forever.json()["field"] == "first_day"
+    assert "at most 400 days back" in since_forever.json()["message"]
     assert (
         await api.client.get(
             "/open-lessons", params={"class_id": str(s.class8)}, headers=api.class_teacher
