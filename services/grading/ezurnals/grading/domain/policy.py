@@ -138,6 +138,8 @@ class SchoolGradingPolicy(Aggregate[IntegrationEvent]):
         """Set or move a deadline; band-specific deadlines of one period may not overlap, and
         a deadline falls within its school year (1 July of its first year to 31 August after)."""
         start = int(cmd.school_year[:4])
+        if not 1 <= start < date.max.year:
+            raise Invalid(f"{cmd.school_year} is no school year", field="school_year")
         first, last = date(start, 7, 1), date(start + 1, 8, 31)
         if not first <= cmd.due_on <= last:
             raise Invalid(

@@ -217,7 +217,7 @@ class Timetable(Aggregate[LessonsEvent]):
         """A change takes effect within the timetable's school year: from 1 July of its first
         year (planned over the summer) to 31 August of the next."""
         year = self._opened().school_year
-        start = int(year[:4])
+        start = max(1, min(int(year[:4]), date.max.year - 1))
         first, last = date(start, 7, 1), date(start + 1, 8, 31)
         if not first <= effective_from <= last:
             raise Invalid(
