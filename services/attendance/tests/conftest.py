@@ -121,6 +121,18 @@ class World:
                 {"name": "Rēzeknes 2. vsk.", "time_zone": "Europe/Riga"},
             ),
             (
+                "SchoolYearDefined",
+                f"school-{s}",
+                {
+                    "school_year": y,
+                    "semesters": [
+                        {"number": 1, "first_day": "2025-09-01", "last_day": "2025-12-19"},
+                        {"number": 2, "first_day": "2026-01-05", "last_day": "2026-05-29"},
+                    ],
+                    "grade_end_dates": [{"grade_level": 12, "last_day": "2026-06-19"}],
+                },
+            ),
+            (
                 "ClassOpened",
                 f"school-{s}",
                 {"class_id": self.class_5a, "school_year": y, "grade_level": 5, "label": "a"},
@@ -325,6 +337,9 @@ class World:
             zone = await self.fetchval(
                 "SELECT count(*) FROM rm.att_schools WHERE school_id = $1", self.school
             )
+            years = await self.fetchval(
+                "SELECT count(*) FROM rm.att_school_years WHERE school_id = $1", self.school
+            )
         except asyncpg.UndefinedTableError:
             return False
         return (
@@ -337,7 +352,8 @@ class World:
             enrolled,
             links,
             zone,
-        ) == (16, 1, 1, 1, 5, 2, 4, 4, 1)
+            years,
+        ) == (16, 1, 1, 1, 5, 2, 4, 4, 1, 1)
 
     async def events_of(self, event_type: str) -> int:
         return int(

@@ -328,3 +328,44 @@ async def test_a_threshold_is_reported_once_and_a_redelivered_absence_changes_no
         )
     ).json()
     assert after == before
+
+
+async def test_an_excuse_request_outside_the_school_year_names_the_field_and_the_year(
+    world: Any,
+) -> None:
+    world.now = world.at(world.TUE, 12, 0)
+
+    long_ago = await submit(
+        world, world.guardian, world.anna, covers_from="2021-10-04", covers_to="2021-10-05"
+    )
+    into_summer = await submit(
+        world,
+        world.guardian,
+        world.anna,
+        document_type="doctor_certificate",
+        covers_from="2026-06-15",
+        covers_to="2026-07-10",
+    )
+
+    assert long_ago.status_code == 422, long_ago.text
+    assert long_ago.json()["field"] == "covers_from"
+    assert "2025-09-01 to 2026-06-19" in long_ago.json()["message"]
+    assert into_summer.status_code == 422, into_summer.text
+    assert into_summer.json()["field"] == "covers_to"
+    assert "2025/2026" in into_summer.json()["message"]
+
+
+async def test_a_threshold_no_month_can_reach_is_refused_with_the_range(world: Any) -> None:
+    policy = {
+        "parent_note_max_days": 3,
+        "unexcused_thresholds": [10, 10**12],
+        "effective_from": "2025-09-01",
+    }
+
+    refused = await world.client.put(
+        "/api/attendance/settings/excuse-policy", json=policy, headers=world.deputy
+    )
+
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["field"] == "unexcused_thresholds[1]"
+    assert "between 1 and 200" in refused.json()["message"]

@@ -166,3 +166,29 @@ async def test_a_correction_keeps_the_history_and_reaches_the_students_absences(
     )
     assert str(removed) not in {row["absence_id"] for row in unexcused.json()}
     assert absences.status_code == 200
+
+
+async def test_minutes_late_are_bounded_by_the_lessons_length(world: Any) -> None:
+    lesson = world.lessons_6b[world.MON]  # 08:30–08:59, a 29-minute lesson
+    teacher = world.other_teacher
+    world.now = world.at(world.MON, 9, 0)
+
+    endless = await take(
+        world, lesson, teacher, marks=[{"student_id": str(world.otto), "minutes_late": 10**12}]
+    )
+
+    assert endless.status_code == 422, endless.text
+    assert endless.json()["field"] == "marks[0].minutes_late"
+    assert "between 1 and 29" in endless.json()["message"]
+    whole = await take(
+        world, lesson, teacher, marks=[{"student_id": str(world.otto), "minutes_late": 29}]
+    )
+    assert whole.status_code == 201, whole.text
+    corrected = await world.client.post(
+        f"/api/attendance/lessons/{lesson}/attendance/corrections",
+        headers=teacher,
+        json={"student_id": str(world.otto), "code": "nk", "minutes_late": 30},
+    )
+    assert corrected.status_code == 422, corrected.text
+    assert corrected.json()["field"] == "minutes_late"
+    assert "between 1 and 29" in corrected.json()["message"]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 
 async def test_bootstrap_needs_the_operator_secret(api: Any, kit: Any) -> None:
@@ -119,6 +121,19 @@ async def test_bad_input_names_the_field(api: Any, kit: Any) -> None:
         },
     )
     assert substitute.status_code == 422 and substitute.json()["field"] == "valid_to"
+    years_later = await api.call(
+        "POST",
+        f"/classes/{school.classes['1.a']}/teaching",
+        token,
+        json={
+            "teacher_id": school.admin_id,
+            "subject_id": kit.new_id(),
+            "valid_from": f"{kit.YEAR_START + 6}-10-01",
+        },
+    )
+    assert years_later.status_code == 422, years_later.text
+    assert years_later.json()["field"] == "valid_from"
+    assert f"{kit.YEAR_START}-07-01 to {kit.YEAR_START + 1}-08-31" in years_later.json()["message"]
 
 
 async def test_a_retried_command_has_one_effect(api: Any, kit: Any) -> None:
@@ -316,3 +331,52 @@ async def test_a_name_is_one_line_of_text_without_digits(api: Any, kit: Any) -> 
     assert "U+0009" in answers["Anna\tMarija"] and "U+000A" in answers["Anna\nMarija"]
     assert "U+0000" in answers["Anna\x00"] and "U+0007" in answers["Anna\x07"]
     assert "digits" in answers["Anna2"]
+
+
+async def test_numbers_a_person_types_are_bounded_and_the_answer_names_the_range(
+    api: Any, kit: Any
+) -> None:
+    school = await kit.new_school(api, "Robežu skola")
+    token = school.admin_token
+    today = datetime.now(UTC).astimezone(ZoneInfo("Europe/Riga")).date().isoformat()
+    ageless = await api.call(
+        "POST",
+        "/password-policies",
+        token,
+        json={"role": "teacher", "effective_from": today, "max_age_days": 10**12},
+    )
+    assert ageless.status_code == 422, ageless.text
+    assert ageless.json()["field"] == "max_age_days"
+    assert "between 1 and 365" in ageless.json()["message"]
+    warned = await api.call(
+        "POST",
+        "/password-policies",
+        token,
+        json={"role": "teacher", "effective_from": today, "max_age_days": 30, "warn_days": 30},
+    )
+    assert warned.status_code == 422, warned.text
+    assert warned.json()["field"] == "warn_days"
+    assert "between 0 and 29" in warned.json()["message"]
+    start = kit.YEAR_START + 1
+    next_year = await api.call(
+        "POST",
+        "/school-years",
+        token,
+        json={
+            "school_year": f"{start}/{start + 1}",
+            "semesters": [
+                {"number": 1, "first_day": f"{start}-09-01", "last_day": f"{start}-12-22"},
+                {"number": 2, "first_day": f"{start + 1}-01-05", "last_day": f"{start + 1}-05-29"},
+            ],
+            "holidays": [
+                {
+                    "first_day": f"{start + 1}-02-15",
+                    "last_day": f"{start + 1}-02-19",
+                    "grade_levels": [1, 10**12],
+                }
+            ],
+        },
+    )
+    assert next_year.status_code == 422, next_year.text
+    assert next_year.json()["field"] == "holidays[0].grade_levels[1]"
+    assert "1 to 12" in next_year.json()["message"]

@@ -142,6 +142,33 @@ async def test_scheduling_follows_the_calendar_and_is_repeatable(
     assert elsewhere.status_code == 404
 
 
+async def test_scheduling_outside_the_school_year_names_the_field_and_the_year(
+    api: Api, world: dict[str, Any]
+) -> None:
+    timetable_id = world["timetables"][api.school.class5]
+
+    in_2031 = await api.client.post(
+        f"/timetables/{timetable_id}/schedule",
+        json={"first_day": "2031-03-02", "last_day": "2031-03-27"},
+        headers=api.admin,
+    )
+
+    assert in_2031.status_code == 422, in_2031.text
+    assert in_2031.json()["field"] == "first_day"
+    assert "2025-09-01 to 2026-06-19" in in_2031.json()["message"]
+    slot_in_2031 = await api.client.post(
+        f"/timetables/{timetable_id}/slots",
+        json={
+            "effective_from": "2031-03-02",
+            "slot": slot(1, api.school.teacher, str(api.school.maths)),
+        },
+        headers=api.admin,
+    )
+    assert slot_in_2031.status_code == 422, slot_in_2031.text
+    assert slot_in_2031.json()["field"] == "effective_from"
+    assert "2025-07-01 to 2026-08-31" in slot_in_2031.json()["message"]
+
+
 async def test_a_slot_changed_from_a_date_replans_later_lessons_only(
     api: Api, world: dict[str, Any]
 ) -> None:
@@ -274,6 +301,16 @@ async def test_recording_refusals_name_the_reason(api: Api, world: dict[str, Any
     assert blank.status_code == 422 and blank.json()["field"] == "topic"
     neither = await record(api, lesson_id, api.teacher, no_homework=False)
     assert neither.status_code == 422 and neither.json()["field"] == "homework"
+    years_away = await record(
+        api,
+        lesson_id,
+        api.teacher,
+        no_homework=False,
+        homework={"text": "Lasīt", "due_date": "2031-03-03"},
+    )
+    assert years_away.status_code == 422, years_away.text
+    assert years_away.json()["field"] == "homework.due_date"
+    assert "2026-03-03 to 2026-06-30" in years_away.json()["message"]
     assert (await api.client.get(f"/lessons/{lesson_id}", headers=api.admin)).json()[
         "recorded"
     ] is False
@@ -366,6 +403,12 @@ async def test_who_may_read_lessons(api: Api, world: dict[str, Any]) -> None:
     assert {x["class_id"] for x in for_class.json()} == {str(s.class5)}
     school_wide = (await api.client.get("/open-lessons", headers=api.deputy)).json()
     assert {x["class_id"] for x in school_wide} == {str(s.class5), str(s.class8)}
+    since_forever = await api.client.get(
+        "/open-lessons", params={"first_day": "0001-01-01"}, headers=api.deputy
+    )
+    assert since_forever.status_code == 422, since_forever.text
+    assert since_forever.json()["field"] == "first_day"
+    assert "at most 400 days back" in since_forever.json()["message"]
     assert (
         await api.client.get(
             "/open-lessons", params={"class_id": str(s.class8)}, headers=api.class_teacher

@@ -68,6 +68,20 @@ async def test_consultation_notes_close_at_20_00_unless_a_deputy_overrides(api: 
     assert len(school_day) == 2 and len(own) == 1
 
 
+async def test_a_note_of_another_school_year_is_refused_even_with_an_override(api: Api) -> None:
+    api.at(riga(DAY, time(12, 0)))
+
+    refused = await api.client.post(
+        "/consultations",
+        json=note(held_on="2021-03-01", override_reason="Aizmirsu ierakstīt"),
+        headers=api.deputy,
+    )
+
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["field"] == "held_on"
+    assert "2025-09-01 to 2026-06-19" in refused.json()["message"]
+
+
 async def test_a_deadline_policy_version_starts_today_or_later(api: Api) -> None:
     api.at(riga(DAY, time(12, 0)))
     bands = [
@@ -186,6 +200,43 @@ async def test_a_briefing_its_acknowledgements_and_who_is_not_briefed(api: Api) 
         headers=api.as_(s.deputy, "deputy_director", school=uuid.uuid4()),
     )
     assert elsewhere.status_code == 404
+
+
+async def test_a_briefing_dated_outside_the_school_year_is_the_dates_fault(api: Api) -> None:
+    s = api.school
+    api.at(riga(DAY, time(12, 0)))
+    kind = await api.client.post(
+        "/briefing-types",
+        json={"name_key": "cels", "name": "Ceļu satiksme"},
+        headers=api.admin,
+    )
+    assert kind.status_code == 201, kind.text
+    briefing = {
+        "briefing_type_id": kind.json()["briefing_type_id"],
+        "class_id": str(s.class5),
+        "conducted_on": "2021-09-02",
+        "topic": "Ceļu satiksmes noteikumi",
+    }
+
+    long_ago = await api.client.post("/briefings", json=briefing, headers=api.class_teacher)
+    group = await api.client.post(
+        "/briefings",
+        json={**briefing, "class_id": None, "student_ids": [str(s.students[0])]},
+        headers=api.class_teacher,
+    )
+    tomorrow = await api.client.post(
+        "/briefings",
+        json={**briefing, "conducted_on": "2026-03-03"},
+        headers=api.class_teacher,
+    )
+
+    for refused in (long_ago, group):
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["field"] == "conducted_on"
+        assert "2025-09-01 to 2026-06-19" in refused.json()["message"]
+    assert tomorrow.status_code == 422, tomorrow.text
+    assert tomorrow.json()["field"] == "conducted_on"
+    assert "2026-03-02 or earlier" in tomorrow.json()["message"]
 
 
 async def test_the_printed_form_lists_the_students_with_latvian_letters(api: Api) -> None:

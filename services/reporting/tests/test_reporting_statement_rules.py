@@ -7,7 +7,12 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from ezurnals.reporting.domain.calendar import closed_month, month_days, school_year
+from ezurnals.reporting.domain.calendar import (
+    closed_month,
+    month_days,
+    require_issuable_month,
+    school_year,
+)
 from ezurnals.reporting.domain.statements import AbsenceEntry, GradeEntry, assemble_statement
 from ezurnals.shared.domain import Invalid
 
@@ -116,3 +121,26 @@ def test_months_and_school_years_are_read_strictly() -> None:
         assert err.value.field == "month"
     with pytest.raises(Invalid):
         school_year("2025/2027")
+
+
+#: 14 November 2025, noon in Riga: October is the latest month that has ended.
+MID_NOVEMBER = datetime(2025, 11, 14, 10, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("month", "words"),
+    [("2025-11", "from 2025-09 to 2025-10"), ("2031-03", "2025-10"), ("2021-10", "2025-09")],
+)
+def test_statements_are_not_issued_for_a_month_that_has_not_ended_or_before_the_school(
+    month: str, words: str
+) -> None:
+    with pytest.raises(Invalid) as err:
+        require_issuable_month(month, MID_NOVEMBER, "Europe/Riga", date(2025, 9, 1))
+    assert err.value.field == "month"
+    assert words in err.value.message
+
+
+def test_statements_are_issued_for_every_month_that_has_ended_since_the_school_began() -> None:
+    for month in ("2025-09", "2025-10"):
+        require_issuable_month(month, MID_NOVEMBER, "Europe/Riga", date(2025, 9, 1))
+    require_issuable_month("2019-05", MID_NOVEMBER, "Europe/Riga", None)

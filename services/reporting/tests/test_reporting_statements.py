@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -43,6 +44,7 @@ async def school(
     """October's facts are projected first; then the job's clock says November has begun."""
     s = School(Bus(settings, producer))
     await s.register()
+    await s.define_year(date(2025, 12, 19))
     monday = date(2025, 10, 6)
     first = await s.lesson(monday, 1, topic="Daļskaitļi", no_homework=True)
     second = await s.lesson(date(2025, 10, 7), 1, topic="Procenti", no_homework=True)
@@ -139,6 +141,12 @@ async def test_a_rerun_issues_only_what_changed(
         assert still.json()["issued"] == 0
         refused = await c.post("/api/reporting/statements/runs", json={"month": "2025-1"})
         assert refused.status_code == 422 and refused.json()["field"] == "month"
+        this_month = datetime.now(UTC).astimezone(ZoneInfo("Europe/Riga")).strftime("%Y-%m")
+        for month in (this_month, "2031-03", "2021-10"):
+            early = await c.post("/api/reporting/statements/runs", json={"month": month})
+            assert early.status_code == 422, early.text
+            assert early.json()["field"] == "month"
+            assert "from 2025-09 to " in early.json()["message"]
     parent = headers(issuer, s, s.bertas_father, "guardian")
     async with api_client(SERVICE, settings, **parent) as c:
         r = await c.post("/api/reporting/statements/runs", json={"month": "2025-10"})

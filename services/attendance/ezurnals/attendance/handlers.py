@@ -323,6 +323,7 @@ async def submit_excuse(
             dates = await queries.lesson_dates(
                 conn, principal.school_id, fields.get("lesson_ids", ())
             )
+            school_year = await queries.school_year(conn, principal.school_id, today)
         attachment = None
         if upload is not None:
             attachment = check_attachment(
@@ -332,7 +333,12 @@ async def submit_excuse(
         settings = await queries.attendance_settings(runtime.store, principal.school_id)
         request = ExcuseRequest(excuse_streams.stream_id_for(request_id))
         events = request.submit(
-            cmd, by=rel, policy=settings.policy_on(today), today=today, lesson_dates=dates
+            cmd,
+            by=rel,
+            policy=settings.policy_on(today),
+            today=today,
+            lesson_dates=dates,
+            school_year=school_year,
         )
         if attachment is not None and upload is not None:
             inline = with_attachment(

@@ -35,6 +35,9 @@ class SchoolRelationships(Projection):
     ddl = (
         """CREATE TABLE IF NOT EXISTS att_schools (
                school_id UUID PRIMARY KEY, time_zone TEXT NOT NULL)""",
+        """CREATE TABLE IF NOT EXISTS att_school_years (
+               school_id UUID NOT NULL, school_year TEXT NOT NULL, first_day DATE NOT NULL,
+               last_day DATE NOT NULL, PRIMARY KEY (school_id, school_year))""",
         """CREATE TABLE IF NOT EXISTS att_classes (
                class_id UUID PRIMARY KEY, school_id UUID NOT NULL, school_year TEXT NOT NULL,
                grade_level INTEGER NOT NULL, label TEXT NOT NULL)""",
@@ -60,6 +63,7 @@ class SchoolRelationships(Projection):
     event_types: ClassVar[frozenset[str] | None] = frozenset(
         {
             idn.SchoolRegistered.event_type,
+            idn.SchoolYearDefined.event_type,
             idn.ClassOpened.event_type,
             idn.StudentEnrolled.event_type,
             idn.StudentMoved.event_type,
@@ -90,6 +94,21 @@ class SchoolRelationships(Projection):
                ON CONFLICT (school_id) DO UPDATE SET time_zone = excluded.time_zone""",
             e.school_id,
             e.time_zone,
+        )
+
+    async def _SchoolYearDefined(self, conn: asyncpg.Connection, e: idn.SchoolYearDefined) -> None:
+        """Only the year's first and last school day: an excuse must lie between them."""
+        if not e.semesters:
+            return
+        last_days = [s.last_day for s in e.semesters] + [g.last_day for g in e.grade_end_dates]
+        await conn.execute(
+            """INSERT INTO att_school_years VALUES ($1, $2, $3, $4)
+               ON CONFLICT (school_id, school_year) DO UPDATE
+               SET first_day = excluded.first_day, last_day = excluded.last_day""",
+            e.school_id,
+            e.school_year,
+            min(s.first_day for s in e.semesters),
+            max(last_days),
         )
 
     async def _ClassOpened(self, conn: asyncpg.Connection, e: idn.ClassOpened) -> None:
@@ -240,6 +259,8 @@ class ScheduledLessons(Projection):
                starts_at TIME NOT NULL, grade_level INTEGER NOT NULL,
                cancelled BOOLEAN NOT NULL DEFAULT FALSE)""",
         """CREATE INDEX IF NOT EXISTS att_lessons_day ON att_lessons (school_id, lesson_date)""",
+        # The end bounds a late arrival's minutes; rows from before it was kept have none.
+        "ALTER TABLE att_lessons ADD COLUMN IF NOT EXISTS ends_at TIME",
         """CREATE TABLE IF NOT EXISTS att_deadline_policies (
                school_id UUID NOT NULL, effective_from DATE NOT NULL, deadlines JSONB NOT NULL,
                PRIMARY KEY (school_id, effective_from))""",
@@ -259,11 +280,11 @@ class ScheduledLessons(Projection):
         if isinstance(event, les.LessonScheduled):
             await conn.execute(
                 """INSERT INTO att_lessons (lesson_id, school_id, class_id, teacher_id,
-                                            lesson_date, starts_at, grade_level)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (lesson_id) DO UPDATE SET
+                                            lesson_date, starts_at, grade_level, ends_at)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (lesson_id) DO UPDATE SET
                        class_id = excluded.class_id, teacher_id = excluded.teacher_id,
                        lesson_date = excluded.lesson_date, starts_at = excluded.starts_at,
-                       grade_level = excluded.grade_level""",
+                       grade_level = excluded.grade_level, ends_at = excluded.ends_at""",
                 event.lesson_id,
                 event.school_id,
                 event.class_id,
@@ -271,6 +292,7 @@ class ScheduledLessons(Projection):
                 event.lesson_date,
                 event.starts_at,
                 event.grade_level,
+                event.ends_at,
             )
         elif isinstance(event, les.LessonSubstituted):
             await conn.execute(

@@ -26,6 +26,7 @@ from ezurnals.attendance.domain import (
 from ezurnals.attendance.domain import lesson_attendance as lesson_streams
 from ezurnals.attendance.domain import student_absences as student_streams
 from ezurnals.attendance.domain.policy import AttendanceSettings
+from ezurnals.attendance.domain.school_year import SchoolYearSpan, current_year
 from ezurnals.shared.auth import Principal
 from ezurnals.shared.auth.principal import ADMINISTRATION, Role
 from ezurnals.shared.contracts.attendance import AbsenceExcused
@@ -68,6 +69,15 @@ async def today_in_school(conn: asyncpg.Connection, school_id: UUID, now: dt.dat
     return now.astimezone(await school_zone(conn, school_id)).date()
 
 
+async def school_year(conn: asyncpg.Connection, school_id: UUID, today: dt.date) -> SchoolYearSpan:
+    """The school's current year as identity defined it (see ``current_year``)."""
+    rows = await conn.fetch(
+        "SELECT school_year, first_day, last_day FROM rm.att_school_years WHERE school_id = $1",
+        school_id,
+    )
+    return current_year((SchoolYearSpan(**dict(r)) for r in rows), today)
+
+
 async def roster(conn: asyncpg.Connection, class_id: UUID, day: dt.date) -> frozenset[UUID]:
     """The students in the class on ``day``."""
     rows = await conn.fetch(
@@ -104,6 +114,7 @@ async def lesson(conn: asyncpg.Connection, school_id: UUID, lesson_id: UUID) -> 
         class_id=row["class_id"],
         date=day,
         starts_at=_instant(day, row["starts_at"], zone),
+        ends_at=_instant(day, row["ends_at"], zone) if row["ends_at"] is not None else None,
         entry_deadline=_instant(day, deadline_at, zone),
         roster=await roster(conn, row["class_id"], day),
     )

@@ -134,7 +134,7 @@ def test_setting_a_policy_states_it_as_an_event():
         (3, (), "unexcused_thresholds"),
         (3, (20, 10), "unexcused_thresholds"),
         (3, (10, 10), "unexcused_thresholds"),
-        (3, (0, 10), "unexcused_thresholds"),
+        (3, (0, 10), "unexcused_thresholds[0]"),
     ],
 )
 def test_a_policy_that_makes_no_sense_is_refused(max_days, thresholds, field):

@@ -108,6 +108,12 @@ async def test_period_grade_deadlines_are_set_by_the_administration(
         "PUT", "/deadlines", c.as_deputy, json={**deadline, "school_year": "2025"}
     )
     assert bad_year.status_code == 422 and bad_year.json()["field"] == "school_year"
+    years_later = await c.school.call(
+        "PUT", "/deadlines", c.as_deputy, json={**deadline, "due_on": "2031-12-22"}
+    )
+    assert years_later.status_code == 422, years_later.text
+    assert years_later.json()["field"] == "due_on"
+    assert "2025-07-01 to 2026-08-31" in years_later.json()["message"]
     assert (await c.school.call("PUT", "/deadlines", c.as_deputy, json=deadline)).status_code == 200
     listed = await c.school.call("GET", "/deadlines", c.as_teacher)
     assert listed.json() == [{**deadline, "band": None}]

@@ -228,6 +228,27 @@ def test_overlapping_band_deadlines_for_one_period_are_refused(now: datetime) ->
     assert err.value.field == "band"
 
 
+@pytest.mark.parametrize("due_on", [date(2031, 12, 19), date(2021, 12, 17)])
+def test_a_deadline_outside_its_school_year_is_refused_naming_the_range(
+    now: datetime, due_on: date
+) -> None:
+    cmd = SetPeriodGradeDeadline(school_year="2025/26", period=PeriodKind.SEMESTER1, due_on=due_on)
+    with pytest.raises(Invalid) as err:
+        SchoolGradingPolicy.for_school(SCHOOL).set_deadline(cmd, by=ADMIN, now=now)
+    assert err.value.field == "due_on"
+    assert "2025-07-01 to 2026-08-31" in err.value.message
+
+
+@pytest.mark.parametrize("year", ["0000/01", "9999/00"])
+def test_a_deadline_of_a_year_beyond_the_calendar_names_the_school_year(
+    now: datetime, year: str
+) -> None:
+    cmd = SetPeriodGradeDeadline(school_year=year, period=PeriodKind.EXAM, due_on=date(2000, 1, 1))
+    with pytest.raises(Invalid) as err:
+        SchoolGradingPolicy.for_school(SCHOOL).set_deadline(cmd, by=ADMIN, now=now)
+    assert err.value.field == "school_year"
+
+
 def test_a_policy_stream_names_its_school() -> None:
     assert SchoolGradingPolicy.for_school(SCHOOL).school_id == SCHOOL
     with pytest.raises(ValueError):

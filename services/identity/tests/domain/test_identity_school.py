@@ -128,7 +128,7 @@ def test_the_calendar_answers_per_grade() -> None:
         ),
         (
             {"holidays": (Holiday(first_day=date(2025, 10, 24), last_day=date(2025, 10, 20)),)},
-            "holidays",
+            "holidays[0]",
         ),
     ],
 )
@@ -230,3 +230,41 @@ def test_an_unworkable_policy_is_refused() -> None:
     with pytest.raises(Invalid) as err:
         registered().change_password_policy(cmd, today=date(2025, 9, 1))
     assert err.value.field == "min_length"
+
+
+def test_a_holiday_for_a_grade_that_does_not_exist_is_refused_naming_the_range() -> None:
+    holidays = (
+        Holiday(first_day=date(2025, 10, 20), last_day=date(2025, 10, 24)),
+        Holiday(first_day=date(2026, 2, 16), last_day=date(2026, 2, 20), grade_levels=(1, 10**12)),
+    )
+    with pytest.raises(Invalid) as err:
+        registered().define_school_year(YEAR_2025.model_copy(update={"holidays": holidays}))
+    assert err.value.field == "holidays[1].grade_levels[1]"
+    assert "1 to 12" in err.value.message
+
+
+@pytest.mark.parametrize(
+    ("settings", "field", "words"),
+    [
+        ({"max_age_days": 10**12}, "max_age_days", "between 1 and 365"),
+        ({"max_age_days": 0}, "max_age_days", "between 1 and 365"),
+        ({"max_age_days": None, "warn_days": 10**12}, "warn_days", "between 0 and 30"),
+        ({"max_age_days": 10, "warn_days": 10}, "warn_days", "between 0 and 9"),
+        ({"max_age_days": 60, "warn_days": 45}, "warn_days", "between 0 and 30"),
+    ],
+)
+def test_a_password_policy_out_of_its_ranges_is_refused_naming_the_range(
+    settings: dict[str, int | None], field: str, words: str
+) -> None:
+    cmd = ChangePasswordPolicy(role=Role.TEACHER, effective_from=date(2025, 9, 1), **settings)
+    with pytest.raises(Invalid) as err:
+        registered().change_password_policy(cmd, today=date(2025, 9, 1))
+    assert err.value.field == field
+    assert words in err.value.message
+
+
+def test_a_password_policy_at_the_edges_of_its_ranges_is_recorded() -> None:
+    cmd = ChangePasswordPolicy(
+        role=Role.TEACHER, effective_from=date(2025, 9, 1), max_age_days=365, warn_days=30
+    )
+    assert registered().change_password_policy(cmd, today=date(2025, 9, 1))

@@ -154,6 +154,32 @@ def test_a_substitution_needs_an_end_that_follows_its_start() -> None:
         staffing().assign_teaching(base.model_copy(update={"valid_to": date(2025, 8, 1)}))
 
 
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"valid_from": date(2031, 9, 1)}, "valid_from"),
+        ({"valid_to": date(2031, 9, 30)}, "valid_to"),
+    ],
+)
+def test_teaching_outside_the_classs_school_year_is_refused_naming_the_range(
+    changes: dict[str, date], field: str
+) -> None:
+    fields = {"valid_from": SEP1, **changes}
+    cmd = AssignTeaching(assignment_id=uuid4(), teacher_id=SUBSTITUTE, subject_id=MATHS, **fields)
+    with pytest.raises(Invalid) as err:
+        staffing().assign_teaching(cmd, school_year="2025/2026")
+    assert err.value.field == field
+    assert "2025-07-01 to 2026-08-31" in err.value.message
+
+
+def test_a_class_teacher_from_another_school_year_is_refused() -> None:
+    cmd = AssignClassTeacher(teacher_id=SUBSTITUTE, valid_from=date(2021, 9, 1))
+    with pytest.raises(Invalid) as err:
+        staffing().assign_class_teacher(cmd, school_year="2025/2026")
+    assert err.value.field == "valid_from"
+    assert "2025/2026" in err.value.message
+
+
 def test_overlapping_assignments_of_one_teacher_and_subject_conflict() -> None:
     s = staffing()
     s.applied(

@@ -34,6 +34,7 @@ from ezurnals.lessons.domain import (
     entry_deadline,
     read_timetable_csv,
 )
+from ezurnals.lessons.domain.calendar import SchoolCalendar, current_calendar
 from ezurnals.lessons.domain.timetable import LESSONS_NAMESPACE, OpenTimetable
 from ezurnals.lessons.projections import VIEWS
 from ezurnals.lessons.queries import Reader
@@ -522,8 +523,14 @@ async def record_consultation(
         loaded = await runtime.store.load_many([stream, rules])
         note = rehydrated(Consultation, stream, loaded[stream])
         policy = rehydrated(DeadlinePolicy, rules, loaded[rules]).schedule
-        zone = await Reader.of(runtime).zone(cmd.school_id)
-        events = note.record(cmd, ctx.now, policy, zone, deputy_director=deputy_director)
+        reader = Reader.of(runtime)
+        zone = await reader.zone(cmd.school_id)
+        calendar = current_calendar(
+            await reader.calendars(cmd.school_id), ctx.now.astimezone(zone).date()
+        )
+        events = note.record(
+            cmd, ctx.now, policy, zone, deputy_director=deputy_director, calendar=calendar
+        )
         body = events[0].model_dump(mode="json")
         return Decision(note.stream_id, note.version, events, CommandResult(201, body))
 
@@ -547,6 +554,17 @@ async def define_briefing_type(
     return await run(runtime, ctx, decide)
 
 
+async def briefing_calendar(
+    reader: Reader, school_id: UUID, class_id: UUID | None, today: date
+) -> SchoolCalendar | None:
+    """The school year a briefing falls in: its class's, or for a group the current one."""
+    if class_id is not None:
+        found = await reader.school_class(school_id, class_id)
+        if found is not None:
+            return await reader.calendar(school_id, found.school_year)
+    return current_calendar(await reader.calendars(school_id), today)
+
+
 async def conduct_briefing(
     runtime: Runtime, ctx: CommandContext, cmd: ConductBriefing
 ) -> CommandResult:
@@ -555,7 +573,11 @@ async def conduct_briefing(
         if await reader.briefing_type(cmd.school_id, cmd.briefing_type_id) is None:
             raise NotFound("no such briefing type", field="briefing_type_id")
         briefing = await load(runtime.store, Briefing, f"briefing-{cmd.briefing_id}")
-        events = briefing.conduct(cmd, ctx.now, await reader.zone(cmd.school_id))
+        zone = await reader.zone(cmd.school_id)
+        calendar = await briefing_calendar(
+            reader, cmd.school_id, cmd.class_id, ctx.now.astimezone(zone).date()
+        )
+        events = briefing.conduct(cmd, ctx.now, zone, calendar)
         body = events[0].model_dump(mode="json")
         return Decision(briefing.stream_id, briefing.version, events, CommandResult(201, body))
 

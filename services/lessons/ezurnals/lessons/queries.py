@@ -72,6 +72,16 @@ class Reader:
         event = SchoolYearDefined.model_validate(found["calendar"])
         return SchoolCalendar.from_school_year(event)
 
+    async def calendars(self, school_id: UUID) -> list[SchoolCalendar]:
+        """Every school year identity has defined for the school."""
+        found = await self.rows(
+            "SELECT calendar FROM rm.school_year WHERE school_id = $1", school_id
+        )
+        return [
+            SchoolCalendar.from_school_year(SchoolYearDefined.model_validate(r["calendar"]))
+            for r in found
+        ]
+
     async def school_class(self, school_id: UUID, class_id: UUID) -> SchoolClass | None:
         found = await self.row(
             "SELECT class_id, school_id, school_year, grade_level, label FROM rm.school_class "

@@ -14,7 +14,10 @@ from ezurnals.lessons.domain import (
     Briefing,
     BriefingType,
     ConductBriefing,
+    DateRange,
     DefineBriefingType,
+    SchoolCalendar,
+    current_calendar,
     students_not_briefed,
 )
 from ezurnals.shared.contracts.lessons import (
@@ -175,3 +178,44 @@ def test_who_has_not_been_briefed_of_a_type_yet() -> None:
     missing = students_not_briefed([a, b, c, d], [first, second, road], FIRE_SAFETY)
     # then it is d, who was present at one but never acknowledged it
     assert missing == [d]
+
+
+@pytest.mark.parametrize(
+    ("day", "words"),
+    [(date(2021, 9, 2), "2025-09-01 to 2026-06-19"), (date(2025, 9, 3), "2025-09-02 or earlier")],
+)
+def test_a_briefing_outside_its_school_year_or_yet_to_come_is_refused_naming_the_range(
+    riga: ZoneInfo, at_riga: Clock, calendar_2025_26: SchoolCalendar, day: date, words: str
+) -> None:
+    # given a briefing dated 2021, or tomorrow
+    cmd = ConductBriefing(
+        briefing_id=uuid4(),
+        school_id=uuid4(),
+        briefing_type_id=FIRE_SAFETY,
+        student_ids=(uuid4(),),
+        conducted_on=day,
+        conducted_by=uuid4(),
+        topic="Ceļu satiksmes drošība",
+    )
+    # when it is recorded in the 2025/26 year
+    with pytest.raises(Invalid) as err:
+        Briefing("b").conduct(cmd, at_riga(DAY, 12, 0), riga, calendar_2025_26)
+    # then the date and its allowed range are named
+    assert err.value.field == "conducted_on"
+    assert words in err.value.message
+
+
+def test_the_current_calendar_is_the_latest_school_year_that_has_begun(
+    calendar_2025_26: SchoolCalendar,
+) -> None:
+    next_year = calendar_2025_26.model_copy(
+        update={
+            "school_year": "2026/27",
+            "semesters": (DateRange(first_day=date(2026, 9, 1), last_day=date(2027, 5, 28)),),
+            "grade_end_dates": {},
+        }
+    )
+
+    assert current_calendar([calendar_2025_26, next_year], date(2026, 7, 1)) == calendar_2025_26
+    assert current_calendar([calendar_2025_26, next_year], date(2026, 9, 1)) == next_year
+    assert current_calendar([next_year], date(2026, 7, 1)) is None

@@ -9,7 +9,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ezurnals.lessons.domain import DEFAULT_SCHEDULE, Consultation, RecordConsultation
+from ezurnals.lessons.domain import (
+    DEFAULT_SCHEDULE,
+    Consultation,
+    RecordConsultation,
+    SchoolCalendar,
+)
 from ezurnals.shared.contracts.lessons import ConsultationKind, ConsultationRecorded
 from ezurnals.shared.domain import Conflict, Forbidden, Invalid
 
@@ -114,3 +119,23 @@ def test_a_note_is_recorded_once(riga: ZoneInfo, at_riga: Clock) -> None:
         consultation.record(cmd, at_riga(HELD_ON, 16), DEFAULT_SCHEDULE, riga)
     # then the first note stands
     assert consultation.note is not None and consultation.note.summary == cmd.summary
+
+
+def test_a_deputy_may_not_override_a_note_into_another_school_year(
+    riga: ZoneInfo, at_riga: Clock, calendar_2025_26: SchoolCalendar
+) -> None:
+    # given a note of 2021, allowed late by the deputy director
+    cmd = note(held_on=date(2021, 3, 29), override_reason="aizmirsu")
+    # when it is recorded in the 2025/26 year
+    with pytest.raises(Invalid) as err:
+        Consultation("c").record(
+            cmd,
+            at_riga(HELD_ON, 15),
+            DEFAULT_SCHEDULE,
+            riga,
+            deputy_director=True,
+            calendar=calendar_2025_26,
+        )
+    # then the day and the year's range are named
+    assert err.value.field == "held_on"
+    assert "2025-09-01 to 2026-06-19" in err.value.message

@@ -115,6 +115,7 @@ def test_exactly_one_of_homework_or_no_homework_is_required(
         (Homework(text="   ", due_date=date(2026, 3, 30)), "homework.text"),
         (Homework(text="Lasīt", links=("ftp://x",), due_date=date(2026, 3, 30)), "homework.links"),
         (Homework(text="Lasīt", due_date=FRIDAY), "homework.due_date"),
+        (Homework(text="Lasīt", due_date=date(2031, 3, 28)), "homework.due_date"),
     ],
 )
 def test_homework_needs_text_web_links_and_a_later_due_date(
@@ -426,3 +427,22 @@ def test_scheduling_is_idempotent_and_replans_only_open_lessons(
     )
     with pytest.raises(Conflict):
         lesson.schedule(plan)
+
+
+def test_homework_due_years_later_is_refused_naming_the_range(
+    scheduled: Callable[..., Lesson], teacher_id: UUID, riga: ZoneInfo, at_riga: Clock
+) -> None:
+    # given a Friday lesson
+    lesson = scheduled(FRIDAY, 5)
+    far = Homework(text="Lasīt", due_date=date(2031, 3, 28))
+    # when its homework is due in 2031
+    with pytest.raises(Invalid) as err:
+        lesson.record(
+            RecordLesson(topic="Daļskaitļi", homework=far, recorded_by=teacher_id),
+            at_riga(FRIDAY, 11),
+            DEFAULT_SCHEDULE,
+            riga,
+        )
+    # then the allowed days are named
+    assert err.value.field == "homework.due_date"
+    assert "2026-03-28 to 2026-07-25" in err.value.message

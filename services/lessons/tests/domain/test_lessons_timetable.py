@@ -298,3 +298,46 @@ def test_an_import_before_a_planned_change_is_refused() -> None:
     # then the import is refused with the date to use
     assert err.value.field == "effective_from"
     assert "2026-02-02" in err.value.message
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "field"),
+    [
+        (date(2031, 9, 1), date(2031, 9, 30), "first_day"),
+        (date(2021, 9, 1), date(2021, 9, 30), "last_day"),
+    ],
+)
+def test_lessons_wholly_outside_the_school_year_are_refused_naming_the_range(
+    calendar_2025_26: SchoolCalendar, first: date, last: date, field: str
+) -> None:
+    # given a 2025/26 timetable with a Monday lesson
+    timetable = opened()
+    with_slot(timetable, slot(1, 1))
+    # when lessons of 2031 (or 2021) are asked for
+    with pytest.raises(Invalid) as err:
+        timetable.lessons_between(calendar_2025_26, first, last)
+    # then the field and the year's range are named, not an empty schedule
+    assert err.value.field == field
+    assert "2025-09-01 to 2026-06-19" in err.value.message
+
+
+def test_a_range_reaching_past_the_years_end_has_the_lessons_within_it(
+    calendar_2025_26: SchoolCalendar,
+) -> None:
+    timetable = opened(grade_level=12)
+    with_slot(timetable, slot(1, 1))
+
+    lessons = timetable.lessons_between(calendar_2025_26, date(2026, 6, 8), date(2026, 7, 31))
+
+    assert [le.lesson_date for le in lessons] == [date(2026, 6, 8), date(2026, 6, 15)]
+
+
+def test_a_slot_taking_effect_outside_the_timetables_school_year_is_refused() -> None:
+    # given a 2025/26 timetable
+    timetable = opened()
+    # when a slot is to take effect in 2031
+    with pytest.raises(Invalid) as err:
+        with_slot(timetable, slot(1, 1), start=date(2031, 9, 1))
+    # then the field and the year's span are named
+    assert err.value.field == "effective_from"
+    assert "2025-07-01 to 2026-08-31" in err.value.message

@@ -298,6 +298,15 @@ class Reads:
     async def school(self, school_id: UUID) -> asyncpg.Record | None:
         return await self.fetchrow("SELECT * FROM rm.schools WHERE school_id = $1", school_id)
 
+    async def first_school_day(self, school_id: UUID) -> date | None:
+        """The first day of the school's earliest school year identity has defined."""
+        row = await self.fetchrow(
+            """SELECT min((s ->> 'first_day')::date) AS first_day FROM rm.school_years y,
+                      jsonb_array_elements(y.semesters) s WHERE y.school_id = $1""",
+            school_id,
+        )
+        return row["first_day"] if row else None
+
     async def class_teacher(self, class_id: UUID, on: date) -> UUID | None:
         row = await self.fetchrow(
             """SELECT teacher_id FROM rm.class_teachers WHERE class_id = $1 AND valid_from <= $2

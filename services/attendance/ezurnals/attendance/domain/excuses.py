@@ -20,6 +20,7 @@ from ezurnals.attendance.domain.access import (
     require_submit_excuse,
 )
 from ezurnals.attendance.domain.policy import ExcusePolicy
+from ezurnals.attendance.domain.school_year import SchoolYearSpan, customary_year
 from ezurnals.shared.contracts.attendance import (
     AttendanceEvent,
     DocumentType,
@@ -93,8 +94,11 @@ class RejectExcuse(Command):
     reason: str = Field(default="", max_length=2000)
 
 
-def check_coverage(cmd: SubmitExcuse, lesson_dates: Mapping[UUID, dt.date]) -> tuple[Coverage, int]:
-    """The coverage and the number of days it spans, or Invalid naming the field at fault."""
+def check_coverage(
+    cmd: SubmitExcuse, lesson_dates: Mapping[UUID, dt.date], school_year: SchoolYearSpan
+) -> tuple[Coverage, int]:
+    """The coverage and the number of days it spans, or Invalid naming the field at fault; a
+    period lies within the current school year (no excuse for 2021)."""
     has_period = cmd.covers_from is not None or cmd.covers_to is not None
     if has_period == bool(cmd.lesson_ids):
         raise Invalid("give either a period (from–to) or lessons", field="covers_from")
@@ -105,6 +109,8 @@ def check_coverage(cmd: SubmitExcuse, lesson_dates: Mapping[UUID, dt.date]) -> t
             raise Invalid("the period needs a last day", field="covers_to")
         if cmd.covers_to < cmd.covers_from:
             raise Invalid("the period ends before it starts", field="covers_to")
+        school_year.require_covers(cmd.covers_from, "covers_from")
+        school_year.require_covers(cmd.covers_to, "covers_to")
         coverage = Coverage(covers_from=cmd.covers_from, covers_to=cmd.covers_to)
         return coverage, (cmd.covers_to - cmd.covers_from).days + 1
     unknown = [lesson for lesson in cmd.lesson_ids if lesson not in lesson_dates]
@@ -133,14 +139,18 @@ class ExcuseRequest(Aggregate[AttendanceEvent]):
         policy: ExcusePolicy,
         today: dt.date,
         lesson_dates: Mapping[UUID, dt.date] | None = None,
+        school_year: SchoolYearSpan | None = None,
     ) -> list[AttendanceEvent]:
-        """``lesson_dates`` gives the date of each lesson a lesson-based request names."""
+        """``lesson_dates`` gives the date of each lesson a lesson-based request names;
+        ``school_year`` is the current one (the customary 1 September–31 August if unknown)."""
         require_submit_excuse(by, cmd.student_id, today)
         if self.exists:
             raise Conflict("this excuse request has already been submitted")
         if not cmd.reason.strip():
             raise Invalid("the reason is required", field="reason")
-        coverage, days = check_coverage(cmd, lesson_dates or {})
+        coverage, days = check_coverage(
+            cmd, lesson_dates or {}, school_year or customary_year(today)
+        )
         if cmd.document_type == "parent_note" and days > policy.parent_note_max_days:
             raise Invalid(
                 f"a parent's note may cover at most {policy.parent_note_max_days} days; "

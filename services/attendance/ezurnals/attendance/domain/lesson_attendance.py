@@ -26,6 +26,10 @@ from ezurnals.shared.domain import Aggregate, Command, Conflict, Invalid
 
 ABSENCE_NAMESPACE = UUID("6f1d8a52-3c1e-4d0b-9b7e-2a41f0c9d5e3")
 
+#: A Latvian school's standard lesson (mācību stunda), for a lesson whose end attendance does not
+#: know (projected before lessons' end times were kept).
+STANDARD_LESSON_MINUTES = 40
+
 
 def absence_id_for(lesson_id: UUID, student_id: UUID) -> UUID:
     """The one id a student's absence from a lesson has, whoever computes it and however often."""
@@ -47,6 +51,14 @@ class LessonContext(BaseModel):
     starts_at: dt.datetime
     entry_deadline: dt.datetime
     roster: frozenset[UUID]
+    ends_at: dt.datetime | None = None
+
+    @property
+    def minutes(self) -> int:
+        """The lesson's length: a student later than that missed it, so was not late."""
+        if self.ends_at is None or self.ends_at <= self.starts_at:
+            return STANDARD_LESSON_MINUTES
+        return math.ceil((self.ends_at - self.starts_at).total_seconds() / 60)
 
 
 class MarkEntry(BaseModel):
@@ -83,11 +95,17 @@ def resolve_mark(
     code: str | None,
     minutes_late: int | None,
     *,
+    lesson_minutes: int,
     field: str = "",
 ) -> AttendanceMark:
     """The mark with its code's meaning, or Invalid naming the offending field."""
-    if minutes_late is not None and minutes_late < 1:
-        raise Invalid("minutes late must be at least 1", field=f"{field}minutes_late")
+    if minutes_late is not None and not 1 <= minutes_late <= lesson_minutes:
+        raise Invalid(
+            f"minutes late must be between 1 and {lesson_minutes} (the lesson's length)",
+            field=f"{field}minutes_late",
+            code="out_of_range",
+            details={"min": 1, "max": lesson_minutes},
+        )
     if code is None:
         entry = codes.default_absent if minutes_late is None else codes.default_late
     else:
@@ -152,7 +170,7 @@ class LessonAttendance(Aggregate[AttendanceEvent]):
             raise Invalid(
                 "mark the absent students or say that all are present", field="all_present"
             )
-        marks = self._resolve_marks(cmd.marks, lesson.roster, codes)
+        marks = self._resolve_marks(cmd.marks, lesson, codes)
         late_minutes = minutes_after(lesson.entry_deadline, now)
         events: list[AttendanceEvent] = [
             AttendanceTaken(
@@ -208,7 +226,15 @@ class LessonAttendance(Aggregate[AttendanceEvent]):
         if cmd.present and (cmd.code is not None or cmd.minutes_late is not None):
             raise Invalid("a present student has no code", field="code")
         new = (
-            None if cmd.present else resolve_mark(codes, cmd.student_id, cmd.code, cmd.minutes_late)
+            None
+            if cmd.present
+            else resolve_mark(
+                codes,
+                cmd.student_id,
+                cmd.code,
+                cmd.minutes_late,
+                lesson_minutes=lesson.minutes,
+            )
         )
         if old == new:
             return []
@@ -237,8 +263,9 @@ class LessonAttendance(Aggregate[AttendanceEvent]):
 
     @staticmethod
     def _resolve_marks(
-        entries: tuple[MarkEntry, ...], roster: frozenset[UUID], codes: AbsenceCodeTable
+        entries: tuple[MarkEntry, ...], lesson: LessonContext, codes: AbsenceCodeTable
     ) -> tuple[AttendanceMark, ...]:
+        roster = lesson.roster
         seen: set[UUID] = set()
         marks = []
         for i, entry in enumerate(entries):
@@ -257,7 +284,14 @@ class LessonAttendance(Aggregate[AttendanceEvent]):
                 )
             seen.add(entry.student_id)
             marks.append(
-                resolve_mark(codes, entry.student_id, entry.code, entry.minutes_late, field=field)
+                resolve_mark(
+                    codes,
+                    entry.student_id,
+                    entry.code,
+                    entry.minutes_late,
+                    lesson_minutes=lesson.minutes,
+                    field=field,
+                )
             )
         return tuple(marks)
 

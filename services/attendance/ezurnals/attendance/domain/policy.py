@@ -31,6 +31,10 @@ from ezurnals.shared.domain import Aggregate, Command, Invalid
 
 T = TypeVar("T")
 
+#: A threshold counts a month's unexcused lessons; a month has at most some 23 school days of up
+#: to 9 lessons, so a higher threshold could never be reached.
+MAX_UNEXCUSED_THRESHOLD = 200
+
 
 class AbsenceCodeTable(BaseModel):
     """The codes a teacher may mark, and which ones a bare "absent" or "late" mark means."""
@@ -133,10 +137,17 @@ def check_code_table(cmd: DefineAbsenceCodes) -> AbsenceCodeTable:
 def check_thresholds(thresholds: Sequence[int]) -> None:
     if not thresholds:
         raise Invalid("at least one threshold is needed", field="unexcused_thresholds")
-    if any(t < 1 for t in thresholds) or list(thresholds) != sorted(set(thresholds)):
-        raise Invalid(
-            "thresholds must be positive, distinct and ascending", field="unexcused_thresholds"
-        )
+    for i, threshold in enumerate(thresholds):
+        if not 1 <= threshold <= MAX_UNEXCUSED_THRESHOLD:
+            raise Invalid(
+                f"a threshold must be between 1 and {MAX_UNEXCUSED_THRESHOLD} unexcused lessons "
+                "a month",
+                field=f"unexcused_thresholds[{i}]",
+                code="out_of_range",
+                details={"min": 1, "max": MAX_UNEXCUSED_THRESHOLD},
+            )
+    if list(thresholds) != sorted(set(thresholds)):
+        raise Invalid("thresholds must be distinct and ascending", field="unexcused_thresholds")
 
 
 class AttendanceSettings(Aggregate[AttendanceEvent]):

@@ -135,7 +135,20 @@ class SchoolGradingPolicy(Aggregate[IntegrationEvent]):
     def set_deadline(
         self, cmd: SetPeriodGradeDeadline, *, by: UUID, now: datetime
     ) -> list[IntegrationEvent]:
-        """Set or move a deadline; band-specific deadlines of one period may not overlap."""
+        """Set or move a deadline; band-specific deadlines of one period may not overlap, and
+        a deadline falls within its school year (1 July of its first year to 31 August after)."""
+        start = int(cmd.school_year[:4])
+        if not 1 <= start < date.max.year:
+            raise Invalid(f"{cmd.school_year} is no school year", field="school_year")
+        first, last = date(start, 7, 1), date(start + 1, 8, 31)
+        if not first <= cmd.due_on <= last:
+            raise Invalid(
+                f"due_on must lie within the school year {cmd.school_year}: "
+                f"{first.isoformat()} to {last.isoformat()}",
+                field="due_on",
+                code="outside_school_year",
+                details={"first_day": first.isoformat(), "last_day": last.isoformat()},
+            )
         for year, period, band in self.deadlines:
             if (
                 year == cmd.school_year

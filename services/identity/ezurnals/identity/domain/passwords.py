@@ -21,6 +21,34 @@ Verify = Callable[[str, str], bool]
 MAX_PASSWORD_LENGTH = 256
 
 
+#: The longest a school may let a staff password live: a school year, about.
+MAX_AGE_DAYS = 365
+#: The longest warning before a password expires.
+MAX_WARN_DAYS = 30
+
+
+def check_policy_ranges(max_age_days: int | None, warn_days: int) -> None:
+    """What an administrator may set (recorded versions are read as they were): a password lives
+    1–365 days and the warning starts 0–30 days, and before the password is set, ahead of the
+    expiry."""
+    if max_age_days is not None and not 1 <= max_age_days <= MAX_AGE_DAYS:
+        raise Invalid(
+            f"a password lives between 1 and {MAX_AGE_DAYS} days (or never expires)",
+            field="max_age_days",
+            code="out_of_range",
+            details={"min": 1, "max": MAX_AGE_DAYS},
+        )
+    most = MAX_WARN_DAYS if max_age_days is None else min(MAX_WARN_DAYS, max_age_days - 1)
+    if not 0 <= warn_days <= most:
+        raise Invalid(
+            f"the warning starts between 0 and {most} days before the password expires"
+            + ("" if max_age_days is None else f" (it must be shorter than {max_age_days} days)"),
+            field="warn_days",
+            code="out_of_range",
+            details={"min": 0, "max": most},
+        )
+
+
 @dataclass(frozen=True)
 class PasswordPolicy:
     """One version of a school's password policy for one role."""

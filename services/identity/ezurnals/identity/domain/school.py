@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field
 
-from ezurnals.identity.domain.passwords import PasswordPolicy, default_policy
+from ezurnals.identity.domain.passwords import PasswordPolicy, check_policy_ranges, default_policy
 from ezurnals.shared.contracts.identity import (
     DEFAULT_TIME_ZONE,
     ClassOpened,
@@ -130,6 +130,22 @@ def year_bounds(school_year: str) -> DateRange:
     return DateRange(first_day=date(first, 7, 1), last_day=date(first + 1, 8, 31))
 
 
+def require_in_year(school_year: str, day: date, field: str) -> None:
+    """Invalid naming ``field`` and the year's widest span when ``day`` lies outside it."""
+    bounds = year_bounds(school_year)
+    if not bounds.covers(day):
+        raise Invalid(
+            f"{field} must lie within school year {school_year}: "
+            f"{bounds.first_day.isoformat()} to {bounds.last_day.isoformat()}",
+            field=field,
+            code="outside_school_year",
+            details={
+                "first_day": bounds.first_day.isoformat(),
+                "last_day": bounds.last_day.isoformat(),
+            },
+        )
+
+
 def next_school_year(school_year: str) -> str:
     return starting(year_bounds(school_year).first_day.year + 1)
 
@@ -176,13 +192,23 @@ class School(Aggregate[IdentityEvent]):
                 "a grade's last day must fall after the last semester begins and within the year",
                 field="grade_end_dates",
             )
-        for holiday in cmd.holidays:
+        for i, holiday in enumerate(cmd.holidays):
             if holiday.first_day > holiday.last_day or not (
                 bounds.covers(holiday.first_day) and bounds.covers(holiday.last_day)
             ):
-                raise Invalid("a holiday must be a date range within the year", field="holidays")
-            if any(not 1 <= g <= 12 for g in holiday.grade_levels):
-                raise Invalid("grade levels are 1 to 12", field="holidays")
+                raise Invalid(
+                    f"a holiday must be a date range within the year: "
+                    f"{bounds.first_day.isoformat()} to {bounds.last_day.isoformat()}",
+                    field=f"holidays[{i}]",
+                )
+            for j, grade in enumerate(holiday.grade_levels):
+                if not 1 <= grade <= 12:
+                    raise Invalid(
+                        "grade levels are 1 to 12",
+                        field=f"holidays[{i}].grade_levels[{j}]",
+                        code="out_of_range",
+                        details={"min": 1, "max": 12},
+                    )
         return [
             SchoolYearDefined(
                 school_id=school_id,
@@ -228,6 +254,7 @@ class School(Aggregate[IdentityEvent]):
             raise Invalid(
                 "a policy cannot take effect in the past", field="effective_from", code="backdated"
             )
+        check_policy_ranges(cmd.max_age_days, cmd.warn_days)
         _policy_of(cmd)
         return [PasswordPolicyChanged(school_id=school_id, **cmd.model_dump())]
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from uuid import UUID
 
+from ezurnals.identity.domain.school import require_in_year
 from ezurnals.identity.domain.scoped import SchoolScoped
 from ezurnals.shared.contracts.identity import (
     ClassTeacherAssigned,
@@ -70,7 +71,12 @@ class ClassStaffing(SchoolScoped):
     def class_id(self) -> UUID:
         return self.entity_id
 
-    def assign_class_teacher(self, cmd: AssignClassTeacher) -> list[IdentityEvent]:
+    def assign_class_teacher(
+        self, cmd: AssignClassTeacher, *, school_year: str | None = None
+    ) -> list[IdentityEvent]:
+        """``school_year``: the class's, within which the assignment starts."""
+        if school_year is not None:
+            require_in_year(school_year, cmd.valid_from, "valid_from")
         if self.class_teachers:
             since, current = self.class_teachers[-1]
             if current == cmd.teacher_id:
@@ -88,7 +94,14 @@ class ClassStaffing(SchoolScoped):
             )
         ]
 
-    def assign_teaching(self, cmd: AssignTeaching) -> list[IdentityEvent]:
+    def assign_teaching(
+        self, cmd: AssignTeaching, *, school_year: str | None = None
+    ) -> list[IdentityEvent]:
+        """``school_year``: the class's, within which the assignment lies."""
+        if school_year is not None:
+            require_in_year(school_year, cmd.valid_from, "valid_from")
+            if cmd.valid_to is not None:
+                require_in_year(school_year, cmd.valid_to, "valid_to")
         if cmd.substitute and cmd.valid_to is None:
             raise Invalid("a substitution needs its last day", field="valid_to")
         if cmd.valid_to is not None and cmd.valid_to < cmd.valid_from:

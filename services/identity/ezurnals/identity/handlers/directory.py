@@ -424,18 +424,20 @@ async def _require_teacher(rt: Runtime, school_id: UUID, teacher_id: UUID) -> No
             raise NotFound("no such staff member in this school", field="teacher_id")
 
 
-async def _staffing(rt: Runtime, school_id: UUID, class_id: UUID) -> ClassStaffing:
-    (await _school(rt, school_id)).class_(class_id)
-    return await load(rt.store, ClassStaffing, ClassStaffing.stream(school_id, class_id))
+async def _staffing(rt: Runtime, school_id: UUID, class_id: UUID) -> tuple[ClassStaffing, str]:
+    """The class's staffing and the class's school year."""
+    klass = (await _school(rt, school_id)).class_(class_id)
+    staffing = await load(rt.store, ClassStaffing, ClassStaffing.stream(school_id, class_id))
+    return staffing, klass.school_year
 
 
 async def assign_class_teacher(
     rt: Runtime, ctx: CommandContext, school_id: UUID, class_id: UUID, cmd: AssignClassTeacher
 ) -> CommandResult:
     async def decide() -> Outcome:
-        staffing = await _staffing(rt, school_id, class_id)
+        staffing, year = await _staffing(rt, school_id, class_id)
         await _require_teacher(rt, school_id, cmd.teacher_id)
-        events = staffing.assign_class_teacher(cmd)
+        events = staffing.assign_class_teacher(cmd, school_year=year)
         body = {"class_id": str(class_id), "teacher_id": str(cmd.teacher_id)}
         return Outcome([Change.of(staffing, events)], CommandResult(200, body))
 
@@ -446,9 +448,9 @@ async def assign_teaching(
     rt: Runtime, ctx: CommandContext, school_id: UUID, class_id: UUID, cmd: AssignTeaching
 ) -> CommandResult:
     async def decide() -> Outcome:
-        staffing = await _staffing(rt, school_id, class_id)
+        staffing, year = await _staffing(rt, school_id, class_id)
         await _require_teacher(rt, school_id, cmd.teacher_id)
-        events = staffing.assign_teaching(cmd)
+        events = staffing.assign_teaching(cmd, school_year=year)
         body = {"assignment_id": str(cmd.assignment_id), "class_id": str(class_id)}
         return Outcome([Change.of(staffing, events)], CommandResult(201, body))
 
@@ -459,7 +461,7 @@ async def unassign_teaching(
     rt: Runtime, ctx: CommandContext, school_id: UUID, class_id: UUID, cmd: UnassignTeaching
 ) -> CommandResult:
     async def decide() -> Outcome:
-        staffing = await _staffing(rt, school_id, class_id)
+        staffing, _ = await _staffing(rt, school_id, class_id)
         events = staffing.unassign_teaching(cmd)
         body = {"assignment_id": str(cmd.assignment_id), "last_day": cmd.last_day.isoformat()}
         return Outcome([Change.of(staffing, events)], CommandResult(200, body))

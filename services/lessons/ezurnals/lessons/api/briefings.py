@@ -28,6 +28,7 @@ from ezurnals.lessons.domain import (
     AcknowledgeBriefing,
     ConductBriefing,
     DefineBriefingType,
+    check_briefing_day,
     students_not_briefed,
 )
 from ezurnals.shared.auth.principal import Role
@@ -66,6 +67,13 @@ async def conduct_briefing(
     """A class's briefing by its class teacher, one of its teachers or the administration; a
     group's (``student_ids`` without a class) by any staff member."""
     reader = reader_of(request)
+    _, local_today = await today(request, principal.school_id)
+    # A briefing dated outside its school year is the date's fault, whoever records it.
+    check_briefing_day(
+        body.conducted_on,
+        await handlers.briefing_calendar(reader, principal.school_id, body.class_id, local_today),
+        local_today,
+    )
     students = body.student_ids
     if body.class_id is not None:
         if await reader.school_class(principal.school_id, body.class_id) is None:

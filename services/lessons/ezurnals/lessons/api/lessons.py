@@ -180,6 +180,15 @@ async def open_lessons(
     if class_id is None and teacher_id is None and not principal.is_administration:
         teacher_id = principal.person_id
     zone, local_today = await today(request, principal.school_id)
+    earliest = local_today - timedelta(days=MAX_LIST_DAYS)
+    if first_day is not None and not earliest <= first_day <= local_today:
+        raise Invalid(
+            f"first_day must be from {earliest.isoformat()} to {local_today.isoformat()} "
+            f"(at most {MAX_LIST_DAYS} days back)",
+            field="first_day",
+            code="out_of_range",
+            details={"first_day": earliest.isoformat(), "last_day": local_today.isoformat()},
+        )
     await _scope(request, principal, class_id, teacher_id, local_today)
     at = now(request)
     policy = await handlers.deadline_schedule(runtime_of(request).store, principal.school_id)

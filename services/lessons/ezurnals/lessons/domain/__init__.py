@@ -7,9 +7,15 @@ from ezurnals.lessons.domain.briefing import (
     BriefingType,
     ConductBriefing,
     DefineBriefingType,
+    check_briefing_day,
     students_not_briefed,
 )
-from ezurnals.lessons.domain.calendar import DateRange, Holiday, SchoolCalendar
+from ezurnals.lessons.domain.calendar import (
+    DateRange,
+    Holiday,
+    SchoolCalendar,
+    current_calendar,
+)
 from ezurnals.lessons.domain.consultation import Consultation, RecordConsultation
 from ezurnals.lessons.domain.deadlines import (
     DEFAULT_DEADLINE_RULES,
@@ -81,7 +87,9 @@ __all__ = [
     "SubstituteTeacher",
     "Timetable",
     "TimetableImportReport",
+    "check_briefing_day",
     "consultation_cutoff",
+    "current_calendar",
     "entry_deadline",
     "lesson_id_for",
     "local_instant",

@@ -9,6 +9,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from ezurnals.lessons.domain._checks import required_text
+from ezurnals.lessons.domain.calendar import SchoolCalendar
 from ezurnals.shared.contracts.lessons import (
     AcknowledgedBy,
     BriefingAcknowledged,
@@ -63,6 +64,20 @@ class ConductBriefing(Command):
     topic: str
 
 
+def check_briefing_day(day: date, calendar: SchoolCalendar | None, today: date) -> None:
+    """A briefing is recorded once given, within its school year (none dated 2021)."""
+    if calendar is not None:
+        calendar.require_within(day, "conducted_on")
+    if day > today:
+        raise Invalid(
+            f"a briefing cannot be recorded before it is given: conducted_on must be "
+            f"{today.isoformat()} or earlier",
+            field="conducted_on",
+            code="in_future",
+            details={"last_day": today.isoformat()},
+        )
+
+
 class AcknowledgeBriefing(Command):
     student_id: UUID
     how: AcknowledgedBy
@@ -82,14 +97,20 @@ class Briefing(Aggregate[LessonsEvent]):
             return ()
         return tuple(s for s in self.conducted.student_ids if s not in self.acknowledged)
 
-    def conduct(self, cmd: ConductBriefing, now: datetime, zone: ZoneInfo) -> list[LessonsEvent]:
+    def conduct(
+        self,
+        cmd: ConductBriefing,
+        now: datetime,
+        zone: ZoneInfo,
+        calendar: SchoolCalendar | None = None,
+    ) -> list[LessonsEvent]:
+        """``calendar``: the school year of the class briefed, or the current one for a group."""
         if self.conducted is not None:
             raise Conflict("the briefing is already recorded", code="already_recorded")
         students = tuple(dict.fromkeys(cmd.student_ids))
         if not students:
             raise Invalid("a briefing needs at least one student", field="student_ids")
-        if cmd.conducted_on > now.astimezone(zone).date():
-            raise Invalid("a briefing cannot be recorded before it is given", field="conducted_on")
+        check_briefing_day(cmd.conducted_on, calendar, now.astimezone(zone).date())
         return [
             BriefingConducted(
                 briefing_id=cmd.briefing_id,

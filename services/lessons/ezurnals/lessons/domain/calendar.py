@@ -6,12 +6,13 @@ identity's events) and never stores it as its own fact.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ezurnals.shared.contracts.identity import SchoolYearDefined
+from ezurnals.shared.domain import Invalid
 
 
 class DateRange(BaseModel):
@@ -77,6 +78,32 @@ class SchoolCalendar(BaseModel):
             grade_end_dates={g.grade_level: g.last_day for g in event.grade_end_dates},
         )
 
+    @property
+    def first_day(self) -> date:
+        return min(s.first_day for s in self.semesters)
+
+    @property
+    def last_day(self) -> date:
+        """The year's last school day for any grade (exam grades end latest)."""
+        return max([s.last_day for s in self.semesters] + list(self.grade_end_dates.values()))
+
+    def covers(self, day: date) -> bool:
+        return not self.semesters or self.first_day <= day <= self.last_day
+
+    def require_within(self, day: date, field: str) -> None:
+        """Invalid naming ``field`` and the year's range when ``day`` lies outside the year."""
+        if not self.covers(day):
+            raise Invalid(
+                f"{field} must lie within the school year {self.school_year}: "
+                f"{self.first_day.isoformat()} to {self.last_day.isoformat()}",
+                field=field,
+                code="outside_school_year",
+                details={
+                    "first_day": self.first_day.isoformat(),
+                    "last_day": self.last_day.isoformat(),
+                },
+            )
+
     def is_school_day(self, day: date, grade_level: int) -> bool:
         if day.isoweekday() not in self.school_weekdays:
             return False
@@ -86,3 +113,9 @@ class SchoolCalendar(BaseModel):
         if last_day is not None and day > last_day:
             return False
         return not any(day in h and h.applies_to(grade_level) for h in self.holidays)
+
+
+def current_calendar(calendars: Iterable[SchoolCalendar], today: date) -> SchoolCalendar | None:
+    """The year ``today`` falls in, or in the summer the one that ended last; None before any."""
+    begun = [c for c in calendars if c.semesters and c.first_day <= today]
+    return max(begun, key=lambda c: c.first_day, default=None)

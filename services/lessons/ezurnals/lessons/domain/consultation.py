@@ -11,6 +11,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from ezurnals.lessons.domain._checks import required_text
+from ezurnals.lessons.domain.calendar import SchoolCalendar
 from ezurnals.lessons.domain.deadlines import DeadlineSchedule, consultation_cutoff
 from ezurnals.shared.contracts.lessons import ConsultationKind, ConsultationRecorded, LessonsEvent
 from ezurnals.shared.domain import Aggregate, Command, Conflict, Forbidden, Invalid
@@ -43,14 +44,18 @@ class Consultation(Aggregate[LessonsEvent]):
         zone: ZoneInfo,
         *,
         deputy_director: bool = False,
+        calendar: SchoolCalendar | None = None,
     ) -> list[LessonsEvent]:
-        """``deputy_director`` says whether the caller acts as the school's deputy director."""
+        """``deputy_director`` says whether the caller acts as the school's deputy director;
+        ``calendar`` is the current school year, within which the note's day lies."""
         if self.note is not None:
             raise Conflict("the note is already recorded", code="already_recorded")
         summary = required_text(cmd.summary, "summary", max_length=MAX_SUMMARY_LENGTH)
         participants = tuple(dict.fromkeys(cmd.participant_ids))
         if not participants:
             raise Invalid("name at least one participant", field="participant_ids")
+        if calendar is not None:
+            calendar.require_within(cmd.held_on, "held_on")
         if cmd.held_on > now.astimezone(zone).date():
             raise Invalid("a consultation cannot be noted before it is held", field="held_on")
         cutoff = consultation_cutoff(cmd.held_on, policy, zone)

@@ -6,7 +6,7 @@ allowed and marked; a lesson still without a record at its deadline raises one o
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -46,6 +46,8 @@ from ezurnals.shared.domain import (
 MAX_TOPIC_LENGTH = 500
 MAX_HOMEWORK_LENGTH = 4000
 MAX_REASON_LENGTH = 500
+#: Homework is due within about a term of its lesson (a summer reading list at the longest).
+MAX_HOMEWORK_DAYS = 120
 _REPORTED = {"lesson_id", "class_id", "subject_id", "teacher_id", "lesson_date"}
 
 
@@ -309,8 +311,19 @@ class Lesson(Aggregate[LessonsEvent]):
         links = tuple(link.strip() for link in homework.links)
         if any(not link.startswith(("https://", "http://")) for link in links):
             raise Invalid("homework links must be web addresses", field="homework.links")
-        if homework.due_date <= self._planned().lesson_date:
-            raise Invalid("homework is due after the lesson", field="homework.due_date")
+        lesson_date = self._planned().lesson_date
+        if not 1 <= (homework.due_date - lesson_date).days <= MAX_HOMEWORK_DAYS:
+            last = lesson_date + timedelta(days=MAX_HOMEWORK_DAYS)
+            raise Invalid(
+                f"homework is due after the lesson and within {MAX_HOMEWORK_DAYS} days of it: "
+                f"{(lesson_date + timedelta(days=1)).isoformat()} to {last.isoformat()}",
+                field="homework.due_date",
+                code="out_of_range",
+                details={
+                    "first_day": (lesson_date + timedelta(days=1)).isoformat(),
+                    "last_day": last.isoformat(),
+                },
+            )
         return clean_topic, Homework(text=text, links=links, due_date=homework.due_date)
 
     def _facts(self) -> dict[str, Any]:

@@ -125,6 +125,12 @@ class Timetable(Aggregate[LessonsEvent]):
             )
         if last_day < first_day:
             raise Invalid("the last day is before the first", field="last_day")
+        # A range reaching past the year's ends is fine (it has lessons only on school days);
+        # one wholly outside it (lessons in 2031) is a mistake, not an empty schedule.
+        if first_day > calendar.last_day:
+            calendar.require_within(first_day, "first_day")
+        if last_day < calendar.first_day:
+            calendar.require_within(last_day, "last_day")
         lessons: list[ScheduleLesson] = []
         for day in DateRange(first_day=first_day, last_day=last_day).days():
             if not calendar.is_school_day(day, opened.grade_level):
@@ -158,6 +164,7 @@ class Timetable(Aggregate[LessonsEvent]):
 
     def remove_slot(self, cmd: RemoveTimetableSlot) -> list[LessonsEvent]:
         opened = self._opened()
+        self._require_in_year(cmd.effective_from)
         self._in_force(cmd.slot_id, cmd.effective_from)
         return [
             TimetableSlotRemoved(
@@ -172,6 +179,7 @@ class Timetable(Aggregate[LessonsEvent]):
         ones defined — all from one date, all or nothing."""
         opened = self._opened()
         start = cmd.effective_from
+        self._require_in_year(start)
         later = sorted(d for versions in self._versions.values() for d in versions if d > start)
         if later:
             raise Conflict(
@@ -205,11 +213,27 @@ class Timetable(Aggregate[LessonsEvent]):
 
     # --- rules ---------------------------------------------------------------------------------
 
+    def _require_in_year(self, effective_from: date) -> None:
+        """A change takes effect within the timetable's school year: from 1 July of its first
+        year (planned over the summer) to 31 August of the next."""
+        year = self._opened().school_year
+        start = max(1, min(int(year[:4]), date.max.year - 1))
+        first, last = date(start, 7, 1), date(start + 1, 8, 31)
+        if not first <= effective_from <= last:
+            raise Invalid(
+                f"effective_from must lie within the timetable's school year {year}: "
+                f"{first.isoformat()} to {last.isoformat()}",
+                field="effective_from",
+                code="outside_school_year",
+                details={"first_day": first.isoformat(), "last_day": last.isoformat()},
+            )
+
     def _new_version(
         self,
         event_type: type[TimetableSlotDefined] | type[TimetableSlotChanged],
         cmd: DefineTimetableSlot | ChangeTimetableSlot,
     ) -> list[LessonsEvent]:
+        self._require_in_year(cmd.effective_from)
         self._check(cmd.slot_id, cmd.effective_from, cmd.slot)
         version = event_type(
             timetable_id=self._opened().timetable_id,

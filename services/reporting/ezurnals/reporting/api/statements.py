@@ -18,11 +18,12 @@ from ezurnals.reporting.api.common import (
     require_student,
 )
 from ezurnals.reporting.documents import DisplayNames, statements_pdf
-from ezurnals.reporting.domain.calendar import month_days
+from ezurnals.reporting.domain.calendar import month_days, require_issuable_month
 from ezurnals.reporting.domain.statements import MonthlyStatement
 from ezurnals.reporting.handlers import issue_statements
 from ezurnals.reporting.queries import Reads
 from ezurnals.shared.contracts.base import utcnow
+from ezurnals.shared.contracts.identity import DEFAULT_TIME_ZONE
 from ezurnals.shared.contracts.reporting import Month
 from ezurnals.shared.domain import Forbidden, NotFound
 from ezurnals.shared.http.audit import AuditedRoute, record_read
@@ -198,7 +199,15 @@ async def run_statements(
 ) -> RunOut:
     """Issue (again) a month's statements for the school or one class; unchanged ones stay."""
     runtime: Runtime = request.app.state.runtime
+    now = utcnow()
     async with reads(request) as db:
+        school = await db.school(principal.school_id)
+        require_issuable_month(
+            body.month,
+            now,
+            school["time_zone"] if school else DEFAULT_TIME_ZONE,
+            await db.first_school_day(principal.school_id),
+        )
         if body.class_id is not None:
             await require_class(db, principal, body.class_id)
         elif not principal.is_administration:
@@ -209,7 +218,7 @@ async def run_statements(
         runtime,
         principal.school_id,
         body.month,
-        now=utcnow(),
+        now=now,
         class_id=body.class_id,
         actor=acting(principal),
     )

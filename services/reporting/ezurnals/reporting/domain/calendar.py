@@ -50,6 +50,24 @@ def closed_month(now: datetime, time_zone: str) -> str:
     return month_of(local.replace(day=1) - timedelta(days=1))
 
 
+def require_issuable_month(
+    month: str, now: datetime, time_zone: str, first_school_day: date | None
+) -> None:
+    """A monthly statement is of a month that has ended (rule 5: the previous month's grades
+    and absences), not before the school's first school year; Invalid names the range."""
+    month_days(month)
+    latest = closed_month(now, time_zone)
+    earliest = month_of(first_school_day) if first_school_day is not None else None
+    if month > latest or (earliest is not None and month < earliest):
+        allowed = f"from {earliest} to {latest}" if earliest is not None else f"{latest} or earlier"
+        raise Invalid(
+            f"statements are issued for months that have ended, {allowed}; not for {month}",
+            field="month",
+            code="out_of_range",
+            details={"first_month": earliest, "last_month": latest},
+        )
+
+
 def local_day(now: datetime, time_zone: str) -> date:
     return now.astimezone(ZoneInfo(time_zone)).date()
 
