@@ -30,6 +30,7 @@ from ezurnals.identity.keys import SigningKeys
 from ezurnals.identity.service import SERVICE as IDENTITY
 from ezurnals.lessons.service import SERVICE as LESSONS
 from ezurnals.reporting.service import SERVICE as REPORTING
+from ezurnals.shared.domain import field_path
 from ezurnals.shared.http.app import create_app
 from ezurnals.shared.service import ServiceDefinition
 from ezurnals.shared.settings import Settings
@@ -65,7 +66,7 @@ class TextField:
     @property
     def field(self) -> str:
         """As the error answer names it (see ezurnals.shared.http.errors)."""
-        return ".".join(str(part) for part in self.location) or "body"
+        return field_path(self.location)
 
     def __str__(self) -> str:
         return f"{self.method.upper()} {self.path} {self.field} ({self.kind})"

@@ -20,6 +20,16 @@ class Command(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+def field_path(parts: Iterable[str | int]) -> str:
+    """How every answer names a field: ``marks[0].student_id`` (an index in brackets, a name
+    after a dot), whichever layer refused it: the request's validation, the text rule or the
+    domain. An empty path is the body itself."""
+    spelled = ""
+    for part in parts:
+        spelled += f"[{part}]" if isinstance(part, int) else f".{part}" if spelled else str(part)
+    return spelled or "body"
+
+
 class DomainError(Exception):
     """A rule of the school said no. ``code`` is stable for clients; ``field`` names the input."""
 

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ezurnals.shared.db import outage_cause
-from ezurnals.shared.domain import DomainError
+from ezurnals.shared.domain import DomainError, field_path
 from ezurnals.shared.eventstore import ConcurrencyConflict, IdempotencyKeyReused
 from ezurnals.shared.http.text import RefusedText
 from ezurnals.shared.messaging.consumer import INFRA_ERRORS
@@ -32,8 +32,7 @@ def error_body(
 
 
 def _field_name(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body",)]
-    return ".".join(parts) or "body"
+    return field_path(p if isinstance(p, int) else str(p) for p in loc if p != "body")
 
 
 async def _validation(_: Request, exc: Exception) -> JSONResponse:

@@ -17,6 +17,7 @@ from fastapi import Request
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 
+from ezurnals.shared.domain import field_path
 from ezurnals.shared.text import clean_name, reason, refused_character, refused_fields
 
 FORMS = frozenset({"multipart/form-data", "application/x-www-form-urlencoded"})
@@ -52,7 +53,7 @@ async def refuse_control_characters(request: Request) -> None:
         *_named("path", request.path_params.items(), one_line=True),
         *_named("query", request.query_params.multi_items()),
         *[
-            (".".join(str(p) for p in path) or "body", why)
+            (field_path(path), why)
             for path, why in refused_fields(await _body(request))
         ],
     ]
