@@ -98,6 +98,8 @@ def test_a_date_outside_the_school_year_is_refused() -> None:
             EnrolStudent(student_id=ANNA, class_id=C7A.class_id, enrolled_on=date(2026, 9, 1)), C7A
         )
     assert err.value.field == "enrolled_on"
+    assert err.value.code == "outside_school_year"
+    assert "2025-07-01 to 2026-08-31" in str(err.value), "the answer names the allowed range"
 
 
 def test_a_move_records_both_classes_and_history() -> None:

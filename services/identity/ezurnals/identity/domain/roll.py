@@ -14,7 +14,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from uuid import UUID
 
-from ezurnals.identity.domain.school import SchoolClass, next_school_year, year_bounds
+from ezurnals.identity.domain.school import (
+    SchoolClass,
+    next_school_year,
+    require_in_year,
+)
 from ezurnals.identity.domain.scoped import UUID_PATTERN
 from ezurnals.shared.contracts.identity import (
     IdentityEvent,
@@ -262,10 +266,7 @@ class SchoolRoll(Aggregate[IdentityEvent]):
             raise Invalid(f"the class is not a class of {self.school_year}", field="class_id")
 
     def _check_day(self, day: date, field: str) -> None:
-        if not year_bounds(self.school_year).covers(day):
-            raise Invalid(
-                f"{day.isoformat()} is outside school year {self.school_year}", field=field
-            )
+        require_in_year(self.school_year, day, field)
 
     # --- evolution ---------------------------------------------------------------------------
 
