@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ezurnals.shared.db import outage_cause
 from ezurnals.shared.domain import DomainError, field_path
@@ -103,7 +104,37 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=500, content=error_body("internal", "internal error"))
 
 
+class ContainedErrors:
+    """An unexpected error answers 500 and the connection stays open for the client's next
+    request: Starlette's outermost handler answers and then re-raises, and the server closes a
+    keep-alive connection whose request raised, so one bug failed the next request too."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception as exc:
+            if started:  # half an answer cannot be taken back; the connection must go
+                raise
+            response = await _unexpected(Request(scope), exc)
+            await response(scope, receive, send)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    """The answers to every error, and (innermost) the error no handler knew."""
+    app.add_middleware(ContainedErrors)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(RefusedText, _refused_text)
     app.add_exception_handler(DomainError, _domain)
