@@ -4,7 +4,7 @@ family access letters, monthly statements, report cards and the summary journal 
 from __future__ import annotations
 
 import asyncio
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -18,6 +18,12 @@ from ezurnals.web.pages.family import person_name
 router = APIRouter(dependencies=[Depends(ui.signed_in)])
 
 PERIODS = ("semester1", "semester2", "year")
+
+
+def last_month(today: date) -> str:
+    """Statements are issued for a month that has ended: the form offers the one just ended."""
+    ended = today.replace(day=1) - timedelta(days=1)
+    return f"{ended.year:04d}-{ended.month:02d}"
 
 
 def school_year_of(day: date) -> str:
@@ -104,7 +110,7 @@ async def class_page(
         readiness=readiness,
         period=period,
         periods=PERIODS,
-        month=request.query_params.get("month") or f"{today.year:04d}-{today.month:02d}",
+        month=request.query_params.get("month") or last_month(today),
         error=error,
     )
 
