@@ -52,10 +52,7 @@ async def refuse_control_characters(request: Request) -> None:
     errors = [
         *_named("path", request.path_params.items(), one_line=True),
         *_named("query", request.query_params.multi_items()),
-        *[
-            (field_path(path), why)
-            for path, why in refused_fields(await _body(request))
-        ],
+        *[(field_path(path), why) for path, why in refused_fields(await _body(request))],
     ]
     if errors:
         raise RefusedText(errors)
