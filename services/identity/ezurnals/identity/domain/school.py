@@ -33,7 +33,7 @@ from ezurnals.shared.contracts.identity import (
     SchoolYearDefined,
     Semester,
 )
-from ezurnals.shared.contracts.school_year import first_year, spelled, starting
+from ezurnals.shared.contracts.school_year import first_year, spelled, starting, year_span
 from ezurnals.shared.domain import Aggregate, Command, Conflict, Invalid, NotFound, missing
 
 _CLASS_LABEL = re.compile(r"^(\d{1,2})\.\s?([a-zāčēģīķļņšūž]{1,3})$", re.IGNORECASE)
@@ -134,7 +134,8 @@ def year_bounds(school_year: str) -> DateRange:
         raise Invalid(
             "a school year is written like 2025/2026", field="school_year", code="bad_school_year"
         )
-    return DateRange(first_day=date(first, 7, 1), last_day=date(first + 1, 8, 31))
+    first_day, last_day = year_span(school_year)
+    return DateRange(first_day=first_day, last_day=last_day)
 
 
 def require_in_year(school_year: str, day: date, field: str) -> None:
