@@ -30,6 +30,7 @@ from ezurnals.lessons.service import SERVICE as LESSONS
 from ezurnals.reporting.service import SERVICE as REPORTING
 from ezurnals.shared.contracts import identity as idn
 from ezurnals.shared.contracts.base import EventEnvelope, IntegrationEvent
+from ezurnals.shared.contracts.school_year import planned_year_of
 from ezurnals.shared.http.app import create_app
 from ezurnals.shared.messaging import kafka
 from ezurnals.shared.service import ServiceDefinition
@@ -400,8 +401,7 @@ PASSWORD = "sniega-kalni-un-ezeri-2026"
 
 
 def school_year_of(day: date) -> str:
-    start = day.year if day.month >= 7 else day.year - 1
-    return f"{start}/{start + 1}"
+    return planned_year_of(day)
 
 
 class Clock:

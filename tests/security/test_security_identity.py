@@ -127,6 +127,7 @@ ENDPOINTS = (
         json.dumps({"school_year": "{year}", "grade_level": 9, "label": "9.x"}),
     ),
     Endpoint("GET", "/staff/{staff}/accesses", frozenset({"director"}), sees=STAFF),
+    Endpoint("GET", "/password-policies", STAFF),
 )
 BY_LABEL = {e.label: e for e in ENDPOINTS}
 

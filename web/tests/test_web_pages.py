@@ -8,19 +8,20 @@ import json
 import re
 import time
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import date, datetime
 from html.parser import HTMLParser
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 from starlette.datastructures import FormData
 
 from ezurnals.web import create_app, i18n, ui
-from ezurnals.web.pages.admin import name_key
+from ezurnals.web.pages.admin import PASSWORD_ROLES, _bands, name_key
 from ezurnals.web.pages.classes import school_year_of
 from ezurnals.web.pages.family import CHANNELS, NOTIFICATION_EVENTS, _settings_of
-from ezurnals.web.pages.teacher import WORK_KINDS, LessonForm
+from ezurnals.web.pages.teacher import WORK_KINDS, LessonForm, entry_deadline
 
 TEMPLATES = Path(ui.TEMPLATES)
 #: Nothing listens here: every service call fails to connect.
@@ -291,3 +292,49 @@ def test_helpers_for_names_and_school_years() -> None:
     assert name_key("!!!") == "x"
     assert school_year_of(date(2026, 11, 29)) == "2026/2027"
     assert school_year_of(date(2027, 3, 1)) == "2026/2027"
+
+
+def test_the_deadline_form_sends_back_the_bands_lessons_answered_with_their_new_times() -> None:
+    """The web app knows no grade bands of its own: the form lists lessons' latest version's."""
+    form = FormData(
+        [
+            ("first_grade", "1"),
+            ("last_grade", "4"),
+            ("deadline", "14:00"),
+            ("first_grade", "5"),
+            ("last_grade", "12"),
+            ("deadline", "17:30"),
+        ]
+    )
+    assert _bands(form) == [
+        {"first_grade": 1, "last_grade": 4, "deadline": "14:00"},
+        {"first_grade": 5, "last_grade": 12, "deadline": "17:30"},
+    ]
+
+
+def test_a_teachers_deadline_is_the_one_lessons_set() -> None:
+    riga = ZoneInfo("Europe/Riga")
+    policy = {
+        "versions": [
+            {
+                "effective_from": "2020-09-17",
+                "deadlines": [
+                    {"first_grade": 1, "last_grade": 6, "deadline": "15:00:00"},
+                    {"first_grade": 7, "last_grade": 12, "deadline": "16:00:00"},
+                ],
+            },
+            {
+                "effective_from": "2026-03-02",
+                "deadlines": [{"first_grade": 1, "last_grade": 12, "deadline": "17:30:00"}],
+            },
+        ]
+    }
+    on = entry_deadline(policy, date(2026, 3, 2), 5, riga)
+    assert on == datetime(2026, 3, 2, 17, 30, tzinfo=riga)
+    before = entry_deadline(policy, date(2026, 2, 27), 5, riga)
+    assert before == datetime(2026, 2, 27, 15, 0, tzinfo=riga)
+    assert entry_deadline({"versions": []}, date(2026, 3, 2), 5, riga) is None
+
+
+def test_the_password_form_lists_identitys_staff_roles() -> None:
+    assert PASSWORD_ROLES == ("teacher", "class_teacher", "deputy_director", "director", "admin")

@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from ezurnals.attendance.service import SERVICE
+from ezurnals.lessons.domain.policy import seed_rules_set
 from ezurnals.shared.contracts.base import EventEnvelope
 from ezurnals.shared.http.app import create_app
 from ezurnals.shared.messaging import kafka
@@ -219,7 +220,11 @@ class World:
         return [(t, stream, {"school_id": s, **payload}) for t, stream, payload in events]
 
     def lessons_events(self) -> list[tuple[str, str, dict[str, Any]]]:
-        events: list[tuple[str, str, dict[str, Any]]] = []
+        # What lessons appends when it learns the school was registered: the seed deadlines.
+        seed = seed_rules_set(self.school)
+        events: list[tuple[str, str, dict[str, Any]]] = [
+            (seed.event_type, f"deadline-policy-{self.school}", seed.model_dump(mode="json"))
+        ]
         for day in (MON, TUE, WED, THU):
             self.lessons[day] = [uuid.uuid4() for _ in range(3)]
             for period, lesson_id in enumerate(self.lessons[day], start=1):
@@ -340,6 +345,9 @@ class World:
             years = await self.fetchval(
                 "SELECT count(*) FROM rm.att_school_years WHERE school_id = $1", self.school
             )
+            policies = await self.fetchval(
+                "SELECT count(*) FROM rm.att_deadline_policies WHERE school_id = $1", self.school
+            )
         except asyncpg.UndefinedTableError:
             return False
         return (
@@ -353,7 +361,8 @@ class World:
             links,
             zone,
             years,
-        ) == (16, 1, 1, 1, 5, 2, 4, 4, 1, 1)
+            policies,
+        ) == (16, 1, 1, 1, 5, 2, 4, 4, 1, 1, 1)
 
     async def events_of(self, event_type: str) -> int:
         return int(

@@ -3,12 +3,15 @@ and corrections with their history."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
 import httpx
 
 from ezurnals.attendance.domain import absence_id_for
+from ezurnals.shared.contracts.lessons import EntryDeadlinePolicySet, GradeBandDeadline
+from ezurnals.shared.testing.stack import eventually
 
 
 async def take(
@@ -192,3 +195,43 @@ async def test_minutes_late_are_bounded_by_the_lessons_length(world: Any) -> Non
     assert corrected.status_code == 422, corrected.text
     assert corrected.json()["field"] == "minutes_late"
     assert "between 1 and 29" in corrected.json()["message"]
+
+
+async def test_the_deadline_is_the_one_lessons_decided(world: Any) -> None:
+    """Attendance keeps no deadline of its own: a school's policy set in lessons (grades 1–12 by
+    17:30 from a Friday on) decides the late entry, where the seed rules said 15:00."""
+    fri = world.THU + dt.timedelta(days=1)
+    policy = EntryDeadlinePolicySet(
+        school_id=world.school,
+        effective_from=fri,
+        deadlines=(GradeBandDeadline(first_grade=1, last_grade=12, deadline=dt.time(17, 30)),),
+        consultation_cutoff=dt.time(20, 0),
+    )
+    first, second = uuid.uuid4(), uuid.uuid4()
+    await world.publish(
+        "lessons",
+        [
+            (policy.event_type, f"deadline-policy-{world.school}", policy.model_dump(mode="json")),
+            world._scheduled(first, world.class_5a, 5, fri, 1),
+            world._scheduled(second, world.class_5a, 5, fri, 2),
+        ],
+    )
+
+    async def arrived() -> bool:
+        policies = await world.fetchval(
+            "SELECT count(*) FROM rm.att_deadline_policies WHERE school_id = $1", world.school
+        )
+        lessons = await world.fetchval(
+            "SELECT count(*) FROM rm.att_lessons WHERE lesson_id = ANY($1::uuid[])",
+            [first, second],
+        )
+        return bool(policies == 2 and lessons == 2)
+
+    await eventually(arrived, timeout=30, what="lessons' new deadline policy projected")
+    world.now = world.at(fri, 16, 0)
+    in_time = await take(world, first, world.teacher, all_present=True)
+    assert in_time.status_code == 201, in_time.text
+    assert in_time.json()["late_entry"] is False
+    world.now = world.at(fri, 17, 45)
+    late = await take(world, second, world.teacher, all_present=True)
+    assert late.json()["late_entry"] is True and late.json()["late_entry_minutes"] == 15

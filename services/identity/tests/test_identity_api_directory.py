@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -380,3 +380,46 @@ async def test_numbers_a_person_types_are_bounded_and_the_answer_names_the_range
     assert next_year.status_code == 422, next_year.text
     assert next_year.json()["field"] == "holidays[0].grade_levels[1]"
     assert "1 to 12" in next_year.json()["message"]
+
+
+async def test_the_password_policy_in_force_and_its_history_per_role(api: Any, kit: Any) -> None:
+    """Rule 9 is recorded at registration as each role's first version; a later decision shows
+    in the history and, from its date, as the policy in force."""
+    school = await kit.new_school(api, "Paroļu skola")
+    _, teacher = await school.staff("Anita", "Bērziņa", ["teacher"])
+    async with api.app.state.runtime.db.raw() as conn:
+        recorded = await conn.fetch(
+            "SELECT payload FROM events WHERE school_id = $1 AND event_type = $2",
+            uuid.UUID(school.school_id),
+            "PasswordPolicyChanged",
+        )
+    assert {r["payload"]["role"] for r in recorded} == {
+        "teacher",
+        "class_teacher",
+        "deputy_director",
+        "director",
+        "admin",
+        "guardian",
+        "student",
+    }
+    seeded = {p["role"]: p for p in await api.ok("GET", "/password-policies", teacher)}
+    assert seeded["teacher"]["in_force"]["max_age_days"] == 60
+    assert seeded["teacher"]["in_force"]["effective_from"] is None
+    assert seeded["guardian"]["in_force"]["max_age_days"] is None
+    today = datetime.now(UTC).astimezone(ZoneInfo("Europe/Riga")).date()
+    later = (today + timedelta(days=30)).isoformat()
+    await api.ok(
+        "POST",
+        "/password-policies",
+        school.admin_token,
+        json={"role": "teacher", "effective_from": later, "max_age_days": 90},
+    )
+    policies = {p["role"]: p for p in await api.ok("GET", "/password-policies", teacher)}
+    assert policies["teacher"]["in_force"]["max_age_days"] == 60
+    assert [(v["effective_from"], v["max_age_days"]) for v in policies["teacher"]["versions"]] == [
+        (None, 60),
+        (later, 90),
+    ]
+    assert policies["director"]["versions"] == seeded["director"]["versions"]
+    anonymous = await api.call("GET", "/password-policies")
+    assert anonymous.status_code == 401

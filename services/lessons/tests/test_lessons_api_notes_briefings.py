@@ -11,6 +11,10 @@ from datetime import date, time
 import pypdf
 import pytest
 
+from ezurnals.lessons.domain.policy import seed_rules_set
+from ezurnals.lessons.reactions import reactions
+from ezurnals.shared.contracts import identity as idn
+from ezurnals.shared.contracts.base import EventEnvelope
 from ezurnals.shared.testing.auth import TestIssuer
 from ezurnals.shared.testing.stack import TestStack
 
@@ -280,3 +284,28 @@ async def test_the_printed_form_lists_the_students_with_latvian_letters(api: Api
         "Paraksts",
     ]:
         assert name in text, name
+
+
+async def test_a_registered_school_gets_the_seed_deadlines_as_an_event_once(api: Api) -> None:
+    """Attendance, reporting and the web app learn the deadline only from lessons' events, so
+    lessons records the seed rules for a school identity registered; a redelivery adds none."""
+    s = api.school
+    stream = f"deadline-policy-{s.school_id}"
+    seeded = [e.parse() for e in await api.runtime.store.load(stream)]
+    assert seeded[0] == seed_rules_set(s.school_id)
+    assert seeded[0].deadlines[0].deadline == time(15, 0)
+    assert seeded[0].deadlines[-1].deadline == time(16, 0)
+    assert str(seeded[0].effective_from) == "2020-09-17"
+    again = idn.SchoolRegistered(school_id=s.school_id, name="Skola", time_zone="Europe/Riga")
+    envelope = EventEnvelope(
+        event_type=again.event_type,
+        schema_version=again.schema_version,
+        stream_id=f"school-{s.school_id}",
+        stream_version=1,
+        school_id=s.school_id,
+        payload=again.model_dump(mode="json"),
+    )
+    (reaction,) = reactions(api.runtime.settings)
+    async with api.runtime.db.raw() as conn, conn.transaction():
+        await reaction.apply(conn, envelope, again)
+    assert [e.parse() for e in await api.runtime.store.load(stream)] == seeded

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from ezurnals.lessons.domain.policy import seed_rules_set
 from ezurnals.shared.contracts import attendance as at
 from ezurnals.shared.contracts import grading as gr
 from ezurnals.shared.contracts import identity as idn
@@ -177,6 +178,8 @@ class School:
             stream=f"subject-{self.subject_id}",
             school_id=s,
         )
+        # What lessons appends when it learns the school was registered: the seed deadlines.
+        await self.bus.publish(seed_rules_set(s), stream=f"deadline-policy-{s}", school_id=s)
 
     async def lesson(
         self,

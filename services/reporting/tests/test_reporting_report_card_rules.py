@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, time
 
 import pytest
 
+from ezurnals.lessons.domain.policy import seed_rules_set
 from ezurnals.reporting.domain.calendar import day_span, report_period_days, year_days
 from ezurnals.reporting.domain.compliance import (
     DeadlineBand,
@@ -100,14 +101,25 @@ def test_semesters_come_from_the_school_year_or_fall_back_to_the_calendar() -> N
     assert report_period_days("year", "2025/2026", []) == (date(2025, 9, 1), date(2026, 8, 31))
 
 
+def seed_policy() -> DeadlinePolicy:
+    """The seed rules as lessons publishes them when a school is registered."""
+    seed = seed_rules_set(uuid.uuid4())
+    bands = tuple(DeadlineBand(b.first_grade, b.last_grade, b.deadline) for b in seed.deadlines)
+    return DeadlinePolicy(seed.effective_from, bands)
+
+
 def test_entry_deadlines_follow_the_grade_band_and_the_schools_policy() -> None:
     riga = "Europe/Riga"
     day = date(2025, 10, 6)  # summer time in Riga: UTC+3
-    assert entry_deadline(day, 4, [], riga) == datetime(2025, 10, 6, 12, 0, tzinfo=UTC)
-    assert entry_deadline(day, 9, [], riga) == datetime(2025, 10, 6, 13, 0, tzinfo=UTC)
+    seed = seed_policy()
+    assert entry_deadline(day, 4, [seed], riga) == datetime(2025, 10, 6, 12, 0, tzinfo=UTC)
+    assert entry_deadline(day, 9, [seed], riga) == datetime(2025, 10, 6, 13, 0, tzinfo=UTC)
     policy = DeadlinePolicy(date(2025, 10, 6), (DeadlineBand(1, 12, time(17, 30)),))
-    assert entry_deadline(day, 9, [policy], riga) == datetime(2025, 10, 6, 14, 30, tzinfo=UTC)
-    assert entry_deadline(date(2025, 10, 3), 9, [policy], riga).hour == 13
+    assert entry_deadline(day, 9, [seed, policy], riga) == datetime(2025, 10, 6, 14, 30, tzinfo=UTC)
+    later = entry_deadline(date(2025, 10, 3), 9, [seed, policy], riga)
+    assert later is not None and later.hour == 13
+    # Before lessons' first version arrives reporting knows no deadline and invents none.
+    assert entry_deadline(day, 9, [], riga) is None
     deadline = datetime(2025, 10, 6, 13, 0, tzinfo=UTC)
     before, after = datetime(2025, 10, 6, 12, 0, tzinfo=UTC), datetime(2025, 10, 7, tzinfo=UTC)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import httpx
@@ -92,9 +92,10 @@ async def school(settings: Settings, producer: AIOKafkaProducer) -> Any:
                           (SELECT count(*) FROM rm.grades WHERE earlier_values <> '{}')
                               AS corrected,
                           (SELECT count(*) FROM rm.grades) AS grades,
-                          (SELECT count(*) FROM rm.teaching) AS teaching"""
+                          (SELECT count(*) FROM rm.teaching) AS teaching,
+                          (SELECT count(*) FROM rm.entry_deadline_policies) AS policies"""
             )
-            return tuple(counts) == (1, 2, 1, 1, 1, 3, 2)
+            return tuple(counts) == (1, 2, 1, 1, 1, 3, 2, 1)
 
         await eventually(projected, timeout=30, what="the week is projected")
         yield {
@@ -310,3 +311,50 @@ async def test_the_class_teachers_overview(
     assert pending["student_id"] == str(s.anna) and pending["covers_from"] == "2025-10-07"
     refused = await get(settings, issuer, s, s.teacher, ("teacher",), path, **WEEK)
     assert refused.status_code == 404
+
+
+async def test_the_deadline_shown_is_the_one_lessons_decided(
+    settings: Settings,
+    issuer: TestIssuer,
+    producer: AIOKafkaProducer,
+    school: dict[str, Any],
+) -> None:
+    """Reporting keeps no deadline of its own: a school whose lessons service set grades 1–12 by
+    17:30 from 6.10. has its grade 7 lesson due then (the seed rules said 16:00)."""
+    other = School(Bus(settings, producer))
+    await other.register()
+    await other.bus.publish(
+        ls.EntryDeadlinePolicySet(
+            school_id=other.school_id,
+            effective_from=date(2025, 10, 6),
+            deadlines=(ls.GradeBandDeadline(first_grade=1, last_grade=12, deadline=time(17, 30)),),
+            consultation_cutoff=time(20, 0),
+        ),
+        stream=f"deadline-policy-{other.school_id}",
+        school_id=other.school_id,
+    )
+    lesson = await other.lesson(date(2025, 10, 6), 1)
+    db = Database(settings.database_url)
+    try:
+        async with db.raw() as conn:
+
+            async def arrived() -> bool:
+                policies = await conn.fetchval(
+                    "SELECT count(*) FROM rm.entry_deadline_policies WHERE school_id = $1",
+                    other.school_id,
+                )
+                lessons = await conn.fetchval(
+                    "SELECT count(*) FROM rm.lessons WHERE lesson_id = $1", lesson
+                )
+                return bool(policies == 2 and lessons == 1)
+
+            await eventually(arrived, timeout=30, what="the school's own deadline policy")
+    finally:
+        await db.dispose()
+    r = await get(
+        settings, issuer, other, other.director, DIRECTOR, "/administration/open-lessons", **WEEK
+    )
+    assert r.status_code == 200, r.text
+    (row,) = r.json()
+    assert row["lesson_id"] == str(lesson)
+    assert row["deadline"].startswith("2025-10-06T14:30")  # 17:30 in Riga

@@ -43,7 +43,7 @@ from ezurnals.cli.seeding.plan import (
     plan_day,
     plan_school,
 )
-from ezurnals.shared.contracts.school_year import starting
+from ezurnals.shared.contracts.school_year import planned_year_of
 
 RIGA = ZoneInfo("Europe/Riga")
 
@@ -98,7 +98,7 @@ def load_urls(data_dir: Path | None, urls_file: Path | None) -> dict[str, str]:
 
 
 def current_school_year(today: date) -> str:
-    return starting(today.year if today.month >= 8 else today.year - 1)
+    return planned_year_of(today)
 
 
 class Seeder:

@@ -35,13 +35,6 @@ from ezurnals.shared.contracts.identity import DEFAULT_TIME_ZONE
 from ezurnals.shared.domain import Conflict, missing
 from ezurnals.shared.eventstore import EventStore
 
-#: The seed rule 2 deadlines (grades 1–6 by 15:00, 7–12 by 16:00) until the school's lessons
-#: service publishes a policy of its own.
-DEFAULT_ENTRY_DEADLINES: tuple[tuple[int, int, dt.time], ...] = (
-    (1, 6, dt.time(15, 0)),
-    (7, 12, dt.time(16, 0)),
-)
-
 STUDENT_FACTS = (
     "AbsenceRecorded",
     "AbsenceCorrected",
@@ -115,7 +108,7 @@ async def lesson(conn: asyncpg.Connection, school_id: UUID, lesson_id: UUID) -> 
         date=day,
         starts_at=_instant(day, row["starts_at"], zone),
         ends_at=_instant(day, row["ends_at"], zone) if row["ends_at"] is not None else None,
-        entry_deadline=_instant(day, deadline_at, zone),
+        entry_deadline=_instant(day, deadline_at, zone) if deadline_at is not None else None,
         roster=await roster(conn, row["class_id"], day),
     )
     teachers = {row["teacher_id"], row["substitute_teacher_id"]} - {None}
@@ -128,23 +121,20 @@ def _instant(day: dt.date, at: dt.time, zone: ZoneInfo) -> dt.datetime:
 
 async def entry_deadline_time(
     conn: asyncpg.Connection, school_id: UUID, day: dt.date, grade_level: int
-) -> dt.time:
-    """The local time by which a lesson of ``grade_level`` on ``day`` is entered (rule 2)."""
+) -> dt.time | None:
+    """The local time by which a lesson of ``grade_level`` on ``day`` is entered (rule 2), as
+    the lessons service decided it (its ``EntryDeadlinePolicySet``, the seed rules among them
+    from the school's registration); None while no version in force has arrived."""
     bands = await conn.fetchval(
         """SELECT deadlines FROM rm.att_deadline_policies WHERE school_id = $1
            AND effective_from <= $2 ORDER BY effective_from DESC LIMIT 1""",
         school_id,
         day,
     )
-    versions: Iterable[tuple[int, int, dt.time]] = (
-        [(b["first_grade"], b["last_grade"], dt.time.fromisoformat(b["deadline"])) for b in bands]
-        if bands
-        else DEFAULT_ENTRY_DEADLINES
-    )
-    for first, last, deadline in versions:
-        if first <= grade_level <= last:
-            return deadline
-    return max(d for _, _, d in DEFAULT_ENTRY_DEADLINES)
+    for band in bands or ():
+        if band["first_grade"] <= grade_level <= band["last_grade"]:
+            return dt.time.fromisoformat(band["deadline"])
+    return None
 
 
 async def relationships(

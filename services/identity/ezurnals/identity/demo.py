@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ezurnals.identity.config import IdentityConfig
+from ezurnals.shared.contracts.school_year import first_year, planned_year_of
 
 DEMO_PASSWORD = "Rudens-lapas-2026"
 SUBJECTS = ("Matemātika", "Latviešu valoda", "Angļu valoda", "Dabaszinības", "Vēsture")
@@ -88,8 +89,8 @@ def _person(first: str, last: str) -> dict[str, str]:
 
 async def seed(urls: dict[str, str], console: Console) -> None:
     today = datetime.now(UTC).date()
-    start = today.year if today.month >= 7 else today.year - 1
-    year = f"{start}/{start + 1}"
+    year = planned_year_of(today)
+    start = first_year(year)
     async with httpx.AsyncClient(base_url=urls["identity"], timeout=60.0) as http:
         api = _Client(http)
         school = await api.call(

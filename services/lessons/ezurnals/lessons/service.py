@@ -1,6 +1,6 @@
 """The lessons service as the runtime sees it (API routers, projections, worker jobs)."""
 
-from ezurnals.lessons import api, projections
+from ezurnals.lessons import api, projections, reactions
 from ezurnals.lessons.jobs import overdue_job
 from ezurnals.shared.service import ServiceDefinition
 
@@ -8,6 +8,9 @@ SERVICE = ServiceDefinition(
     name="lessons",
     title="lessons — timetable, lesson records, deadlines, briefings",
     routers=api.routers,
-    projections=projections.projections,
+    projections=lambda settings: [
+        *projections.projections(settings),
+        *reactions.reactions(settings),
+    ],
     jobs=(overdue_job,),
 )

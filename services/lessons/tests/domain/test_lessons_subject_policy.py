@@ -140,3 +140,19 @@ def test_bands_must_cover_every_grade() -> None:
         DeadlinePolicy("p").set(cmd, date(2025, 9, 1))
     # then the deadlines are named
     assert err.value.field == "deadlines"
+
+
+def test_a_new_school_adopts_the_seed_rules_once_and_a_school_with_its_own_version_none() -> None:
+    # given a school lessons has just heard of
+    fresh = DeadlinePolicy("p")
+    # when it adopts the seed rules
+    events = fresh.adopt_seed_rules(SCHOOL)
+    # then they are recorded as its first version, the rules in force being unchanged
+    assert [(e.effective_from, e.deadlines) for e in events] == [
+        (DEFAULT_DEADLINE_RULES.effective_from, SEED_BANDS)
+    ]
+    assert fresh.applied(events).schedule == DEFAULT_SCHEDULE
+    assert fresh.adopt_seed_rules(SCHOOL) == []
+    own = policy_from(date(2025, 9, 1), time(14, 0))
+    decided = DeadlinePolicy.rehydrate("p", DeadlinePolicy("p").set(own, date(2025, 9, 1)))
+    assert decided.adopt_seed_rules(SCHOOL) == []

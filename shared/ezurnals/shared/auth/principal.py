@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 from uuid import UUID
 
+# The roles are identity's, as its events carry them: one enum, re-exported here for the services.
+from ezurnals.shared.contracts.identity import STAFF_ROLES, Role
 
-class Role(StrEnum):
-    TEACHER = "teacher"
-    CLASS_TEACHER = "class_teacher"
-    DEPUTY_DIRECTOR = "deputy_director"
-    DIRECTOR = "director"
-    ADMIN = "admin"
-    GUARDIAN = "guardian"
-    STUDENT = "student"
+__all__ = ["ADMINISTRATION", "STAFF_ROLES", "Principal", "Role"]
 
-
-STAFF_ROLES = frozenset(
-    {Role.TEACHER, Role.CLASS_TEACHER, Role.DEPUTY_DIRECTOR, Role.DIRECTOR, Role.ADMIN}
-)
 ADMINISTRATION = frozenset({Role.DEPUTY_DIRECTOR, Role.DIRECTOR, Role.ADMIN})
 
 

@@ -143,6 +143,8 @@ class PasswordPolicyChanged(IdentityEvent):
     event_type: ClassVar[str] = "PasswordPolicyChanged"
     role: Role
     effective_from: date
+    #: Rule 9 is these defaults (staff rotate every 60 days): the one place to change it. Identity
+    #: records them for every new school; its domain, commands and API read them from here.
     #: None: passwords of this role never expire.
     max_age_days: int | None = 60
     warn_days: int = 7

@@ -9,6 +9,7 @@ contracts' upcasters), as the long one.
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field
@@ -43,6 +44,48 @@ def spelled(value: str) -> str:
 def first_year(value: str) -> int:
     """The calendar year a school year begins in: "2026/2027" → 2026."""
     return int(spelled(value)[:4])
+
+
+# The school year's dates, one definition for every service. Its actual days are the semesters
+# identity defines (``SchoolYearDefined``): a service that has them uses them. Without them a
+# year runs from 1 September to 31 August (``customary_days``, ``year_of``); it is planned from
+# 1 July, when classes are opened and timetables made for it (``planned_year_of``), and what is
+# dated in it (semesters, holidays, deadlines, timetable changes) may fall from that 1 July to
+# the 31 August it ends (``year_span``).
+FIRST_MONTH = 9
+PLANNED_FROM_MONTH = 7
+LAST_MONTH, LAST_DAY = 8, 31
+
+
+def _first_in_calendar(value: str) -> int:
+    first = first_year(value)
+    if not 1 <= first < date.max.year:
+        raise ValueError(f"{value!r} is outside the calendar")
+    return first
+
+
+def customary_days(value: str) -> tuple[date, date]:
+    """1 September to 31 August: "2025/2026" → 2025-09-01 … 2026-08-31. ValueError for a year
+    the calendar cannot hold."""
+    first = _first_in_calendar(value)
+    return date(first, FIRST_MONTH, 1), date(first + 1, LAST_MONTH, LAST_DAY)
+
+
+def year_span(value: str) -> tuple[date, date]:
+    """What a year's dates may cover, from 1 July before it: "2025/2026" → 2025-07-01 …
+    2026-08-31. ValueError for a year the calendar cannot hold."""
+    first = _first_in_calendar(value)
+    return date(first, PLANNED_FROM_MONTH, 1), date(first + 1, LAST_MONTH, LAST_DAY)
+
+
+def year_of(day: date) -> str:
+    """The year whose customary days hold ``day``: from September on, the one begun then."""
+    return starting(day.year if day.month >= FIRST_MONTH else day.year - 1)
+
+
+def planned_year_of(day: date) -> str:
+    """The year being planned on ``day``: from July on, the one that begins that autumn."""
+    return starting(day.year if day.month >= PLANNED_FROM_MONTH else day.year - 1)
 
 
 def _long_form(value: str) -> str:

@@ -12,7 +12,9 @@ from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request, Response
+from starlette.datastructures import FormData
 
+from ezurnals.shared.auth import STAFF_ROLES, Role
 from ezurnals.web import ui
 from ezurnals.web.backend import ApiError
 from ezurnals.web.pages.family import person_name
@@ -24,7 +26,8 @@ router = APIRouter(dependencies=[Depends(ui.signed_in)])
 DEFAULT_SPAN_DAYS = 30
 #: Teachers named on the compliance page; each name is one audited read in identity.
 NAMED_TEACHERS = 60
-PASSWORD_ROLES = ("teacher", "class_teacher", "deputy_director", "director", "admin")
+#: The staff roles, in the order the form lists them (rule 9 rotates staff passwords only).
+PASSWORD_ROLES = tuple(role.value for role in Role if role in STAFF_ROLES)
 
 
 def _day(value: str | None) -> date | None:
@@ -179,9 +182,10 @@ async def _policies_page(
     request: Request, *, error: ApiError | None = None, status: int = 200
 ) -> Response:
     current, backend = ui.session(request), ui.backend(request)
-    deadlines, attendance = await asyncio.gather(
+    deadlines, attendance, passwords = await asyncio.gather(
         backend.call(current, "GET", "lessons", "/deadline-policy"),
         backend.call(current, "GET", "attendance", "/settings"),
+        backend.call(current, "GET", "identity", "/password-policies"),
     )
     grading: dict[str, Any] | None = None
     if "grading" in backend.urls:
@@ -195,6 +199,8 @@ async def _policies_page(
         attendance=attendance,
         grading=grading,
         password_roles=PASSWORD_ROLES,
+        # The form starts from what identity has in force for the first role it lists.
+        password_policy=next(p["in_force"] for p in passwords if p["role"] == PASSWORD_ROLES[0]),
         today=ui.local_today(request),
         error=error,
         nonce=ui.nonce(),
@@ -210,6 +216,20 @@ def _int(value: Any) -> int | str:
     """A number as typed, or the text itself so the service names the field it refuses."""
     text = str(value or "").strip()
     return int(text) if text.isdigit() else text
+
+
+def _bands(form: FormData) -> list[dict[str, Any]]:
+    """The grade bands as the form lists them: the bands of lessons' latest version, each with
+    its new time (lessons alone knows how the grades are banded)."""
+    return [
+        {"first_grade": _int(first), "last_grade": _int(last), "deadline": str(at)}
+        for first, last, at in zip(
+            form.getlist("first_grade"),
+            form.getlist("last_grade"),
+            form.getlist("deadline"),
+            strict=False,
+        )
+    ]
 
 
 @router.post("/admin/policies")
@@ -229,10 +249,7 @@ async def set_policy(request: Request) -> Response:
                 "/deadline-policy",
                 json={
                     "effective_from": since,
-                    "deadlines": [
-                        {"first_grade": 1, "last_grade": 6, "deadline": str(form.get("lower"))},
-                        {"first_grade": 7, "last_grade": 12, "deadline": str(form.get("upper"))},
-                    ],
+                    "deadlines": _bands(form),
                     "consultation_cutoff": str(form.get("consultation_cutoff", "")),
                 },
                 idempotency_key=key,

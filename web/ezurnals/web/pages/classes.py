@@ -10,7 +10,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Form, Request, Response
 
-from ezurnals.shared.contracts.school_year import starting
+from ezurnals.shared.contracts.school_year import planned_year_of
 from ezurnals.web import ui
 from ezurnals.web.backend import ApiError, Backend, Session
 from ezurnals.web.pages.family import person_name
@@ -27,8 +27,8 @@ def last_month(today: date) -> str:
 
 
 def school_year_of(day: date) -> str:
-    """Latvian school years start on 1 September (classes are opened from July)."""
-    return starting(day.year if day.month >= 7 else day.year - 1)
+    """The school year the classes of ``day`` belong to (opened from July)."""
+    return planned_year_of(day)
 
 
 async def display_names(backend: Backend, current: Session, class_id: str) -> dict[str, str]:

@@ -6,18 +6,20 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, get_args
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request, Response
 from starlette.datastructures import UploadFile
 
+from ezurnals.shared.contracts.attendance import DocumentType
 from ezurnals.web import ui
 from ezurnals.web.backend import ApiError, Backend, Session
 
 router = APIRouter(dependencies=[Depends(ui.signed_in)])
 
-DOCUMENT_TYPES = ("parent_note", "doctor_certificate", "school_event", "other")
+#: Attendance's list, as its contract spells it (rule 4): one list for the form and the service.
+DOCUMENT_TYPES: tuple[str, ...] = get_args(DocumentType)
 #: Absences a family may still ask to excuse.
 EXCUSABLE = frozenset({"unexcused", "rejected"})
 

@@ -49,7 +49,8 @@ class LessonContext(BaseModel):
     class_id: UUID
     date: dt.date
     starts_at: dt.datetime
-    entry_deadline: dt.datetime
+    #: None while lessons' policy for the day has not arrived: the entry is not judged late.
+    entry_deadline: dt.datetime | None
     roster: frozenset[UUID]
     ends_at: dt.datetime | None = None
 
@@ -171,7 +172,9 @@ class LessonAttendance(Aggregate[AttendanceEvent]):
                 "mark the absent students or say that all are present", field="all_present"
             )
         marks = self._resolve_marks(cmd.marks, lesson, codes)
-        late_minutes = minutes_after(lesson.entry_deadline, now)
+        late_minutes = (
+            minutes_after(lesson.entry_deadline, now) if lesson.entry_deadline is not None else 0
+        )
         events: list[AttendanceEvent] = [
             AttendanceTaken(
                 lesson_id=lesson.lesson_id,

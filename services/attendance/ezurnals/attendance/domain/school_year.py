@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict
 
+from ezurnals.shared.contracts.school_year import customary_days, year_of
 from ezurnals.shared.domain import Invalid
 
 
@@ -39,14 +40,10 @@ class SchoolYearSpan(BaseModel):
 
 
 def customary_year(today: dt.date) -> SchoolYearSpan:
-    """Until identity's calendar arrives: a Latvian school year runs from 1 September to 31
-    August."""
-    start = today.year if today.month >= 9 else today.year - 1
-    return SchoolYearSpan(
-        school_year=f"{start}/{start + 1}",
-        first_day=dt.date(start, 9, 1),
-        last_day=dt.date(start + 1, 8, 31),
-    )
+    """Until identity's calendar arrives: the customary year that holds ``today``."""
+    year = year_of(today)
+    first_day, last_day = customary_days(year)
+    return SchoolYearSpan(school_year=year, first_day=first_day, last_day=last_day)
 
 
 def current_year(years: Iterable[SchoolYearSpan], today: dt.date) -> SchoolYearSpan:

@@ -38,7 +38,7 @@ from ezurnals.shared.contracts.grading import (
     PeriodKind,
     ScaleKind,
 )
-from ezurnals.shared.contracts.school_year import SchoolYearInput
+from ezurnals.shared.contracts.school_year import SchoolYearInput, year_span
 from ezurnals.shared.domain import Aggregate, Command, Invalid
 
 #: Scales a school uses until it defines its own: (band, scale).
@@ -137,10 +137,10 @@ class SchoolGradingPolicy(Aggregate[IntegrationEvent]):
     ) -> list[IntegrationEvent]:
         """Set or move a deadline; band-specific deadlines of one period may not overlap, and
         a deadline falls within its school year (1 July of its first year to 31 August after)."""
-        start = int(cmd.school_year[:4])
-        if not 1 <= start < date.max.year:
-            raise Invalid(f"{cmd.school_year} is no school year", field="school_year")
-        first, last = date(start, 7, 1), date(start + 1, 8, 31)
+        try:
+            first, last = year_span(cmd.school_year)
+        except ValueError:
+            raise Invalid(f"{cmd.school_year} is no school year", field="school_year") from None
         if not first <= cmd.due_on <= last:
             raise Invalid(
                 f"due_on must lie within the school year {cmd.school_year}: "

@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request
 from ezurnals.identity import queries
 from ezurnals.identity.config import IdentityConfig
 from ezurnals.identity.keys import LocalVerifier, SigningKeys
-from ezurnals.shared.auth.principal import Principal
+from ezurnals.shared.auth.principal import Principal, Role
 from ezurnals.shared.contracts.base import Actor, utcnow
 from ezurnals.shared.db import Database
 from ezurnals.shared.domain import Forbidden, require_seen
@@ -105,7 +105,7 @@ async def context(
 
 
 def _main_role(principal: Principal) -> str:
-    order = ("admin", "director", "deputy_director", "class_teacher", "teacher")
+    order = (Role.ADMIN, Role.DIRECTOR, Role.DEPUTY_DIRECTOR, Role.CLASS_TEACHER, Role.TEACHER)
     return next((r for r in order if r in principal.roles), sorted(principal.roles or {"none"})[0])
 
 

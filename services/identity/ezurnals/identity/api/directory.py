@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ezurnals.identity.api import deps
 from ezurnals.identity.domain.employment import ChangeStaffRoles, EndEmployment, HireStaffMember
+from ezurnals.identity.domain.passwords import STAFF_DEFAULT, PasswordPolicy
 from ezurnals.identity.domain.roll import (
     ClassPromotion,
     KeepBack,
@@ -25,13 +26,15 @@ from ezurnals.identity.domain.school import (
     DefineSchoolYear,
     OpenClass,
     RegisterSchool,
+    School,
 )
 from ezurnals.identity.domain.staffing import AssignClassTeacher, AssignTeaching, UnassignTeaching
 from ezurnals.identity.handlers import directory as handle
-from ezurnals.identity.handlers import imports
+from ezurnals.identity.handlers import imports, load
 from ezurnals.identity.handlers.people import PersonalData
 from ezurnals.shared.contracts.identity import (
     DEFAULT_TIME_ZONE,
+    STAFF_ROLES,
     GradeEndDate,
     Holiday,
     Role,
@@ -74,11 +77,33 @@ class ClassIn(_In):
 class PolicyIn(_In):
     role: Role
     effective_from: date
-    max_age_days: int | None = Field(default=60, ge=1)
-    warn_days: int = Field(default=7, ge=0)
-    history: int = Field(default=5, ge=0, le=24)
-    min_length: int = Field(default=12, ge=8, le=64)
-    require_totp: bool = False
+    max_age_days: int | None = Field(default=STAFF_DEFAULT.max_age_days, ge=1)
+    warn_days: int = Field(default=STAFF_DEFAULT.warn_days, ge=0)
+    history: int = Field(default=STAFF_DEFAULT.history, ge=0, le=24)
+    min_length: int = Field(default=STAFF_DEFAULT.min_length, ge=8, le=64)
+    require_totp: bool = STAFF_DEFAULT.require_totp
+
+
+class PasswordPolicyOut(BaseModel):
+    #: None: the rule holds from before the school was registered.
+    effective_from: date | None
+    max_age_days: int | None
+    warn_days: int
+    history: int
+    min_length: int
+    require_totp: bool
+
+    @classmethod
+    def of(cls, policy: PasswordPolicy) -> PasswordPolicyOut:
+        fields = {name: getattr(policy, name) for name in PasswordPolicy.__dataclass_fields__}
+        since = None if policy.effective_from == date.min else policy.effective_from
+        return cls(**{**fields, "effective_from": since})
+
+
+class RolePasswordPolicy(BaseModel):
+    role: Role
+    in_force: PasswordPolicyOut
+    versions: list[PasswordPolicyOut]
 
 
 class StaffIn(_In):
@@ -242,6 +267,24 @@ def router() -> APIRouter:
                 "class_teacher_id": str(r["teacher_id"]) if r["teacher_id"] else None,
             }
             for r in rows
+        ]
+
+    @r.get("/password-policies", response_model=list[RolePasswordPolicy])
+    async def password_policies(
+        request: Request, principal: CurrentPrincipal
+    ) -> list[RolePasswordPolicy]:
+        """The password policy in force today for each role, and every version recorded (rule 9):
+        staff may read the rules their passwords live by."""
+        await deps.require_role(request, principal, STAFF_ROLES, "read password policies")
+        today = await deps.today(request, principal.school_id)
+        school = await load(deps.runtime(request).store, School, School.stream(principal.school_id))
+        return [
+            RolePasswordPolicy(
+                role=role,
+                in_force=PasswordPolicyOut.of(school.policy_at(role, today)),
+                versions=[PasswordPolicyOut.of(v) for v in school.policy_versions(role)],
+            )
+            for role in Role
         ]
 
     @r.post("/password-policies", status_code=201)

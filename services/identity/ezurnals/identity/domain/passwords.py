@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from functools import cache
 from importlib import resources
 
-from ezurnals.shared.contracts.identity import STAFF_ROLES, Role
+from ezurnals.shared.contracts.identity import STAFF_ROLES, PasswordPolicyChanged, Role
 from ezurnals.shared.domain import Invalid
 
 Verify = Callable[[str, str], bool]
@@ -49,17 +49,23 @@ def check_policy_ranges(max_age_days: int | None, warn_days: int) -> None:
         )
 
 
+#: Rule 9 as identity records it: the defaults of its ``PasswordPolicyChanged`` contract (60 days,
+#: a warning 7 days ahead, 5 remembered, 12 characters). That contract is the one place to change
+#: them; a school registered since gets them as its first version for every role.
+_RULE_9 = {name: field.default for name, field in PasswordPolicyChanged.model_fields.items()}
+
+
 @dataclass(frozen=True)
 class PasswordPolicy:
     """One version of a school's password policy for one role."""
 
     effective_from: date = date.min
     #: None: passwords never expire.
-    max_age_days: int | None = 60
-    warn_days: int = 7
-    history: int = 5
-    min_length: int = 12
-    require_totp: bool = False
+    max_age_days: int | None = _RULE_9["max_age_days"]
+    warn_days: int = _RULE_9["warn_days"]
+    history: int = _RULE_9["history"]
+    min_length: int = _RULE_9["min_length"]
+    require_totp: bool = _RULE_9["require_totp"]
 
     def __post_init__(self) -> None:
         if self.max_age_days is not None and self.max_age_days < 1:
@@ -79,7 +85,7 @@ FAMILY_DEFAULT = PasswordPolicy(max_age_days=None)
 
 
 def default_policy(role: Role) -> PasswordPolicy:
-    """Staff rotate every 60 days (rule 9); students and guardians are not forced to."""
+    """Staff rotate (rule 9); students and guardians are not forced to."""
     return STAFF_DEFAULT if role in STAFF_ROLES else FAMILY_DEFAULT
 
 

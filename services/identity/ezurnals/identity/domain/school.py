@@ -14,7 +14,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field
 
-from ezurnals.identity.domain.passwords import PasswordPolicy, check_policy_ranges, default_policy
+from ezurnals.identity.domain.passwords import (
+    STAFF_DEFAULT,
+    PasswordPolicy,
+    check_policy_ranges,
+    default_policy,
+)
 from ezurnals.shared.contracts.identity import (
     DEFAULT_TIME_ZONE,
     ClassOpened,
@@ -28,7 +33,7 @@ from ezurnals.shared.contracts.identity import (
     SchoolYearDefined,
     Semester,
 )
-from ezurnals.shared.contracts.school_year import first_year, spelled, starting
+from ezurnals.shared.contracts.school_year import first_year, spelled, starting, year_span
 from ezurnals.shared.domain import Aggregate, Command, Conflict, Invalid, NotFound, missing
 
 _CLASS_LABEL = re.compile(r"^(\d{1,2})\.\s?([a-zāčēģīķļņšūž]{1,3})$", re.IGNORECASE)
@@ -55,13 +60,15 @@ class OpenClass(Command):
 
 
 class ChangePasswordPolicy(Command):
+    """A field left out keeps rule 9's value for staff (``STAFF_DEFAULT``)."""
+
     role: Role
     effective_from: date
-    max_age_days: int | None = 60
-    warn_days: int = 7
-    history: int = 5
-    min_length: int = 12
-    require_totp: bool = False
+    max_age_days: int | None = STAFF_DEFAULT.max_age_days
+    warn_days: int = STAFF_DEFAULT.warn_days
+    history: int = STAFF_DEFAULT.history
+    min_length: int = STAFF_DEFAULT.min_length
+    require_totp: bool = STAFF_DEFAULT.require_totp
 
 
 @dataclass(frozen=True)
@@ -127,7 +134,8 @@ def year_bounds(school_year: str) -> DateRange:
         raise Invalid(
             "a school year is written like 2025/2026", field="school_year", code="bad_school_year"
         )
-    return DateRange(first_day=date(first, 7, 1), last_day=date(first + 1, 8, 31))
+    first_day, last_day = year_span(school_year)
+    return DateRange(first_day=first_day, last_day=last_day)
 
 
 def require_in_year(school_year: str, day: date, field: str) -> None:
@@ -266,6 +274,11 @@ class School(Aggregate[IdentityEvent]):
         started = [d for d in versions if d <= on]
         return versions[max(started)] if started else default_policy(role)
 
+    def policy_versions(self, role: Role) -> list[PasswordPolicy]:
+        """Every version recorded for ``role``, oldest first; before any, rule 9's default."""
+        versions = self._policies.get(role, {})
+        return [versions[d] for d in sorted(versions)] or [default_policy(role)]
+
     def class_(self, class_id: UUID) -> SchoolClass:
         try:
             return self.classes[class_id]
@@ -321,6 +334,22 @@ class School(Aggregate[IdentityEvent]):
 
     def when_PasswordPolicyChanged(self, event: PasswordPolicyChanged) -> None:
         self._policies.setdefault(event.role, {})[event.effective_from] = _policy_of(event)
+
+
+def seed_password_policies(school_id: UUID) -> list[IdentityEvent]:
+    """Rule 9 as a newly registered school's first policy version for every role, in force from
+    the start, so what the school was given is recorded like any later decision."""
+    return [
+        PasswordPolicyChanged(
+            school_id=school_id,
+            role=role,
+            **{
+                name: getattr(default_policy(role), name)
+                for name in PasswordPolicy.__dataclass_fields__
+            },
+        )
+        for role in Role
+    ]
 
 
 def _policy_of(source: ChangePasswordPolicy | PasswordPolicyChanged) -> PasswordPolicy:

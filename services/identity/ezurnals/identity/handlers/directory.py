@@ -36,6 +36,7 @@ from ezurnals.identity.domain.school import (
     RegisterSchool,
     School,
     next_school_year,
+    seed_password_policies,
 )
 from ezurnals.identity.domain.staffing import (
     AssignClassTeacher,
@@ -59,7 +60,7 @@ async def register_school(
 
     async def decide() -> Outcome:
         school = await load(rt.store, School, School.stream(cmd.school_id))
-        registered = school.register(cmd)
+        registered = [*school.register(cmd), *seed_password_policies(cmd.school_id)]
         async with rt.db.raw() as conn:
             person = await new_person(conn, cmd.school_id, admin)
         employment = Employment.of(cmd.school_id, person.person_id)

@@ -1,7 +1,10 @@
 """A school's entry-deadline policy: versions with an effective date (rules 11–12).
 
-The seed rules hold until a school's first version. A version never starts before today, so
-lessons already judged stay judged by the rules that were in force on their day.
+A school registered with identity starts with the seed rules as an event of its own
+(``adopt_seed_rules``), so attendance, reporting and the web app learn the deadline from lessons'
+events instead of keeping a copy; until that event is appended the seed rules hold here too.
+A version never starts before today, so lessons already judged stay judged by the rules that
+were in force on their day.
 """
 
 from __future__ import annotations
@@ -11,7 +14,12 @@ from uuid import UUID
 
 from pydantic import ValidationError
 
-from ezurnals.lessons.domain.deadlines import DEFAULT_SCHEDULE, DeadlineRules, DeadlineSchedule
+from ezurnals.lessons.domain.deadlines import (
+    DEFAULT_DEADLINE_RULES,
+    DEFAULT_SCHEDULE,
+    DeadlineRules,
+    DeadlineSchedule,
+)
 from ezurnals.shared.contracts.lessons import (
     EntryDeadlinePolicySet,
     GradeBandDeadline,
@@ -70,5 +78,22 @@ class DeadlinePolicy(Aggregate[LessonsEvent]):
             )
         ]
 
+    def adopt_seed_rules(self, school_id: UUID) -> list[LessonsEvent]:
+        """The seed rules as the school's first version, once: a school that already has a
+        version of its own (or the seed rules recorded) gets nothing."""
+        if self._versions:
+            return []
+        return [seed_rules_set(school_id)]
+
     def when_EntryDeadlinePolicySet(self, event: EntryDeadlinePolicySet) -> None:
         self._versions.append(DeadlineRules.from_event(event))
+
+
+def seed_rules_set(school_id: UUID) -> EntryDeadlinePolicySet:
+    """The event that records the seed rules as a school's policy."""
+    return EntryDeadlinePolicySet(
+        school_id=school_id,
+        effective_from=DEFAULT_DEADLINE_RULES.effective_from,
+        deadlines=DEFAULT_DEADLINE_RULES.deadlines,
+        consultation_cutoff=DEFAULT_DEADLINE_RULES.consultation_cutoff,
+    )

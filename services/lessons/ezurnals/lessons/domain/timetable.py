@@ -24,7 +24,7 @@ from ezurnals.shared.contracts.lessons import (
     TimetableSlotRemoved,
     WeeklySlot,
 )
-from ezurnals.shared.contracts.school_year import SchoolYear
+from ezurnals.shared.contracts.school_year import SchoolYear, starting, year_span
 from ezurnals.shared.domain import Aggregate, Command, Conflict, Invalid, NotFound
 
 #: Namespace of the ids derived here; never change it, or every lesson id changes.
@@ -218,7 +218,7 @@ class Timetable(Aggregate[LessonsEvent]):
         year (planned over the summer) to 31 August of the next."""
         year = self._opened().school_year
         start = max(1, min(int(year[:4]), date.max.year - 1))
-        first, last = date(start, 7, 1), date(start + 1, 8, 31)
+        first, last = year_span(starting(start))
         if not first <= effective_from <= last:
             raise Invalid(
                 f"effective_from must lie within the timetable's school year {year}: "

@@ -69,7 +69,8 @@ class OpenLesson(BaseModel):
     subject_id: UUID | None
     teacher_id: UUID | None
     state: EntryState
-    deadline: datetime
+    #: None while lessons' deadline policy for the day has not arrived.
+    deadline: datetime | None
     missing: list[str]
 
 
@@ -115,7 +116,7 @@ async def _span(
 
 async def _entries(
     db: Reads, principal: Principal, first: date, last: date, zone: str, teacher: UUID | None
-) -> list[tuple[asyncpg.Record, EntryState, datetime]]:
+) -> list[tuple[asyncpg.Record, EntryState, datetime | None]]:
     policies = await db.deadline_policies(principal.school_id)
     now = utcnow()
     out = []

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ezurnals.shared.contracts.school_year import spelled, starting
+from ezurnals.shared.contracts.school_year import customary_days, spelled, year_of
 from ezurnals.shared.domain import Invalid
 
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -25,8 +25,8 @@ def school_year(value: str) -> str:
 
 
 def school_year_of(day: date) -> str:
-    """Latvian school years run from 1 September to 31 August."""
-    return starting(day.year if day.month >= 9 else day.year - 1)
+    """The customary school year that holds ``day`` (``year_of``)."""
+    return year_of(day)
 
 
 def month_days(month: str) -> tuple[date, date]:
@@ -94,11 +94,11 @@ def utc(value: datetime) -> datetime:
 
 
 def year_days(year: str) -> tuple[date, date]:
-    """1 September to 31 August of a school year ("2025/2026")."""
-    start = int(school_year(year)[:4])
-    if not 1 <= start < date.max.year:
-        raise Invalid(f"{year!r} is outside the calendar", field="school_year")
-    return date(start, 9, 1), date(start + 1, 8, 31)
+    """The customary days of a school year ("2025/2026"): 1 September to 31 August."""
+    try:
+        return customary_days(school_year(year))
+    except ValueError:
+        raise Invalid(f"{year!r} is outside the calendar", field="school_year") from None
 
 
 def day_span(
