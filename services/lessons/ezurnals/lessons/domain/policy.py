@@ -78,7 +78,7 @@ class DeadlinePolicy(Aggregate[LessonsEvent]):
             )
         ]
 
-    def adopt_seed_rules(self, school_id: UUID) -> list[LessonsEvent]:
+    def adopt_seed_rules(self, school_id: UUID) -> list[EntryDeadlinePolicySet]:
         """The seed rules as the school's first version, once: a school that already has a
         version of its own (or the seed rules recorded) gets nothing."""
         if self._versions:
