@@ -30,14 +30,13 @@ import httpx
 import pytest
 from rich.console import Console
 
-from ezurnals.cli.bench_load import LoadRunner, prepare_school
-from ezurnals.cli.seed import load_urls, operator_secret
 from ezurnals.shared.contracts.base import registry
 from ezurnals.shared.db import Database, plain_url
 from ezurnals.shared.messaging.rebuild import Replayer, rebuild
-from ezurnals.shared.runtime.supervisor import database_name
 from ezurnals.shared.service import load_service
-from ezurnals.shared.settings import SERVICES, Settings
+from ezurnals.shared.settings import SERVICES, Settings, database_name
+from ezurnals.tools.bench_load import LoadRunner, prepare_school
+from ezurnals.tools.seed import load_urls, operator_secret
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(480)]
 

@@ -48,12 +48,12 @@ import aiohttp
 from rich.console import Console
 from rich.table import Table
 
-from ezurnals.cli.figures import percentile, rounded
-from ezurnals.cli.process_sampler import CLIENT, SAMPLER, ProcessSampler
-from ezurnals.cli.seed import RIGA, SchoolRun, Seeder, SeedOptions, current_school_year
-from ezurnals.cli.seeding.client import PASSWORD, Session, Stack
-from ezurnals.cli.seeding.plan import LEVELS, SchoolClass, SchoolYear, plan_school
-from ezurnals.cli.server_histograms import combined, delta, scrape, summary
+from ezurnals.tools.figures import percentile, rounded
+from ezurnals.tools.process_sampler import CLIENT, SAMPLER, ProcessSampler
+from ezurnals.tools.seed import RIGA, SchoolRun, Seeder, SeedOptions, current_school_year
+from ezurnals.tools.seeding.client import PASSWORD, Session, Stack
+from ezurnals.tools.seeding.plan import LEVELS, SchoolClass, SchoolYear, plan_school
+from ezurnals.tools.server_histograms import combined, delta, scrape, summary
 
 TARGETS: dict[str, tuple[str, float]] = {
     "commands_per_s": ("≥ 300", 300.0),
@@ -739,7 +739,7 @@ def met(figures: dict[str, Any]) -> dict[str, bool]:
 @contextlib.asynccontextmanager
 async def stack_for(stack_file: Path | None, console: Console) -> AsyncIterator[Path]:
     """``stack_file`` (a running ``ezurnals up``), or else a stack of its own, stopped after."""
-    from ezurnals.shared.runtime.supervisor import Stack as Processes
+    from ezurnals.tools.supervisor import Stack as Processes
 
     if stack_file is not None:
         yield stack_file
@@ -853,7 +853,7 @@ async def run_bench_load(
     console: Console,
 ) -> dict[str, Any]:
     """Against ``stack_file`` (a running ``ezurnals up``), or else a stack of its own."""
-    from ezurnals.cli.seed import load_urls, operator_secret
+    from ezurnals.tools.seed import load_urls, operator_secret
 
     async with stack_for(stack_file, console) as stack:
         urls = load_urls(None, stack)
