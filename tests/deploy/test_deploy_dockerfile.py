@@ -212,13 +212,10 @@ def _installed_by(package: str) -> set[str]:
     return {name for name, _ in seen}
 
 
-@pytest.mark.parametrize(
-    "package",
-    [
-        *(f"ezurnals-{p.parent.name}" for p in sorted((REPO / "services").glob("*/pyproject.toml"))),
-        "ezurnals-web",
-    ],
-)
+IMAGES = [f"ezurnals-{p.parent.name}" for p in sorted(REPO.glob("services/*/pyproject.toml"))]
+
+
+@pytest.mark.parametrize("package", [*IMAGES, "ezurnals-web"])
 def test_an_image_carries_no_tool_benchmark_or_local_infrastructure(package: str) -> None:
     installed = _installed_by(package)
     assert "ezurnals-shared" in installed and "fastapi" in installed
