@@ -1,7 +1,7 @@
 """Chaos under load: a service API, a worker and the relay SIGKILLed in turn, the broker killed
 and PostgreSQL crashed (immediate shutdown), all while teachers write and families read.
 
-``ezurnals up`` brings each back (see runtime/supervisor.py). The load client retries outages with
+``ezurnals up`` brings each back (see tools/…/supervisor.py). The load client retries outages with
 the same Idempotency-Key, so a 2xx means stored. Afterwards: every acknowledged command's events
 are in its service's event store; each stream's versions are gapless in commit order and reach its
 topic in that order; nothing was dead-lettered; every read model equals a rebuild from the topics;
