@@ -11,15 +11,16 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 
-from ezurnals.cli.main import console, run_fast
-
+console = Console()
 tools_app = typer.Typer()
 bench_app = typer.Typer(help="Benchmarks that print and save their figures beside a reference.")
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``up``, ``seed`` and ``bench`` to ``app``."""
+    """Add ``up``, ``seed`` and ``bench`` to ``app``. This module imports nothing of the runtime
+    CLI at load time: ``python -m ezurnals.cli.main`` loads it while that module is ``__main__``."""
     for command in tools_app.registered_commands:
         app.registered_commands.append(command)
     app.add_typer(bench_app, name="bench")
@@ -198,6 +199,7 @@ def bench_load(
     """The 15:00 rush: teachers record lessons, attendance and grades while families read
     diaries; commands/s, p50/p95/p99 per endpoint as the client and the servers measured them,
     end-to-end lag, errors, the client's own loop lag, CPU and peak memory per process."""
+    from ezurnals.cli.main import run_fast
     from ezurnals.tools.bench_load import run_bench_load
 
     if stack is None and (data_dir / "stack.json").exists():
