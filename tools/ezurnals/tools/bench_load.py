@@ -68,13 +68,18 @@ AT_LEAST = frozenset({"commands_per_s", "diary_reads_per_s"})
 OUTAGE = frozenset({502, 503, 504})
 ENDPOINTS = ("lessons: record", "attendance: take", "grading: grades", "lessons: correct")
 DIARY = "reporting: diary"
-#: Each endpoint's route as the service's own request histogram labels it (service, method, route).
+#: Each endpoint's route as the service's own request histogram labels it (service, method, route
+#: with its router's prefix, as ``route_template`` in ``shared/http/app.py`` gives it).
 ROUTES: dict[str, tuple[str, str, str]] = {
-    ENDPOINTS[0]: ("lessons", "POST", "/lessons/{lesson_id}/record"),
-    ENDPOINTS[1]: ("attendance", "POST", "/lessons/{lesson_id}/attendance"),
-    ENDPOINTS[2]: ("grading", "POST", "/classes/{class_id}/subjects/{subject_id}/grades"),
-    ENDPOINTS[3]: ("lessons", "POST", "/lessons/{lesson_id}/corrections"),
-    DIARY: ("reporting", "GET", "/students/{student_id}/diary"),
+    ENDPOINTS[0]: ("lessons", "POST", "/api/lessons/lessons/{lesson_id}/record"),
+    ENDPOINTS[1]: ("attendance", "POST", "/api/attendance/lessons/{lesson_id}/attendance"),
+    ENDPOINTS[2]: (
+        "grading",
+        "POST",
+        "/api/grading/classes/{class_id}/subjects/{subject_id}/grades",
+    ),
+    ENDPOINTS[3]: ("lessons", "POST", "/api/lessons/lessons/{lesson_id}/corrections"),
+    DIARY: ("reporting", "GET", "/api/reporting/students/{student_id}/diary"),
 }
 #: A client whose event loop runs later than this (p99) is slow enough to distort what it times.
 CLIENT_LAG_LIMIT_MS = 10.0
