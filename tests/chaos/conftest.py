@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ezurnals.shared.testing.up import running_up
+from ezurnals.tools.testing import running_up
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from ezurnals.cli.bench_load import (
+from ezurnals.tools.bench_load import (
     DIARY,
     ENDPOINTS,
     TARGETS,
@@ -26,9 +26,9 @@ from ezurnals.cli.bench_load import (
     LoadSchool,
     stagger,
 )
-from ezurnals.cli.bench_sweep import SERVICE_LEVEL, capacity, parse_steps, verdict
-from ezurnals.cli.seeding.client import Session
-from ezurnals.cli.server_histograms import combined, delta, parse_histograms, quantile
+from ezurnals.tools.bench_sweep import SERVICE_LEVEL, capacity, parse_steps, verdict
+from ezurnals.tools.seeding.client import Session
+from ezurnals.tools.server_histograms import combined, delta, parse_histograms, quantile
 
 FIGURES = (
     "commands_per_s",

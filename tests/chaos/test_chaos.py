@@ -1,7 +1,7 @@
 """Chaos under load: a service API, a worker and the relay SIGKILLed in turn, the broker killed
 and PostgreSQL crashed (immediate shutdown), all while teachers write and families read.
 
-``ezurnals up`` brings each back (see runtime/supervisor.py). The load client retries outages with
+``ezurnals up`` brings each back (see tools/…/supervisor.py). The load client retries outages with
 the same Idempotency-Key, so a 2xx means stored. Afterwards: every acknowledged command's events
 are in its service's event store; each stream's versions are gapless in commit order and reach its
 topic in that order; nothing was dead-lettered; every read model equals a rebuild from the topics;
@@ -30,14 +30,13 @@ import httpx
 import pytest
 from rich.console import Console
 
-from ezurnals.cli.bench_load import LoadRunner, prepare_school
-from ezurnals.cli.seed import load_urls, operator_secret
 from ezurnals.shared.contracts.base import registry
 from ezurnals.shared.db import Database, plain_url
 from ezurnals.shared.messaging.rebuild import Replayer, rebuild
-from ezurnals.shared.runtime.supervisor import database_name
 from ezurnals.shared.service import load_service
-from ezurnals.shared.settings import SERVICES, Settings
+from ezurnals.shared.settings import SERVICES, Settings, database_name
+from ezurnals.tools.bench_load import LoadRunner, prepare_school
+from ezurnals.tools.seed import load_urls, operator_secret
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(480)]
 

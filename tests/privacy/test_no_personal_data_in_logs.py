@@ -19,7 +19,8 @@ import httpx
 import pytest
 from rich.console import Console
 
-from ezurnals.cli.seed import (
+from ezurnals.shared.settings import SERVICES
+from ezurnals.tools.seed import (
     RIGA,
     SchoolRun,
     SeedOptions,
@@ -29,10 +30,9 @@ from ezurnals.cli.seed import (
     operator_secret,
     run_seed,
 )
-from ezurnals.cli.seeding.client import PASSWORD
-from ezurnals.cli.seeding.plan import Person, SchoolYear
-from ezurnals.shared.settings import SERVICES
-from ezurnals.shared.testing.up import running_up
+from ezurnals.tools.seeding.client import PASSWORD
+from ezurnals.tools.seeding.plan import Person, SchoolYear
+from ezurnals.tools.testing import running_up
 
 pytestmark = pytest.mark.slow
 

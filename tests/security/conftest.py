@@ -425,7 +425,8 @@ class IdentitySchool:
 
     def __getattr__(self, name: str) -> uuid.UUID:
         try:
-            return self.__dict__["people"][name]
+            people: dict[str, uuid.UUID] = self.__dict__["people"]
+            return people[name]
         except KeyError:
             raise AttributeError(name) from None
 

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from rich.console import Console
 
-from ezurnals.cli.seed import (
+from ezurnals.tools.seed import (
     RIGA,
     SchoolRun,
     SeedOptions,
@@ -26,9 +26,9 @@ from ezurnals.cli.seed import (
     print_summary,
     run_seed,
 )
-from ezurnals.cli.seeding.client import PASSWORD
-from ezurnals.cli.seeding.plan import SchoolYear, plan_school
-from ezurnals.shared.testing.up import running_up
+from ezurnals.tools.seeding.client import PASSWORD
+from ezurnals.tools.seeding.plan import SchoolYear, plan_school
+from ezurnals.tools.testing import running_up
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ezurnals.cli.main import app
-from ezurnals.cli.seeding.plan import (
+from ezurnals.tools.seeding.plan import (
     SchoolYear,
     period_value,
     plan_day,

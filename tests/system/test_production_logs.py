@@ -19,9 +19,9 @@ import pytest
 from ezurnals.identity.service import SERVICE
 from ezurnals.shared.db import Database
 from ezurnals.shared.runtime.infra import free_port
-from ezurnals.shared.runtime.supervisor import Child
 from ezurnals.shared.settings import Settings
 from ezurnals.shared.testing.stack import TestStack, eventually
+from ezurnals.tools.supervisor import Child
 
 pytestmark = pytest.mark.slow
 

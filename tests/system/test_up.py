@@ -23,8 +23,7 @@ from ezurnals.shared.contracts.identity import SchoolRegistered
 from ezurnals.shared.db import Database, plain_url
 from ezurnals.shared.eventstore import EventStore
 from ezurnals.shared.messaging.rebuild import Replayer
-from ezurnals.shared.runtime.supervisor import database_name
-from ezurnals.shared.settings import SERVICES, Settings
+from ezurnals.shared.settings import SERVICES, Settings, database_name
 
 pytestmark = pytest.mark.slow
 

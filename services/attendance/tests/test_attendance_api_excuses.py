@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -13,12 +13,15 @@ from ezurnals.attendance.domain import absence_id_for
 from ezurnals.attendance.jobs import settle_overdue
 from ezurnals.shared.service import Runtime
 
+if TYPE_CHECKING:
+    from .conftest import World
+
 PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 EXE = b"MZ\x90\x00" + b"\x00" * 100
 
 
 async def submit(
-    world: Any, headers: dict[str, str], student: uuid.UUID, *, files: Any = None, **fields: Any
+    world: World, headers: dict[str, str], student: uuid.UUID, *, files: Any = None, **fields: Any
 ) -> httpx.Response:
     data = {
         "student_id": str(student),
@@ -31,7 +34,7 @@ async def submit(
     )
 
 
-async def absent(world: Any, lesson: uuid.UUID, *students: uuid.UUID) -> None:
+async def absent(world: World, lesson: uuid.UUID, *students: uuid.UUID) -> None:
     day = next(d for d, ids in world.lessons.items() if lesson in ids)
     world.now = world.at(day, 13, 0)
     body = {"marks": [{"student_id": str(s)} for s in students]}
@@ -43,7 +46,7 @@ async def absent(world: Any, lesson: uuid.UUID, *students: uuid.UUID) -> None:
     assert taken.status_code == 201, taken.text
 
 
-async def unexcused(world: Any) -> set[str]:
+async def unexcused(world: World) -> set[str]:
     rows = await world.client.get(
         f"/api/attendance/classes/{world.class_5a}/unexcused-absences", headers=world.class_teacher
     )
@@ -51,7 +54,7 @@ async def unexcused(world: Any) -> set[str]:
     return {row["absence_id"] for row in rows.json()}
 
 
-async def test_a_guardian_submits_with_a_pdf_that_the_class_teacher_can_open(world: Any) -> None:
+async def test_a_guardian_submits_with_a_pdf_that_the_class_teacher_can_open(world: World) -> None:
     sent = await submit(
         world,
         world.guardian,
@@ -77,7 +80,7 @@ async def test_a_guardian_submits_with_a_pdf_that_the_class_teacher_can_open(wor
     assert [r["request_id"] for r in listed.json()] == [request_id]
 
 
-async def test_an_attachment_is_checked_by_its_content_and_size(world: Any) -> None:
+async def test_an_attachment_is_checked_by_its_content_and_size(world: World) -> None:
     renamed = await submit(
         world,
         world.guardian,
@@ -101,7 +104,7 @@ async def test_an_attachment_is_checked_by_its_content_and_size(world: Any) -> N
 
 
 async def test_a_parents_note_for_longer_than_the_policy_needs_a_doctors_certificate(
-    world: Any,
+    world: World,
 ) -> None:
     long = await submit(
         world, world.guardian, world.anna, covers_from="2025-10-01", covers_to="2025-10-06"
@@ -121,7 +124,7 @@ async def test_a_parents_note_for_longer_than_the_policy_needs_a_doctors_certifi
     assert neither.status_code == 422 and neither.json()["field"] == "covers_from"
 
 
-async def test_another_familys_child_and_a_restricted_guardian_get_404(world: Any) -> None:
+async def test_another_familys_child_and_a_restricted_guardian_get_404(world: World) -> None:
     for headers, student in (
         (world.guardian, world.berzins),
         (world.restricted_guardian, world.berzins),
@@ -138,7 +141,7 @@ async def test_another_familys_child_and_a_restricted_guardian_get_404(world: An
         assert seen.status_code == 404
 
 
-async def test_a_student_of_18_submits_for_themself_and_a_minor_may_not(world: Any) -> None:
+async def test_a_student_of_18_submits_for_themself_and_a_minor_may_not(world: World) -> None:
     adult = await submit(
         world,
         world.headers(world.cirulis, "student"),
@@ -157,7 +160,7 @@ async def test_a_student_of_18_submits_for_themself_and_a_minor_may_not(world: A
     assert minor.status_code == 404
 
 
-async def test_accepting_excuses_covered_absences_even_those_recorded_later(world: Any) -> None:
+async def test_accepting_excuses_covered_absences_even_those_recorded_later(world: World) -> None:
     earlier, later = world.lesson(world.MON, 3), world.lesson(world.TUE, 1)
     await absent(world, earlier, world.anna)
     sent = await submit(
@@ -193,7 +196,7 @@ async def test_accepting_excuses_covered_absences_even_those_recorded_later(worl
     assert twice.status_code == 409
 
 
-async def test_a_rejection_needs_a_reason(world: Any) -> None:
+async def test_a_rejection_needs_a_reason(world: World) -> None:
     sent = await submit(
         world, world.guardian, world.anna, covers_from="2025-10-08", covers_to="2025-10-08"
     )
@@ -210,7 +213,7 @@ async def test_a_rejection_needs_a_reason(world: Any) -> None:
     assert unknown.status_code == 404
 
 
-async def test_the_class_teacher_excuses_directly_against_a_paper_document(world: Any) -> None:
+async def test_the_class_teacher_excuses_directly_against_a_paper_document(world: World) -> None:
     lesson = world.lesson(world.TUE, 2)
     await absent(world, lesson, world.cirulis)
     absence = str(absence_id_for(lesson, world.cirulis))
@@ -238,7 +241,7 @@ async def test_the_class_teacher_excuses_directly_against_a_paper_document(world
 
 
 async def test_the_administration_excuses_and_the_history_says_who_when_and_against_what(
-    world: Any,
+    world: World,
 ) -> None:
     lesson = world.lesson(world.THU, 1)
     await absent(world, lesson, world.anna)
@@ -280,7 +283,7 @@ async def test_the_administration_excuses_and_the_history_says_who_when_and_agai
 
 
 async def test_a_threshold_is_reported_once_and_a_redelivered_absence_changes_nothing(
-    world: Any,
+    world: World,
 ) -> None:
     policy = {
         "parent_note_max_days": 3,

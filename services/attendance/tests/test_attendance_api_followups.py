@@ -9,7 +9,7 @@ import datetime as dt
 import io
 import json
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -17,11 +17,14 @@ from ezurnals.attendance.jobs import daily_reports, make_due_reports
 from ezurnals.shared.service import Runtime
 from ezurnals.shared.testing.stack import eventually
 
+if TYPE_CHECKING:
+    from .conftest import World
+
 PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
 
 async def excuse(
-    world: Any, who: dict[str, str], student: uuid.UUID, **extra: Any
+    world: World, who: dict[str, str], student: uuid.UUID, **extra: Any
 ) -> httpx.Response:
     data = {
         "student_id": str(student),
@@ -35,7 +38,7 @@ async def excuse(
     )
 
 
-async def test_a_student_who_came_of_age_submits_for_themself_from_that_day(world: Any) -> None:
+async def test_a_student_who_came_of_age_submits_for_themself_from_that_day(world: World) -> None:
     """Anna has no guardian-access decision: only identity's StudentCameOfAge makes her adult."""
     as_anna = world.headers(world.anna, "student")
     world.now = world.at(world.WED, 10, 0)
@@ -52,7 +55,7 @@ async def test_a_student_who_came_of_age_submits_for_themself_from_that_day(worl
     )
 
     async def projected() -> bool:
-        since = await world.fetchval(
+        since: dt.date | None = await world.fetchval(
             "SELECT adult_since FROM rm.att_adult_students WHERE student_id = $1", world.anna
         )
         return since == world.WED
@@ -71,7 +74,7 @@ async def test_a_student_who_came_of_age_submits_for_themself_from_that_day(worl
     assert not_for_others.status_code == 404
 
 
-async def test_a_retried_upload_submits_once_and_a_changed_one_is_refused(world: Any) -> None:
+async def test_a_retried_upload_submits_once_and_a_changed_one_is_refused(world: World) -> None:
     world.now = world.at(world.WED, 10, 0)
     key = {**world.guardian, "Idempotency-Key": str(uuid.uuid4())}
     files = {"attachment": ("zime.pdf", PDF, "application/pdf")}
@@ -101,7 +104,7 @@ async def test_a_retried_upload_submits_once_and_a_changed_one_is_refused(world:
     assert await world.events_of("ExcuseSubmitted") == before + 1
 
 
-async def test_exactly_the_thresholds_reached_are_reported_once_each(world: Any) -> None:
+async def test_exactly_the_thresholds_reached_are_reported_once_each(world: World) -> None:
     """Otto (6.b) has one lesson a day; thresholds 2 and 3 in the month."""
     world.now = world.at(world.MON, 8, 0)
     policy = {
@@ -142,7 +145,7 @@ async def test_exactly_the_thresholds_reached_are_reported_once_each(world: Any)
         assert await reported() == wanted, day
 
 
-async def test_the_worker_makes_the_daily_report_once_at_the_schools_time(world: Any) -> None:
+async def test_the_worker_makes_the_daily_report_once_at_the_schools_time(world: World) -> None:
     world.now = world.at(world.MON, 8, 0)
     url = "/api/attendance/settings/daily-report"
     schedule = {"at": "10:15", "effective_from": "2025-09-01"}
@@ -204,7 +207,7 @@ async def test_the_worker_makes_the_daily_report_once_at_the_schools_time(world:
     assert on_demand.status_code == 200
 
 
-async def test_the_report_job_runs_on_its_clock_until_stopped(world: Any) -> None:
+async def test_the_report_job_runs_on_its_clock_until_stopped(world: World) -> None:
     """The job as the worker runs it, with a clock set to Wednesday after the school's time."""
     runtime = Runtime.create(world.settings)
     stop = asyncio.Event()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -13,16 +13,19 @@ from ezurnals.attendance.domain import absence_id_for
 from ezurnals.shared.contracts.lessons import EntryDeadlinePolicySet, GradeBandDeadline
 from ezurnals.shared.testing.stack import eventually
 
+if TYPE_CHECKING:
+    from .conftest import World
+
 
 async def take(
-    world: Any, lesson: uuid.UUID, headers: dict[str, str], **body: Any
+    world: World, lesson: uuid.UUID, headers: dict[str, str], **body: Any
 ) -> httpx.Response:
     return await world.client.post(
         f"/api/attendance/lessons/{lesson}/attendance", json=body, headers=headers
     )
 
 
-async def test_the_teacher_marks_the_absent_and_late_in_one_action(world: Any) -> None:
+async def test_the_teacher_marks_the_absent_and_late_in_one_action(world: World) -> None:
     lesson = world.lesson(world.MON, 1)
     world.now = world.at(world.MON, 8, 40)
     marks = [
@@ -50,7 +53,7 @@ async def test_the_teacher_marks_the_absent_and_late_in_one_action(world: Any) -
     assert again.status_code == 409
 
 
-async def test_all_present_is_an_explicit_entry_and_nothing_at_all_is_refused(world: Any) -> None:
+async def test_all_present_is_an_explicit_entry_and_nothing_at_all_is_refused(world: World) -> None:
     lesson = world.lesson(world.MON, 2)
     world.now = world.at(world.MON, 9, 35)
     nothing = await take(world, lesson, world.teacher)
@@ -65,7 +68,7 @@ async def test_all_present_is_an_explicit_entry_and_nothing_at_all_is_refused(wo
     assert read.json()["taken"] is True and read.json()["all_present"] is True
 
 
-async def test_a_mark_for_a_student_not_in_the_class_is_a_422(world: Any) -> None:
+async def test_a_mark_for_a_student_not_in_the_class_is_a_422(world: World) -> None:
     world.now = world.at(world.TUE, 8, 40)
     refused = await take(
         world, world.lesson(world.TUE, 1), world.teacher, marks=[{"student_id": str(world.otto)}]
@@ -81,7 +84,7 @@ async def test_a_mark_for_a_student_not_in_the_class_is_a_422(world: Any) -> Non
     assert unknown_code.status_code == 422 and unknown_code.json()["field"] == "marks[0].code"
 
 
-async def test_only_the_lessons_teacher_or_its_substitute_takes_attendance(world: Any) -> None:
+async def test_only_the_lessons_teacher_or_its_substitute_takes_attendance(world: World) -> None:
     world.now = world.at(world.TUE, 9, 40)
     substituted = world.lesson(world.TUE, 2)
     # the class teacher and the deputy see the lesson but do not give it: 403; a teacher of
@@ -98,7 +101,7 @@ async def test_only_the_lessons_teacher_or_its_substitute_takes_attendance(world
     assert not_hers.status_code == 404
 
 
-async def test_another_schools_lesson_and_a_cancelled_one(world: Any) -> None:
+async def test_another_schools_lesson_and_a_cancelled_one(world: World) -> None:
     outsider = world.issuer.headers(world.talis, uuid.uuid4(), ["teacher"])
     elsewhere = await take(world, world.lesson(world.WED, 1), outsider, all_present=True)
     assert elsewhere.status_code == 404
@@ -107,14 +110,14 @@ async def test_another_schools_lesson_and_a_cancelled_one(world: Any) -> None:
     assert cancelled.status_code == 409
 
 
-async def test_attendance_before_the_lesson_starts_is_refused(world: Any) -> None:
+async def test_attendance_before_the_lesson_starts_is_refused(world: World) -> None:
     world.now = world.at(world.WED, 8, 0)
     early = await take(world, world.lesson(world.WED, 1), world.teacher, all_present=True)
     assert early.status_code == 422 and early.json()["field"] == "lesson_id"
 
 
 async def test_after_the_grade_bands_deadline_the_entry_is_accepted_and_marked_late(
-    world: Any,
+    world: World,
 ) -> None:
     """Grade 5 enters by 15:00 in Riga; 15:20 is twenty minutes late."""
     world.now = world.at(world.WED, 15, 20)
@@ -127,7 +130,7 @@ async def test_after_the_grade_bands_deadline_the_entry_is_accepted_and_marked_l
 
 
 async def test_a_correction_keeps_the_history_and_reaches_the_students_absences(
-    world: Any,
+    world: World,
 ) -> None:
     lesson = world.lesson(world.THU, 1)
     world.now = world.at(world.THU, 8, 45)

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .conftest import World
 
 
-async def mark(world: Any, day: Any, period: int, *absent: uuid.UUID, late: Any = None) -> None:
+async def mark(
+    world: World, day: dt.date, period: int, *absent: uuid.UUID, late: uuid.UUID | None = None
+) -> None:
     world.now = world.at(day, 13, 0)
-    marks = [{"student_id": str(s)} for s in absent]
+    marks: list[dict[str, str | int]] = [{"student_id": str(s)} for s in absent]
     if late is not None:
         marks.append({"student_id": str(late), "minutes_late": 5})
     body = {"marks": marks} if marks else {"all_present": True}
@@ -23,7 +29,7 @@ async def mark(world: Any, day: Any, period: int, *absent: uuid.UUID, late: Any 
     assert taken.status_code == 201, taken.text
 
 
-async def test_views_of_a_class_a_student_and_the_school_day(world: Any) -> None:
+async def test_views_of_a_class_a_student_and_the_school_day(world: World) -> None:
     await mark(world, world.MON, 1, world.anna, world.berzins, late=world.cirulis)
     await mark(world, world.MON, 2, world.anna)
     await mark(world, world.MON, 3, world.anna, world.berzins)
@@ -84,7 +90,7 @@ async def test_views_of_a_class_a_student_and_the_school_day(world: Any) -> None
     ]
 
 
-async def test_who_may_read_what(world: Any) -> None:
+async def test_who_may_read_what(world: World) -> None:
     klass = f"/api/attendance/classes/{world.class_5a}/unexcused-absences"
     assert (await world.client.get(klass, headers=world.deputy)).status_code == 200
     elsewhere = world.issuer.headers(world.dace, uuid.uuid4(), ["deputy_director"])

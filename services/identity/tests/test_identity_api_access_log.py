@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ezurnals.identity.access_log import ReadsElsewhere
 from ezurnals.identity.service import SERVICE
@@ -21,6 +21,9 @@ from ezurnals.shared.messaging.projection import apply_events, install
 from ezurnals.shared.settings import Settings
 from ezurnals.shared.testing.probe import PROBE
 from ezurnals.shared.testing.stack import TestStack, eventually, running_worker
+
+if TYPE_CHECKING:
+    from .conftest import Api, Kit
 
 
 def read_elsewhere(
@@ -51,7 +54,7 @@ def read_elsewhere(
 
 
 async def test_a_guardian_and_the_director_see_reads_made_in_other_services(
-    api: Any, kit: Any, settings: Settings
+    api: Api, kit: type[Kit], settings: Settings
 ) -> None:
     school = await kit.new_school(api, "Žurnāla skola")
     ct, ct_token = await school.class_teacher("1.a", "Laura", "Strazdiņa")
@@ -149,7 +152,7 @@ async def test_a_guardian_and_the_director_see_reads_made_in_other_services(
 
 
 async def test_concurrent_reads_elsewhere_are_one_event_and_every_read_shows(
-    api: Any, kit: Any, settings: Settings, stack: TestStack
+    api: Api, kit: type[Kit], settings: Settings, stack: TestStack
 ) -> None:
     school = await kit.new_school(api, "Partijas skola")
     ct, _ = await school.class_teacher("1.a", "Ilze", "Ozola")

@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 import itertools
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
+
+if TYPE_CHECKING:
+    from .conftest import Api, Kit
 
 GENERIC = "wrong username or password, or the account cannot sign in now"
 
 
 async def test_tokens_carry_the_documented_claims_and_verify_against_the_jwks(
-    api: Any, kit: Any
+    api: Api, kit: type[Kit]
 ) -> None:
     school = await kit.new_school(api, "Žetonu skola")
     jwks = await api.ok("GET", "/.well-known/jwks.json")
@@ -34,7 +37,7 @@ async def test_tokens_carry_the_documented_claims_and_verify_against_the_jwks(
     assert me["personal_data"]["last_name"] == "Bērziņa"
 
 
-async def test_sign_in_refusals_are_one_generic_401(api: Any, kit: Any) -> None:
+async def test_sign_in_refusals_are_one_generic_401(api: Api, kit: type[Kit]) -> None:
     school = await kit.new_school(api, "Vārtu skola")
     admin = (await api.ok("GET", "/me", school.admin_token))["personal_data"]["username"]
     unknown = await api.call(
@@ -45,7 +48,7 @@ async def test_sign_in_refusals_are_one_generic_401(api: Any, kit: Any) -> None:
     assert unknown.json()["message"] == wrong.json()["message"] == GENERIC
 
 
-async def test_ten_failures_in_fifteen_minutes_lock_the_account(api: Any, kit: Any) -> None:
+async def test_ten_failures_in_fifteen_minutes_lock_the_account(api: Api, kit: type[Kit]) -> None:
     school = await kit.new_school(api, "Slēdzeņu skola")
     username = (await api.ok("GET", "/me", school.admin_token))["personal_data"]["username"]
     for _ in range(10):
@@ -67,7 +70,9 @@ async def test_ten_failures_in_fifteen_minutes_lock_the_account(api: Any, kit: A
         api.clock.fixed = None
 
 
-async def test_refresh_rotates_and_a_reused_token_revokes_the_family(api: Any, kit: Any) -> None:
+async def test_refresh_rotates_and_a_reused_token_revokes_the_family(
+    api: Api, kit: type[Kit]
+) -> None:
     school = await kit.new_school(api, "Atsvaidzes skola")
     username = (await api.ok("GET", "/me", school.admin_token))["personal_data"]["username"]
     signed = await school.sign_in(username)
@@ -83,7 +88,7 @@ async def test_refresh_rotates_and_a_reused_token_revokes_the_family(api: Any, k
 
 
 async def test_activation_codes_are_single_use_issued_by_the_class_teacher(
-    api: Any, kit: Any
+    api: Api, kit: type[Kit]
 ) -> None:
     school = await kit.new_school(api, "Kodu skola")
     class_teacher, ct_token = await school.staff("Laura", "Strazdiņa", ["teacher", "class_teacher"])
@@ -140,7 +145,7 @@ async def test_activation_codes_are_single_use_issued_by_the_class_teacher(
     assert [c["person_id"] for c in again["codes"]] == [student]
 
 
-async def staff_activated_days_ago(api: Any, kit: Any, school: Any, days: int) -> str:
+async def staff_activated_days_ago(api: Api, kit: type[Kit], school: Any, days: int) -> str:
     """A teacher whose password was chosen ``days`` ago (by the app's clock): their username."""
     hired = await api.ok(
         "POST",
@@ -162,7 +167,9 @@ async def staff_activated_days_ago(api: Any, kit: Any, school: Any, days: int) -
     return username
 
 
-async def test_staff_passwords_warn_at_day_53_and_expire_at_day_61(api: Any, kit: Any) -> None:
+async def test_staff_passwords_warn_at_day_53_and_expire_at_day_61(
+    api: Api, kit: type[Kit]
+) -> None:
     school = await kit.new_school(api, "Paroļu skola")
     warned = await school.sign_in(await staff_activated_days_ago(api, kit, school, 53))
     assert warned["password"]["status"] == "expires_soon" and warned["password"]["days_left"] == 7
@@ -199,7 +206,7 @@ async def test_staff_passwords_warn_at_day_53_and_expire_at_day_61(api: Any, kit
     assert (await api.call("GET", "/me", changed["access_token"])).status_code == 200
 
 
-async def test_the_last_five_passwords_cannot_be_reused(api: Any, kit: Any) -> None:
+async def test_the_last_five_passwords_cannot_be_reused(api: Api, kit: type[Kit]) -> None:
     school = await kit.new_school(api, "Vēstures skola")
     token = school.admin_token
     passwords = [kit.PASSWORD] + [f"vecā-parole-numur-{n}" for n in range(1, 6)]
@@ -226,7 +233,7 @@ async def test_the_last_five_passwords_cannot_be_reused(api: Any, kit: Any) -> N
 
 
 async def test_sign_out_and_ended_employment_refuse_tokens_on_the_next_request(
-    api: Any, kit: Any
+    api: Api, kit: type[Kit]
 ) -> None:
     """Identity reads revocations from its own tables, written with the command: no worker
     runs here, and each token is refused by the very next request."""
@@ -252,7 +259,7 @@ async def test_sign_out_and_ended_employment_refuse_tokens_on_the_next_request(
 
 
 async def test_sign_out_everywhere_refuses_every_earlier_token_on_the_next_request(
-    api: Any, kit: Any
+    api: Api, kit: type[Kit]
 ) -> None:
     school = await kit.new_school(api, "Visur izrakstīta skola")
     _, token = await school.staff("Inese", "Priede", ["teacher"])

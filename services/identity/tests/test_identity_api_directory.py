@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+if TYPE_CHECKING:
+    from .conftest import Api, Kit
 
-async def test_bootstrap_needs_the_operator_secret(api: Any, kit: Any) -> None:
+
+async def test_bootstrap_needs_the_operator_secret(api: Api, kit: type[Kit]) -> None:
     body = {"name": "Skola", "admin": kit.person("Jānis", "Ozols")}
     missing = await api.call("POST", "/schools", json=body)
     assert missing.status_code == 403
@@ -16,7 +19,7 @@ async def test_bootstrap_needs_the_operator_secret(api: Any, kit: Any) -> None:
     assert wrong.status_code == 403
 
 
-async def test_a_school_is_built_and_its_events_appended(api: Any, kit: Any) -> None:
+async def test_a_school_is_built_and_its_events_appended(api: Api, kit: type[Kit]) -> None:
     school = await kit.new_school(api, "Rēzeknes 2. vidusskola")
     classes = await api.ok("GET", f"/classes?school_year={kit.YEAR}", school.admin_token)
     assert [c["label"] for c in classes] == ["1.a", "2.a"]
@@ -49,7 +52,7 @@ async def test_a_school_is_built_and_its_events_appended(api: Any, kit: Any) -> 
     assert any(r["payload"].get("student_id") == student for r in rows)
 
 
-async def test_structure_is_for_admins_and_directors_only(api: Any, kit: Any) -> None:
+async def test_structure_is_for_admins_and_directors_only(api: Api, kit: type[Kit]) -> None:
     school = await kit.new_school(api, "Lomu skola")
     _, teacher = await school.staff("Ilze", "Vītola", ["teacher"])
     opened = await api.call(
@@ -80,7 +83,7 @@ async def test_structure_is_for_admins_and_directors_only(api: Any, kit: Any) ->
     assert ok.status_code == 201, ok.text
 
 
-async def test_bad_input_names_the_field(api: Any, kit: Any) -> None:
+async def test_bad_input_names_the_field(api: Api, kit: type[Kit]) -> None:
     school = await kit.new_school(api, "Kļūdu skola")
     token = school.admin_token
     wrong_label = await api.call(
@@ -136,7 +139,7 @@ async def test_bad_input_names_the_field(api: Any, kit: Any) -> None:
     assert f"{kit.YEAR_START}-07-01 to {kit.YEAR_START + 1}-08-31" in years_later.json()["message"]
 
 
-async def test_a_retried_command_has_one_effect(api: Any, kit: Any) -> None:
+async def test_a_retried_command_has_one_effect(api: Api, kit: type[Kit]) -> None:
     school = await kit.new_school(api, "Atkārtojumu skola")
     key = {"Idempotency-Key": kit.new_id()}
     body = {
@@ -156,7 +159,7 @@ async def test_a_retried_command_has_one_effect(api: Any, kit: Any) -> None:
     assert hired == 2  # the bootstrap admin and Rūta, once
 
 
-async def test_students_move_withdraw_and_families_link(api: Any, kit: Any) -> None:
+async def test_students_move_withdraw_and_families_link(api: Api, kit: type[Kit]) -> None:
     school = await kit.new_school(api, "Ģimeņu skola")
     token = school.admin_token
     student = await school.student("Kārlis", "Ozoliņš", "1.a")
@@ -232,7 +235,7 @@ async def test_students_move_withdraw_and_families_link(api: Any, kit: Any) -> N
         assert expected in types
 
 
-async def test_teaching_with_a_substitute_and_its_end(api: Any, kit: Any) -> None:
+async def test_teaching_with_a_substitute_and_its_end(api: Api, kit: type[Kit]) -> None:
     school = await kit.new_school(api, "Mācību skola")
     teacher, _ = await school.staff("Māra", "Siliņa", ["teacher"])
     substitute, _ = await school.staff("Oskars", "Kalējs", ["teacher"])
@@ -280,7 +283,7 @@ async def test_teaching_with_a_substitute_and_its_end(api: Any, kit: Any) -> Non
     assert stranger.status_code == 404 and stranger.json()["field"] == "teacher_id"
 
 
-async def test_school_a_never_reaches_school_b(api: Any, kit: Any) -> None:
+async def test_school_a_never_reaches_school_b(api: Api, kit: type[Kit]) -> None:
     a = await kit.new_school(api, "A skola")
     b = await kit.new_school(api, "B skola")
     b_student = await b.student("Zane", "Bite", "1.a")
@@ -310,7 +313,7 @@ async def test_school_a_never_reaches_school_b(api: Any, kit: Any) -> None:
     ).status_code == 404
 
 
-async def test_a_name_is_one_line_of_text_without_digits(api: Any, kit: Any) -> None:
+async def test_a_name_is_one_line_of_text_without_digits(api: Api, kit: type[Kit]) -> None:
     """Free text may hold tabs and line breaks (the shared rule); a name may not, nor digits."""
     school = await kit.new_school(api, "Vārdu skola")
     answers = {}
@@ -334,7 +337,7 @@ async def test_a_name_is_one_line_of_text_without_digits(api: Any, kit: Any) -> 
 
 
 async def test_numbers_a_person_types_are_bounded_and_the_answer_names_the_range(
-    api: Any, kit: Any
+    api: Api, kit: type[Kit]
 ) -> None:
     school = await kit.new_school(api, "Robežu skola")
     token = school.admin_token
@@ -382,7 +385,9 @@ async def test_numbers_a_person_types_are_bounded_and_the_answer_names_the_range
     assert "1 to 12" in next_year.json()["message"]
 
 
-async def test_the_password_policy_in_force_and_its_history_per_role(api: Any, kit: Any) -> None:
+async def test_the_password_policy_in_force_and_its_history_per_role(
+    api: Api, kit: type[Kit]
+) -> None:
     """Rule 9 is recorded at registration as each role's first version; a later decision shows
     in the history and, from its date, as the policy in force."""
     school = await kit.new_school(api, "Paroļu skola")

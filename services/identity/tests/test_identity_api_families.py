@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ezurnals.identity.jobs import ComingOfAgeJob
 from ezurnals.identity.service import SERVICE
 
+if TYPE_CHECKING:
+    from .conftest import Api, Kit
 
-async def event_count(api: Any, school: Any, event_type: str) -> int:
+
+async def event_count(api: Api, school: Any, event_type: str) -> int:
     async with api.app.state.runtime.db.raw() as conn:
         count: int = await conn.fetchval(
             "SELECT count(*) FROM events WHERE school_id = $1 AND event_type = $2",
@@ -20,7 +23,9 @@ async def event_count(api: Any, school: Any, event_type: str) -> int:
     return count
 
 
-async def test_the_whole_school_is_promoted_once_and_grade_12_graduates(api: Any, kit: Any) -> None:
+async def test_the_whole_school_is_promoted_once_and_grade_12_graduates(
+    api: Api, kit: type[Kit]
+) -> None:
     school = await kit.new_school(api, "Pārcelšanas skola", ("1.a", "12.a"))
     moving = await school.student("Anna", "Kļaviņa", "1.a")
     repeating = await school.student("Jānis", "Ērglis", "1.a")
@@ -105,7 +110,7 @@ async def test_the_whole_school_is_promoted_once_and_grade_12_graduates(api: Any
 
 
 async def test_the_class_teacher_unlinks_a_guardian_and_a_rehire_restores_access(
-    api: Any, kit: Any
+    api: Api, kit: type[Kit]
 ) -> None:
     school = await kit.new_school(api, "Saišu skola")
     _, ct_token = await school.class_teacher("1.a", "Laura", "Strazdiņa")
@@ -156,7 +161,7 @@ def born_18_years_before(day: date) -> date:
 
 
 async def test_students_come_of_age_once_and_then_decide_about_their_guardians(
-    api: Any, kit: Any
+    api: Api, kit: type[Kit]
 ) -> None:
     school = await kit.new_school(api, "Pilngadības skola", ("12.a",))
     birthday = kit.TODAY + timedelta(days=3)
@@ -200,7 +205,7 @@ async def test_students_come_of_age_once_and_then_decide_about_their_guardians(
 
 
 async def test_guardians_change_only_their_own_contacts_and_the_class_teacher_keeps_the_file(
-    api: Any, kit: Any
+    api: Api, kit: type[Kit]
 ) -> None:
     school = await kit.new_school(api, "Lietvedības skola")
     _, ct_token = await school.class_teacher("2.a", "Dace", "Krūmiņa")

@@ -9,7 +9,7 @@ import io
 import re
 import socket
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pypdf
 import pytest
@@ -17,6 +17,9 @@ from aiohttp import web
 from aiosmtpd.controller import Controller
 
 from ezurnals.shared.settings import Settings
+
+if TYPE_CHECKING:
+    from .conftest import Api, Kit
 
 CODE = re.compile(r"\b[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}\b")
 
@@ -72,7 +75,7 @@ async def texts() -> AsyncIterator[tuple[list[dict[str, Any]], int]]:
 
 @pytest.fixture(scope="module")
 async def api(
-    settings: Settings, kit: Any, inbox: tuple[Inbox, int], texts: tuple[list[Any], int]
+    settings: Settings, kit: type[Kit], inbox: tuple[Inbox, int], texts: tuple[list[Any], int]
 ) -> AsyncIterator[Any]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("EZURNALS_SMTP_URL", f"smtp://127.0.0.1:{inbox[1]}")
@@ -84,7 +87,7 @@ async def api(
 
 
 async def test_letters_per_family_in_latvian_with_codes_sent_where_contacts_exist(
-    api: Any, kit: Any, inbox: tuple[Inbox, int], texts: tuple[list[dict[str, Any]], int]
+    api: Api, kit: type[Kit], inbox: tuple[Inbox, int], texts: tuple[list[dict[str, Any]], int]
 ) -> None:
     school = await kit.new_school(api, "Ķekavas vidusskola")
     ct, ct_token = await school.class_teacher("1.a", "Laura", "Strazdiņa")

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .conftest import Api, Kit
 
 CSV_HEADER = (
     "student_first_name;student_last_name;personal_code;birth_date;class_label;"
@@ -11,7 +14,7 @@ CSV_HEADER = (
 )
 
 
-async def family(api: Any, kit: Any, name: str) -> dict[str, Any]:
+async def family(api: Api, kit: type[Kit], name: str) -> dict[str, Any]:
     """A school with a class teacher, a subject teacher of another class, a student with a
     guardian and a restricted guardian, and everyone signed in."""
     school = await kit.new_school(api, name)
@@ -52,7 +55,7 @@ async def family(api: Any, kit: Any, name: str) -> dict[str, Any]:
 
 
 async def test_reading_a_personal_file_follows_the_relationships_and_is_audited(
-    api: Any, kit: Any
+    api: Api, kit: type[Kit]
 ) -> None:
     f = await family(api, kit, "Lietu skola")
     student = f["student"]
@@ -87,7 +90,7 @@ async def test_reading_a_personal_file_follows_the_relationships_and_is_audited(
     assert (await api.call("GET", f"/staff/{f['ct']}/accesses", f["ct_token"])).status_code == 403
 
 
-async def test_export_and_erasure_where_retention_allows(api: Any, kit: Any) -> None:
+async def test_export_and_erasure_where_retention_allows(api: Api, kit: type[Kit]) -> None:
     f = await family(api, kit, "Dzēšanas skola")
     school, student = f["school"], f["student"]
     own = await api.ok("GET", f"/people/{student}/export", f["student_token"])
@@ -127,7 +130,7 @@ async def test_export_and_erasure_where_retention_allows(api: Any, kit: Any) -> 
 
 
 async def test_csv_import_lists_every_bad_row_and_imports_all_or_nothing(
-    api: Any, kit: Any
+    api: Api, kit: type[Kit]
 ) -> None:
     school = await kit.new_school(api, "Importa skola")
     url = f"/imports/students?school_year={kit.YEAR}"

@@ -7,11 +7,14 @@ import asyncio
 import dataclasses
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import httpx
 import pyotp
+
+if TYPE_CHECKING:
+    from .conftest import Api, Kit
 
 GENERIC = "wrong username or password, or the account cannot sign in now"
 CSV = (
@@ -22,12 +25,14 @@ CSV = (
 )
 
 
-async def username_of(api: Any, token: str) -> str:
+async def username_of(api: Api, token: str) -> str:
     name: str = (await api.ok("GET", "/me", token))["personal_data"]["username"]
     return name
 
 
-async def test_staff_may_enable_totp_and_then_sign_in_needs_the_code(api: Any, kit: Any) -> None:
+async def test_staff_may_enable_totp_and_then_sign_in_needs_the_code(
+    api: Api, kit: type[Kit]
+) -> None:
     school = await kit.new_school(api, "Divfaktoru skola")
     _, token = await school.staff("Pēteris", "Zariņš", ["teacher"])
     username = await username_of(api, token)
@@ -70,7 +75,7 @@ async def test_staff_may_enable_totp_and_then_sign_in_needs_the_code(api: Any, k
 
 
 async def test_a_school_can_require_totp_which_staff_enrol_while_signing_in(
-    api: Any, kit: Any
+    api: Api, kit: type[Kit]
 ) -> None:
     school = await kit.new_school(api, "Stingrā skola")
     _, token = await school.staff("Sandra", "Vītola", ["teacher"])
@@ -103,7 +108,7 @@ async def test_a_school_can_require_totp_which_staff_enrol_while_signing_in(
 
 
 async def test_too_many_failures_from_one_address_block_it_for_fifteen_minutes(
-    api: Any, kit: Any
+    api: Api, kit: type[Kit]
 ) -> None:
     school = await kit.new_school(api, "Adrešu skola")
     username = await username_of(api, school.admin_token)
@@ -138,7 +143,7 @@ async def test_too_many_failures_from_one_address_block_it_for_fifteen_minutes(
 
 
 async def test_registering_one_name_concurrently_gives_each_their_own_username(
-    api: Any, kit: Any
+    api: Api, kit: type[Kit]
 ) -> None:
     school = await kit.new_school(api, "Vārdabrāļu skola")
     body = {
@@ -156,7 +161,7 @@ async def test_registering_one_name_concurrently_gives_each_their_own_username(
     )
 
 
-async def test_a_csv_re_import_does_not_register_students_twice(api: Any, kit: Any) -> None:
+async def test_a_csv_re_import_does_not_register_students_twice(api: Api, kit: type[Kit]) -> None:
     school = await kit.new_school(api, "Importa skola")
     path = f"/imports/students?school_year={kit.YEAR}&dry_run=false"
     headers = {"Content-Type": "text/csv"}

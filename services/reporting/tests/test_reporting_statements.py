@@ -76,7 +76,8 @@ async def school(
         clock[0] = FIRST_OF_NOVEMBER
 
         async def issued() -> bool:
-            return await conn.fetchval("SELECT count(*) FROM statements") == 2
+            statements: int = await conn.fetchval("SELECT count(*) FROM statements")
+            return statements == 2
 
         await eventually(issued, what="both statements issued")
         yield {"s": s, "db": db, "graded": graded}

@@ -11,9 +11,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 
 from ezurnals.shared.db import Database, plain_url
 from ezurnals.shared.messaging.rebuild import rebuild
-from ezurnals.shared.runtime.supervisor import database_name
 from ezurnals.shared.service import load_service
-from ezurnals.shared.settings import Settings
+from ezurnals.shared.settings import Settings, database_name
 
 
 def stack_settings(service: str, data_dir: Path) -> Settings:

@@ -15,6 +15,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 SERVICES: tuple[str, ...] = ("identity", "lessons", "attendance", "grading", "reporting")
 
 
+def database_name(service: str) -> str:
+    """The database a service owns on a server it shares (the local stack, the tests)."""
+    return f"ezurnals_{service}"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="EZURNALS_", extra="ignore", frozen=True)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 from uuid import uuid4
 
 import pytest
@@ -11,10 +12,13 @@ from ezurnals.attendance.domain import Relationships
 from ezurnals.attendance.domain import access as rules
 from ezurnals.shared.domain import Forbidden, NotFound
 
+if TYPE_CHECKING:
+    from .conftest import School
+
 TODAY = dt.date(2025, 10, 8)
 
 
-def test_a_teacher_takes_attendance_for_own_lessons_only(school):
+def test_a_teacher_takes_attendance_for_own_lessons_only(school: School) -> None:
     """Another teacher's lesson is not seen by a subject teacher (404); the class teacher sees
     every lesson of her class, so she is refused (403)."""
     own, other = school.lesson(TODAY, 1), school.lesson(TODAY, 2)
@@ -28,7 +32,7 @@ def test_a_teacher_takes_attendance_for_own_lessons_only(school):
         rules.require_take_attendance(school.class_teacher, own.lesson_id, own.class_id)
 
 
-def test_the_class_teacher_excuses_own_class_only(school):
+def test_the_class_teacher_excuses_own_class_only(school: School) -> None:
     """A student of another class is not seen (404); the guardian sees the child but may not
     excuse directly (403)."""
     rules.require_excuse(school.class_teacher, school.anna)
@@ -39,7 +43,7 @@ def test_the_class_teacher_excuses_own_class_only(school):
         rules.require_excuse(school.guardian, school.anna)
 
 
-def test_the_administration_reads_all_and_excuses_too(school):
+def test_the_administration_reads_all_and_excuses_too(school: School) -> None:
     admin = Relationships(person_id=uuid4(), administration=True)
 
     rules.require_read_student(admin, school.outsider)
@@ -48,7 +52,7 @@ def test_the_administration_reads_all_and_excuses_too(school):
     rules.require_excuse(admin, school.anna)
 
 
-def test_a_guardian_sees_and_submits_for_own_children_only(school):
+def test_a_guardian_sees_and_submits_for_own_children_only(school: School) -> None:
     guardian = school.guardian
 
     rules.require_read_student(guardian, school.anna)
@@ -59,7 +63,7 @@ def test_a_guardian_sees_and_submits_for_own_children_only(school):
         rules.require_submit_excuse(guardian, school.berzs, TODAY)
 
 
-def test_a_restricted_guardian_neither_sees_nor_submits(school):
+def test_a_restricted_guardian_neither_sees_nor_submits(school: School) -> None:
     restricted = school.guardian.model_copy(
         update={"restricted_children": frozenset({school.anna})}
     )
@@ -79,14 +83,16 @@ def test_a_restricted_guardian_neither_sees_nor_submits(school):
         (None, False),
     ],
 )
-def test_a_student_submits_for_themself_from_18(school, birth_date, may):
+def test_a_student_submits_for_themself_from_18(
+    school: School, birth_date: dt.date | None, may: bool
+) -> None:
     student = Relationships(person_id=school.anna, birth_date=birth_date)
 
     assert rules.may_submit_excuse(student, school.anna, TODAY) is may
     assert rules.may_submit_excuse(student, school.berzs, TODAY) is False
 
 
-def test_a_student_reads_only_themself(school):
+def test_a_student_reads_only_themself(school: School) -> None:
     student = Relationships(person_id=school.anna)
 
     rules.require_read_student(student, school.anna)
@@ -94,7 +100,7 @@ def test_a_student_reads_only_themself(school):
         rules.require_read_student(student, school.berzs)
 
 
-def test_a_lesson_is_read_by_its_teacher_and_the_class_teacher(school):
+def test_a_lesson_is_read_by_its_teacher_and_the_class_teacher(school: School) -> None:
     lesson = school.lesson(TODAY)
 
     rules.require_read_lesson(school.teacher_of(lesson), lesson.lesson_id, lesson.class_id)
@@ -105,7 +111,7 @@ def test_a_lesson_is_read_by_its_teacher_and_the_class_teacher(school):
         rules.require_read_class(school.teacher_of(lesson), lesson.class_id)
 
 
-def test_only_the_administration_sets_policies(school):
+def test_only_the_administration_sets_policies(school: School) -> None:
     rules.require_administration(Relationships(person_id=uuid4(), administration=True))
     with pytest.raises(Forbidden):
         rules.require_administration(school.class_teacher)
@@ -120,11 +126,11 @@ def test_only_the_administration_sets_policies(school):
         (dt.date(2004, 2, 29), dt.date(2022, 3, 1), 18),
     ],
 )
-def test_age_counts_whole_years(born, on, age):
+def test_age_counts_whole_years(born: dt.date, on: dt.date, age: int) -> None:
     assert rules.age_on(born, on) == age
 
 
-def test_an_excuse_is_recorded_in_the_highest_administration_role_held():
+def test_an_excuse_is_recorded_in_the_highest_administration_role_held() -> None:
     from ezurnals.attendance.api.excuses import EXCUSING_ROLES, excusing_as
     from ezurnals.shared.auth import Principal
     from ezurnals.shared.auth.principal import ADMINISTRATION, Role

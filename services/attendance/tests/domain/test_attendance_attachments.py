@@ -19,7 +19,7 @@ PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 32
     ("data", "content_type"),
     [(PDF, "application/pdf"), (JPEG, "image/jpeg"), (PNG, "image/png")],
 )
-def test_an_accepted_document_is_described_by_its_content(data, content_type):
+def test_an_accepted_document_is_described_by_its_content(data: bytes, content_type: str) -> None:
     attachment_id = uuid4()
 
     attachment = check_attachment(data, attachment_id=attachment_id)
@@ -39,7 +39,7 @@ def test_an_accepted_document_is_described_by_its_content(data, content_type):
         b"<html>%PDF-1.7</html>",
     ],
 )
-def test_other_content_is_refused_whatever_it_is_called(data):
+def test_other_content_is_refused_whatever_it_is_called(data: bytes) -> None:
     with pytest.raises(Invalid) as err:
         check_attachment(data, attachment_id=uuid4())
 
@@ -47,14 +47,14 @@ def test_other_content_is_refused_whatever_it_is_called(data):
     assert "PDF, JPEG or PNG" in err.value.message
 
 
-def test_an_empty_attachment_is_refused():
+def test_an_empty_attachment_is_refused() -> None:
     with pytest.raises(Invalid) as err:
         check_attachment(b"", attachment_id=uuid4())
 
     assert "empty" in err.value.message
 
 
-def test_five_megabytes_pass_and_one_byte_more_does_not():
+def test_five_megabytes_pass_and_one_byte_more_does_not() -> None:
     at_limit = PDF + b"\x00" * (MAX_ATTACHMENT_BYTES - len(PDF))
 
     assert check_attachment(at_limit, attachment_id=uuid4()).size_bytes == 5 * 1024 * 1024

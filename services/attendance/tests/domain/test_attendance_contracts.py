@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 from uuid import uuid4
 
 import pytest
@@ -10,6 +11,9 @@ from pydantic import ValidationError
 
 from ezurnals.shared.contracts import attendance
 from ezurnals.shared.contracts.base import EventEnvelope, registry
+
+if TYPE_CHECKING:
+    from .conftest import School
 
 EXPECTED = {
     "AbsenceCodesDefined",
@@ -25,7 +29,7 @@ EXPECTED = {
 }
 
 
-def test_every_attendance_event_is_a_registered_contract_of_the_service():
+def test_every_attendance_event_is_a_registered_contract_of_the_service() -> None:
     ours = {m for m in registry if m.service == "attendance"}
 
     assert {m.event_type for m in ours} == EXPECTED
@@ -33,7 +37,7 @@ def test_every_attendance_event_is_a_registered_contract_of_the_service():
     assert all(registry.model(m.event_type) is m for m in ours)
 
 
-def test_an_event_survives_the_envelope(school):
+def test_an_event_survives_the_envelope(school: School) -> None:
     lesson = school.lesson(dt.date(2025, 10, 6))
     taken = school.absent(lesson, school.anna)
     (recorded,) = school.absence_events(lesson, school.anna)
@@ -59,7 +63,7 @@ def test_an_event_survives_the_envelope(school):
         assert EventEnvelope.model_validate_json(envelope.model_dump_json()).parse() == original
 
 
-def test_a_correction_must_change_something():
+def test_a_correction_must_change_something() -> None:
     with pytest.raises(ValidationError):
         attendance.AbsenceCorrected(
             absence_id=uuid4(),
@@ -74,7 +78,7 @@ def test_a_correction_must_change_something():
         )
 
 
-def test_a_threshold_month_is_a_calendar_month():
+def test_a_threshold_month_is_a_calendar_month() -> None:
     fields = {"student_id": uuid4(), "unexcused_lessons": 10, "threshold": 10}
 
     assert attendance.AbsenceThresholdReached(month="2025-10", **fields).month == "2025-10"
@@ -82,7 +86,7 @@ def test_a_threshold_month_is_a_calendar_month():
         attendance.AbsenceThresholdReached(month="2025-13", **fields)
 
 
-def test_a_rejection_without_a_reason_is_not_a_valid_event():
+def test_a_rejection_without_a_reason_is_not_a_valid_event() -> None:
     with pytest.raises(ValidationError):
         attendance.ExcuseRejected(
             request_id=uuid4(), student_id=uuid4(), reason="", rejected_by=uuid4()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from uuid import uuid4
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -16,6 +18,7 @@ from ezurnals.attendance.domain import (
     SubmitExcuse,
 )
 from ezurnals.shared.contracts.attendance import (
+    AttendanceEvent,
     ExcuseAccepted,
     ExcuseAttachment,
     ExcuseRejected,
@@ -23,11 +26,22 @@ from ezurnals.shared.contracts.attendance import (
 )
 from ezurnals.shared.domain import Conflict, Forbidden, Invalid, NotFound
 
+if TYPE_CHECKING:
+    from .conftest import School
+
 TODAY = dt.date(2025, 10, 8)
 POLICY = ExcusePolicy()
 
 
-def submit(school, *, by=None, policy=POLICY, lesson_dates=None, today=TODAY, **fields):
+def submit(
+    school: School,
+    *,
+    by: Relationships | None = None,
+    policy: ExcusePolicy = POLICY,
+    lesson_dates: Mapping[UUID, dt.date] | None = None,
+    today: dt.date = TODAY,
+    **fields: Any,
+) -> tuple[ExcuseRequest, list[AttendanceEvent]]:
     request_id = fields.pop("request_id", uuid4())
     request = ExcuseRequest(f"excuse-request-{request_id}")
     cmd = SubmitExcuse(
@@ -43,12 +57,12 @@ def submit(school, *, by=None, policy=POLICY, lesson_dates=None, today=TODAY, **
     return request, events
 
 
-def submitted(school, **fields):
+def submitted(school: School, **fields: Any) -> ExcuseRequest:
     request, events = submit(school, **fields)
     return request.applied(events)
 
 
-def test_a_guardian_submits_a_parents_note_for_their_child(school):
+def test_a_guardian_submits_a_parents_note_for_their_child(school: School) -> None:
     attachment = ExcuseAttachment(
         attachment_id=uuid4(), sha256="a" * 64, content_type="image/jpeg", size_bytes=1200
     )
@@ -75,7 +89,9 @@ def test_a_guardian_submits_a_parents_note_for_their_child(school):
     assert event.document_type == "parent_note" and event.attachment == attachment
 
 
-def test_a_parents_note_longer_than_the_policy_asks_for_a_doctors_certificate(school):
+def test_a_parents_note_longer_than_the_policy_asks_for_a_doctors_certificate(
+    school: School,
+) -> None:
     with pytest.raises(Invalid) as err:
         submit(school, covers_from=dt.date(2025, 10, 6), covers_to=dt.date(2025, 10, 9))
 
@@ -84,7 +100,7 @@ def test_a_parents_note_longer_than_the_policy_asks_for_a_doctors_certificate(sc
     assert err.value.details == {"max_days": 3, "days": 4}
 
 
-def test_the_schools_policy_sets_how_long_a_parents_note_may_be(school):
+def test_the_schools_policy_sets_how_long_a_parents_note_may_be(school: School) -> None:
     _, events = submit(
         school,
         policy=ExcusePolicy(parent_note_max_days=5),
@@ -95,7 +111,7 @@ def test_the_schools_policy_sets_how_long_a_parents_note_may_be(school):
     assert isinstance(events[0], ExcuseSubmitted)
 
 
-def test_a_doctors_certificate_may_cover_a_long_period(school):
+def test_a_doctors_certificate_may_cover_a_long_period(school: School) -> None:
     _, events = submit(
         school,
         document_type="doctor_certificate",
@@ -106,7 +122,7 @@ def test_a_doctors_certificate_may_cover_a_long_period(school):
     assert isinstance(events[0], ExcuseSubmitted)
 
 
-def test_a_request_for_lessons_counts_the_days_those_lessons_fall_on(school):
+def test_a_request_for_lessons_counts_the_days_those_lessons_fall_on(school: School) -> None:
     days = [dt.date(2025, 10, d) for d in (6, 6, 7, 8, 9)]
     lessons = [uuid4() for _ in days]
     dates = dict(zip(lessons, days, strict=True))
@@ -115,11 +131,12 @@ def test_a_request_for_lessons_counts_the_days_those_lessons_fall_on(school):
     with pytest.raises(Invalid) as err:
         submit(school, lesson_ids=tuple(lessons), lesson_dates=dates)
 
+    assert isinstance(events[0], ExcuseSubmitted)
     assert set(events[0].lesson_ids) == set(lessons[:4])
     assert err.value.details == {"max_days": 3, "days": 4}
 
 
-def test_a_request_for_an_unknown_lesson_is_refused(school):
+def test_a_request_for_an_unknown_lesson_is_refused(school: School) -> None:
     known, unknown = uuid4(), uuid4()
 
     with pytest.raises(Invalid) as err:
@@ -140,21 +157,23 @@ def test_a_request_for_an_unknown_lesson_is_refused(school):
         ({"covers_from": TODAY, "covers_to": TODAY, "reason": "  "}, "reason"),
     ],
 )
-def test_a_request_without_a_clear_period_or_reason_is_refused(school, fields, field):
+def test_a_request_without_a_clear_period_or_reason_is_refused(
+    school: School, fields: dict[str, Any], field: str
+) -> None:
     with pytest.raises(Invalid) as err:
         submit(school, **fields)
 
     assert err.value.field == field
 
 
-def test_a_guardian_cannot_submit_for_another_familys_child(school):
+def test_a_guardian_cannot_submit_for_another_familys_child(school: School) -> None:
     with pytest.raises(NotFound) as err:
         submit(school, student_id=school.berzs, covers_from=TODAY, covers_to=TODAY)
 
     assert str(school.berzs) not in err.value.message
 
 
-def test_a_restricted_guardian_cannot_submit(school):
+def test_a_restricted_guardian_cannot_submit(school: School) -> None:
     restricted = school.guardian.model_copy(
         update={"restricted_children": frozenset({school.anna})}
     )
@@ -163,23 +182,24 @@ def test_a_restricted_guardian_cannot_submit(school):
         submit(school, by=restricted, covers_from=TODAY, covers_to=TODAY)
 
 
-def test_a_student_of_18_submits_for_themself(school):
+def test_a_student_of_18_submits_for_themself(school: School) -> None:
     adult = Relationships(person_id=school.anna, birth_date=dt.date(2007, 10, 8))
 
     _, events = submit(school, by=adult, covers_from=TODAY, covers_to=TODAY)
 
+    assert isinstance(events[0], ExcuseSubmitted)
     assert events[0].submitted_as == "student"
     assert events[0].submitted_by == school.anna
 
 
-def test_a_student_under_18_cannot_submit(school):
+def test_a_student_under_18_cannot_submit(school: School) -> None:
     minor = Relationships(person_id=school.anna, birth_date=dt.date(2007, 10, 9))
 
     with pytest.raises(NotFound):
         submit(school, by=minor, covers_from=TODAY, covers_to=TODAY)
 
 
-def test_a_request_is_submitted_once(school):
+def test_a_request_is_submitted_once(school: School) -> None:
     request = submitted(school, covers_from=TODAY, covers_to=TODAY)
 
     with pytest.raises(Conflict):
@@ -198,7 +218,7 @@ def test_a_request_is_submitted_once(school):
         )
 
 
-def test_the_class_teacher_accepts_a_request_with_its_coverage(school):
+def test_the_class_teacher_accepts_a_request_with_its_coverage(school: School) -> None:
     request = submitted(school, covers_from=TODAY, covers_to=TODAY)
 
     events = request.accept(AcceptExcuse(request_id=request.request_id), by=school.class_teacher)
@@ -218,7 +238,7 @@ def test_the_class_teacher_accepts_a_request_with_its_coverage(school):
     assert request.applied(events).status == "accepted"
 
 
-def test_a_rejection_needs_a_reason(school):
+def test_a_rejection_needs_a_reason(school: School) -> None:
     request = submitted(school, covers_from=TODAY, covers_to=TODAY)
 
     with pytest.raises(Invalid) as err:
@@ -235,7 +255,7 @@ def test_a_rejection_needs_a_reason(school):
 
 
 @pytest.mark.parametrize("first", ["accept", "reject"])
-def test_deciding_a_decided_request_is_a_conflict(school, first):
+def test_deciding_a_decided_request_is_a_conflict(school: School, first: str) -> None:
     request = submitted(school, covers_from=TODAY, covers_to=TODAY)
     decide = {
         "accept": lambda: request.accept(
@@ -254,7 +274,7 @@ def test_deciding_a_decided_request_is_a_conflict(school, first):
         decide["reject"]()
 
 
-def test_only_the_class_teacher_decides(school):
+def test_only_the_class_teacher_decides(school: School) -> None:
     request = submitted(school, covers_from=TODAY, covers_to=TODAY)
     other_class_teacher = Relationships(
         person_id=uuid4(), homeroom_classes=frozenset({school.other_class_id})
@@ -278,7 +298,7 @@ def test_only_the_class_teacher_decides(school):
             )
 
 
-def test_deciding_an_unknown_request_is_not_found(school):
+def test_deciding_an_unknown_request_is_not_found(school: School) -> None:
     request = ExcuseRequest("excuse-request-unknown")
 
     with pytest.raises(NotFound):

@@ -19,6 +19,7 @@ from ezurnals.attendance.domain import (
 from ezurnals.shared.contracts.attendance import (
     AbsenceCodeEntry,
     AbsenceCodesDefined,
+    AttendanceEvent,
     ExcusePolicySet,
 )
 from ezurnals.shared.domain import Forbidden, Invalid
@@ -34,14 +35,24 @@ def settings() -> AttendanceSettings:
     return AttendanceSettings(f"attendance-settings-{SCHOOL}")
 
 
-def define(codes=(ABSENT, ILL, LATE), absent="n", late="v", by=ADMIN):
+def define(
+    codes: tuple[AbsenceCodeEntry, ...] = (ABSENT, ILL, LATE),
+    absent: str = "n",
+    late: str = "v",
+    by: Relationships = ADMIN,
+) -> list[AttendanceEvent]:
     cmd = DefineAbsenceCodes(
         school_id=SCHOOL, codes=codes, default_absent_code=absent, default_late_code=late
     )
     return settings().define_codes(cmd, by=by)
 
 
-def set_policy(effective_from, max_days=3, thresholds=(10, 20), by=ADMIN):
+def set_policy(
+    effective_from: dt.date,
+    max_days: int = 3,
+    thresholds: tuple[int, ...] = (10, 20),
+    by: Relationships = ADMIN,
+) -> list[AttendanceEvent]:
     cmd = SetExcusePolicy(
         school_id=SCHOOL,
         parent_note_max_days=max_days,
@@ -51,7 +62,7 @@ def set_policy(effective_from, max_days=3, thresholds=(10, 20), by=ADMIN):
     return settings().set_excuse_policy(cmd, by=by)
 
 
-def test_a_new_school_has_the_default_codes_and_policy():
+def test_a_new_school_has_the_default_codes_and_policy() -> None:
     school = settings()
 
     assert school.codes == DEFAULT_CODES
@@ -66,7 +77,7 @@ def test_a_new_school_has_the_default_codes_and_policy():
     assert (DEFAULT_CODES.default_absent.code, DEFAULT_CODES.default_late.code) == ("n", "nk")
 
 
-def test_the_administration_defines_the_code_table():
+def test_the_administration_defines_the_code_table() -> None:
     events = define()
 
     (event,) = events
@@ -86,14 +97,16 @@ def test_the_administration_defines_the_code_table():
         ((ABSENT, LATE), "n", "n", "default_late_code"),
     ],
 )
-def test_a_code_table_that_does_not_hold_together_is_refused(codes, absent, late, field):
+def test_a_code_table_that_does_not_hold_together_is_refused(
+    codes: tuple[AbsenceCodeEntry, ...], absent: str, late: str, field: str
+) -> None:
     with pytest.raises(Invalid) as err:
         define(codes, absent, late)
 
     assert err.value.field == field
 
 
-def test_only_the_administration_sets_the_rules():
+def test_only_the_administration_sets_the_rules() -> None:
     class_teacher = Relationships(person_id=uuid4(), homeroom_classes=frozenset({uuid4()}))
 
     with pytest.raises(Forbidden):
@@ -102,7 +115,7 @@ def test_only_the_administration_sets_the_rules():
         set_policy(dt.date(2025, 9, 1), by=class_teacher)
 
 
-def test_a_policy_applies_from_its_effective_date():
+def test_a_policy_applies_from_its_effective_date() -> None:
     school = settings()
     school.applied(set_policy(dt.date(2025, 9, 1), max_days=5, thresholds=(8,)))
     school.applied(set_policy(dt.date(2026, 1, 5), max_days=4, thresholds=(6, 12)))
@@ -115,7 +128,7 @@ def test_a_policy_applies_from_its_effective_date():
     assert school.policy_on(dt.date(2026, 3, 1)).unexcused_thresholds == (6, 12)
 
 
-def test_setting_a_policy_states_it_as_an_event():
+def test_setting_a_policy_states_it_as_an_event() -> None:
     (event,) = set_policy(dt.date(2025, 9, 1), max_days=5, thresholds=(30, 50, 70))
 
     assert isinstance(event, ExcusePolicySet)
@@ -137,7 +150,9 @@ def test_setting_a_policy_states_it_as_an_event():
         (3, (0, 10), "unexcused_thresholds[0]"),
     ],
 )
-def test_a_policy_that_makes_no_sense_is_refused(max_days, thresholds, field):
+def test_a_policy_that_makes_no_sense_is_refused(
+    max_days: int, thresholds: tuple[int, ...], field: str
+) -> None:
     with pytest.raises(Invalid) as err:
         set_policy(dt.date(2025, 9, 1), max_days=max_days, thresholds=thresholds)
 

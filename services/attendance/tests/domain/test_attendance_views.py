@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from typing import TYPE_CHECKING
 from uuid import uuid4
 
 from ezurnals.attendance.domain import (
@@ -18,12 +19,15 @@ from ezurnals.attendance.domain import (
     unexcused_absences,
 )
 
+if TYPE_CHECKING:
+    from .conftest import School
+
 SEP = dt.date(2025, 9, 30)
 MON = dt.date(2025, 10, 6)
 TUE = dt.date(2025, 10, 7)
 
 
-def test_a_students_absences_per_month_split_excused_and_unexcused(school):
+def test_a_students_absences_per_month_split_excused_and_unexcused(school: School) -> None:
     student = school.student_absences(school.anna)
     for period in (1, 2):
         student.applied(school.absence_events(school.lesson(SEP, period), school.anna))
@@ -48,7 +52,7 @@ def test_a_students_absences_per_month_split_excused_and_unexcused(school):
     assert rows[1].absent_hours == 4
 
 
-def test_a_class_list_of_unexcused_absences(school):
+def test_a_class_list_of_unexcused_absences(school: School) -> None:
     anna, berzs = school.student_absences(school.anna), school.student_absences(school.berzs)
     first, second = school.lesson(MON, 1), school.lesson(TUE, 1)
     anna.applied(school.absence_events(second, school.anna))
@@ -65,7 +69,7 @@ def test_a_class_list_of_unexcused_absences(school):
     ]
 
 
-def test_the_daily_report_counts_students_absent_from_every_lesson_taken(school):
+def test_the_daily_report_counts_students_absent_from_every_lesson_taken(school: School) -> None:
     first, second = school.lesson(MON, 1), school.lesson(MON, 2)
     other_day = school.absent(school.lesson(TUE), school.anna, school.berzs, school.cirulis)
     lessons = [
@@ -86,7 +90,7 @@ def test_the_daily_report_counts_students_absent_from_every_lesson_taken(school)
     ]
 
 
-def test_the_daily_report_renders_as_csv(school):
+def test_the_daily_report_renders_as_csv(school: School) -> None:
     lessons = [school.absent(school.lesson(MON), school.anna)]
     classes = [ClassOfDay(class_id=school.class_id, name="9.a, ģimnāzija", enrolled=3)]
 
@@ -98,7 +102,7 @@ def test_the_daily_report_renders_as_csv(school):
     ]
 
 
-def test_a_class_without_lessons_today_reports_everyone_present():
+def test_a_class_without_lessons_today_reports_everyone_present() -> None:
     rows = daily_attendance(MON, [ClassOfDay(class_id=uuid4(), name="1.a", enrolled=20)], [])
 
     assert daily_attendance_csv(MON, rows).splitlines()[1] == "2025-10-06,1.a,20,20,0,0"

@@ -13,7 +13,7 @@ from ezurnals.shared.contracts import identity as idn
 from ezurnals.shared.contracts import lessons as les
 
 if TYPE_CHECKING:
-    from conftest import GradedClass
+    from .conftest import GradedClass
 
 
 async def _period(

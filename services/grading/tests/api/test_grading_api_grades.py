@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ezurnals.shared.contracts import identity as idn
 from ezurnals.shared.contracts import lessons as les
 
 if TYPE_CHECKING:
-    from conftest import GradedClass, SchoolFactory
+    from .conftest import GradedClass, SchoolFactory
 
 IN_SEMESTER2 = "2026-02-10"
 
@@ -152,7 +152,7 @@ async def test_a_grade_for_a_lesson_takes_the_lessons_date(graded_class: GradedC
         ),
     )
     await c.school.settled()
-    body = {
+    body: dict[str, Any] = {
         "work": {"title": "Mutiska atbilde", "kind": "oral", "lesson_id": str(lesson_id)},
         "marks": [{"student_id": str(c.students[0]), "value": "9"}],
     }

@@ -11,7 +11,7 @@ import httpx
 from ezurnals.shared.contracts import identity as idn
 
 if TYPE_CHECKING:
-    from conftest import GradedClass
+    from .conftest import GradedClass
 
 
 async def _set(c: GradedClass, entries: list[dict[str, Any]], period: str = "semester1") -> Any:

@@ -6,7 +6,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from conftest import GradedClass, SchoolFactory
+    from .conftest import GradedClass, SchoolFactory
 
 PERCENT_TABLE = [
     {"min_percent": p, "points": n}
@@ -50,7 +50,7 @@ async def test_grades_one_to_three_use_learning_levels_by_default(
     teacher = uuid.uuid4()
     await school.assign(teacher, class_id, subject_id)
     await school.settled()
-    body = {
+    body: dict[str, Any] = {
         "work": {"title": "Diktāts", "kind": "classwork", "given_on": "2025-10-06"},
         "marks": [{"student_id": str(students[0]), "value": "7"}],
     }

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from ezurnals.shared.contracts import identity as idn
 
 if TYPE_CHECKING:
-    from conftest import GradedClass
+    from .conftest import GradedClass
 
 
 async def test_moved_and_withdrawn_students_leave_the_roster(graded_class: GradedClass) -> None:

@@ -23,7 +23,7 @@ from ezurnals.shared.testing.projections import asyncpg_lookup
 from ezurnals.shared.testing.stack import api_client
 
 if TYPE_CHECKING:
-    from conftest import GradedClass, SchoolFactory
+    from .conftest import GradedClass, SchoolFactory
 
 #: What the token check reads (cached for a second): not the command's own work.
 _REVOCATIONS = ("revoked_sessions", "revoked_people", "signed_out_everywhere")

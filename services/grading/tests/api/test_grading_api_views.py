@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from ezurnals.shared.contracts import identity as idn
 
 if TYPE_CHECKING:
-    from conftest import GradedClass
+    from .conftest import GradedClass
 
 
 async def _grades_of(c: GradedClass, student: uuid.UUID, who: dict[str, str]) -> Any:

@@ -1,1 +1,2 @@
-"""Running ezurnals on one machine: embedded PostgreSQL and Kafka, and the process supervisor."""
+"""Running ezurnals on one machine: embedded or containerised PostgreSQL and Kafka (the local
+runner itself, which supervises the processes, is ``ezurnals.tools.supervisor``)."""

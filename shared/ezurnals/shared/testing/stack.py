@@ -131,13 +131,14 @@ async def running_worker(
 
 
 async def eventually(
-    probe: Callable[[], Awaitable[T]],
+    probe: Callable[[], Awaitable[T | None]],
     *,
     timeout: float = 20.0,
     interval: float = 0.05,
     what: str = "condition",
 ) -> T:
-    """Poll ``probe`` until it returns something truthy; fail with ``what`` after ``timeout``."""
+    """Poll ``probe`` until it returns something truthy; fail with ``what`` after ``timeout``.
+    A probe answering ``X | None`` yields an ``X``: ``None`` is never returned."""
     deadline = time.monotonic() + timeout
     last: T | None = None
     while time.monotonic() < deadline:

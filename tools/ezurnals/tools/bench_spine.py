@@ -24,7 +24,6 @@ import asyncpg
 from rich.console import Console
 from rich.table import Table
 
-from ezurnals.cli.figures import percentile
 from ezurnals.shared.db import drop_database, ensure_database, plain_url, url_query
 from ezurnals.shared.eventstore import CommandContext, CommandResult
 from ezurnals.shared.messaging import kafka
@@ -35,6 +34,7 @@ from ezurnals.shared.runtime.infra import Infrastructure, provide
 from ezurnals.shared.service import Runtime
 from ezurnals.shared.settings import Settings
 from ezurnals.shared.testing.probe import PROBE, ProbeLatency, ProbeRecorded, ProbeTotals
+from ezurnals.tools.figures import percentile
 
 TARGETS = {
     "append_events_per_s": ("≥ 5,000 and ≥ 1.0× peer", 5000.0),

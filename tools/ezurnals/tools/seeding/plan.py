@@ -10,8 +10,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 
-from ezurnals.cli.seeding.names import FEMALE_FIRST, MALE_FIRST, SURNAMES, TOWNS
 from ezurnals.shared.contracts.school_year import starting
+from ezurnals.tools.seeding.names import FEMALE_FIRST, MALE_FIRST, SURNAMES, TOWNS
 
 WEEKS_PER_YEAR = 35
 LESSON_MINUTES = 40

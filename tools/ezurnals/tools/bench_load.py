@@ -48,12 +48,12 @@ import aiohttp
 from rich.console import Console
 from rich.table import Table
 
-from ezurnals.cli.figures import percentile, rounded
-from ezurnals.cli.process_sampler import CLIENT, SAMPLER, ProcessSampler
-from ezurnals.cli.seed import RIGA, SchoolRun, Seeder, SeedOptions, current_school_year
-from ezurnals.cli.seeding.client import PASSWORD, Session, Stack
-from ezurnals.cli.seeding.plan import LEVELS, SchoolClass, SchoolYear, plan_school
-from ezurnals.cli.server_histograms import combined, delta, scrape, summary
+from ezurnals.tools.figures import percentile, rounded
+from ezurnals.tools.process_sampler import CLIENT, SAMPLER, ProcessSampler
+from ezurnals.tools.seed import RIGA, SchoolRun, Seeder, SeedOptions, current_school_year
+from ezurnals.tools.seeding.client import PASSWORD, Session, Stack
+from ezurnals.tools.seeding.plan import LEVELS, SchoolClass, SchoolYear, plan_school
+from ezurnals.tools.server_histograms import combined, delta, scrape, summary
 
 TARGETS: dict[str, tuple[str, float]] = {
     "commands_per_s": ("≥ 300", 300.0),
@@ -69,7 +69,7 @@ OUTAGE = frozenset({502, 503, 504})
 ENDPOINTS = ("lessons: record", "attendance: take", "grading: grades", "lessons: correct")
 DIARY = "reporting: diary"
 #: Each endpoint's route as the service's own request histogram labels it (service, method, route
-#: template with the router's prefix, see ``route_template``).
+#: with its router's prefix, as ``route_template`` in ``shared/http/app.py`` gives it).
 ROUTES: dict[str, tuple[str, str, str]] = {
     ENDPOINTS[0]: ("lessons", "POST", "/api/lessons/lessons/{lesson_id}/record"),
     ENDPOINTS[1]: ("attendance", "POST", "/api/attendance/lessons/{lesson_id}/attendance"),
@@ -744,7 +744,7 @@ def met(figures: dict[str, Any]) -> dict[str, bool]:
 @contextlib.asynccontextmanager
 async def stack_for(stack_file: Path | None, console: Console) -> AsyncIterator[Path]:
     """``stack_file`` (a running ``ezurnals up``), or else a stack of its own, stopped after."""
-    from ezurnals.shared.runtime.supervisor import Stack as Processes
+    from ezurnals.tools.supervisor import Stack as Processes
 
     if stack_file is not None:
         yield stack_file
@@ -858,7 +858,7 @@ async def run_bench_load(
     console: Console,
 ) -> dict[str, Any]:
     """Against ``stack_file`` (a running ``ezurnals up``), or else a stack of its own."""
-    from ezurnals.cli.seed import load_urls, operator_secret
+    from ezurnals.tools.seed import load_urls, operator_secret
 
     async with stack_for(stack_file, console) as stack:
         urls = load_urls(None, stack)

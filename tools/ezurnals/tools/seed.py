@@ -31,8 +31,9 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from ezurnals.cli.seeding.client import PASSWORD, SeedError, Session, Stack, Stats
-from ezurnals.cli.seeding.plan import (
+from ezurnals.shared.contracts.school_year import planned_year_of
+from ezurnals.tools.seeding.client import PASSWORD, SeedError, Session, Stack, Stats
+from ezurnals.tools.seeding.plan import (
     ExcuseChoice,
     LessonChoice,
     SchoolClass,
@@ -43,7 +44,6 @@ from ezurnals.cli.seeding.plan import (
     plan_day,
     plan_school,
 )
-from ezurnals.shared.contracts.school_year import planned_year_of
 
 RIGA = ZoneInfo("Europe/Riga")
 

@@ -13,7 +13,7 @@ from typing import Any
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
-from ezurnals.cli.figures import rounded
+from ezurnals.tools.figures import rounded
 
 HISTOGRAM = "ezurnals_http_request_seconds"
 

@@ -35,7 +35,7 @@ from ezurnals.shared.db import ensure_database, plain_url
 from ezurnals.shared.messaging.kafka import all_topics, ensure_topics
 from ezurnals.shared.runtime.infra import Infrastructure, free_port, provide
 from ezurnals.shared.service import Runtime, load_service
-from ezurnals.shared.settings import SERVICES, Settings
+from ezurnals.shared.settings import SERVICES, Settings, database_name
 
 log = structlog.get_logger(__name__)
 
@@ -75,10 +75,6 @@ class Child:
         if self._log is not None:
             self._log.close()
             self._log = None
-
-
-def database_name(service: str) -> str:
-    return f"ezurnals_{service}"
 
 
 class Stack:

@@ -17,7 +17,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from ezurnals.cli.bench_load import (
+from ezurnals.tools.bench_load import (
     client_lag_row,
     measure,
     ms,
@@ -129,7 +129,7 @@ async def run_bench_sweep(
     """One school, then each step in turn for ``duration`` seconds, ``pause`` seconds apart
     (the pipeline drains the step before); stops after the first step past saturation
     (``until_saturated``; else runs every step)."""
-    from ezurnals.cli.seed import load_urls, operator_secret
+    from ezurnals.tools.seed import load_urls, operator_secret
 
     async with stack_for(stack_file, console) as stack:
         urls = load_urls(None, stack)

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ezurnals.shared.observability.logging import configure_logging
-from ezurnals.shared.runtime.supervisor import Stack
+from ezurnals.tools.supervisor import Stack
 
 
 async def run_up(data_dir: Path, *, demo: bool, host: str, console: Console) -> int:

@@ -33,7 +33,6 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from ezurnals.cli.figures import percentile, rounded
 from ezurnals.reporting.documents import DisplayNames, report_cards_pdf
 from ezurnals.reporting.handlers import issue_report_cards, issue_statements
 from ezurnals.reporting.service import SERVICE
@@ -51,6 +50,7 @@ from ezurnals.shared.runtime.infra import Infrastructure, free_port, provide
 from ezurnals.shared.service import Runtime
 from ezurnals.shared.settings import Settings
 from ezurnals.shared.testing.auth import TestIssuer
+from ezurnals.tools.figures import percentile, rounded
 
 TARGETS = {
     "projection_events_per_s": ("≥ 5,000 per worker", 5000.0),

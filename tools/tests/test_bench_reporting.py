@@ -7,8 +7,8 @@ import math
 import pytest
 from rich.console import Console
 
-from ezurnals.cli.bench_reporting import run_bench_reporting
 from ezurnals.shared.runtime.infra import Infrastructure
+from ezurnals.tools.bench_reporting import run_bench_reporting
 
 
 async def test_the_bench_measures_every_figure(
