@@ -28,6 +28,7 @@ from ezurnals.grading.domain import (
     GradeBook,
     GradeBookKey,
     GradeScale,
+    GradingPolicy,
     Mark,
     RecordGrades,
     Relationships,
@@ -42,7 +43,7 @@ from ezurnals.grading.domain import (
     can_record_grades,
     can_unlock_period,
 )
-from ezurnals.grading.projections import OWN_VIEWS
+from ezurnals.grading.projections import OWN_VIEWS, POLICY_VIEWS
 from ezurnals.shared.contracts.base import IntegrationEvent
 from ezurnals.shared.contracts.grading import PeriodKind, WorkKind
 from ezurnals.shared.domain import Command, Invalid
@@ -118,7 +119,7 @@ async def _on_policy(
         events = change(policy)
         return Decision(policy.stream_id, policy.version, events, CommandResult(200, body))
 
-    return await execute(runtime.store, ctx, decide, conn=conn)
+    return await execute(runtime.store, ctx, decide, inline=POLICY_VIEWS, conn=conn)
 
 
 async def define_scale(
@@ -198,7 +199,7 @@ class BookContext:
     scale: GradeScale
     relationships: Relationships
     today: date
-    policy: SchoolGradingPolicy
+    policy: GradingPolicy
     #: The book's events read with the facts, if its stream was known before they were read.
     read: queries.BookRead | None = None
 

@@ -12,6 +12,7 @@ from typing import ClassVar
 
 import asyncpg
 
+from ezurnals.grading.domain.semester_grades import SemesterGradesUsageSet
 from ezurnals.shared.contracts import identity as idn
 from ezurnals.shared.contracts import lessons as les
 from ezurnals.shared.contracts.base import EventEnvelope, IntegrationEvent, JsonDict
@@ -19,7 +20,9 @@ from ezurnals.shared.contracts.grading import (
     GradeCorrected,
     GradeFinalized,
     GradeRecorded,
+    GradeScaleDefined,
     PeriodFinalized,
+    PeriodGradeDeadlineSet,
     PeriodGradeSet,
     PeriodUnlocked,
 )
@@ -403,5 +406,40 @@ OWN_VIEWS = SqlProjection(
         GradeFinalized: row_of("period_grade_entries", *_PERIOD, "student_id"),
         PeriodFinalized: row_of("class_subject_periods", *_PERIOD),
         PeriodUnlocked: _unlocked,
+    },
+)
+
+
+def _deadline_row(payload: JsonDict) -> list[tuple[str, ...]]:
+    band = payload.get("band")
+    key = "" if band is None else f"{band['first']}-{band['last']}"
+    school_year = str(payload["school_year"])
+    return [
+        ("period_grade_deadlines", str(payload["school_id"]), school_year, payload["period"], key)
+    ]
+
+
+#: The policy's views (``migrations/0003_policy_views.sql``), kept by the policy commands' append.
+POLICY_VIEWS = SqlProjection(
+    ctes={
+        "scales_defined": f"""INSERT INTO grade_scales (scale_id, school_id, definition)
+            SELECT r.scale_id, r.school_id, e.payload {appended(GradeScaleDefined, "grade_scales")}
+            ON CONFLICT (scale_id) DO UPDATE SET definition = excluded.definition""",
+        "deadlines_set": f"""INSERT INTO period_grade_deadlines
+            SELECT r.school_id, r.school_year, r.period,
+                   coalesce((e.payload->'band'->>'first') || '-' || (e.payload->'band'->>'last'),
+                            ''),
+                   e.payload
+            {appended(PeriodGradeDeadlineSet, "period_grade_deadlines")}
+            ON CONFLICT (school_id, school_year, period, band_key)
+            DO UPDATE SET deadline = excluded.deadline""",
+        "semester_grades_usage_set": f"""INSERT INTO semester_grades_usage
+            SELECT r.school_id, r.used {appended(SemesterGradesUsageSet, "semester_grades_usage")}
+            ON CONFLICT (school_id) DO UPDATE SET used = excluded.used""",
+    },
+    writes={
+        GradeScaleDefined: row_of("grade_scales", "scale_id"),
+        PeriodGradeDeadlineSet: _deadline_row,
+        SemesterGradesUsageSet: row_of("semester_grades_usage", "school_id"),
     },
 )

@@ -16,13 +16,20 @@ import asyncpg
 
 from ezurnals.grading.domain import (
     ClassSubjectProgress,
+    GradingPolicy,
     Guardianship,
     Relationships,
     SchoolGradingPolicy,
 )
 from ezurnals.grading.domain.authorization import TeachingAssignment
 from ezurnals.grading.domain.scales import GradeValue
-from ezurnals.shared.contracts.grading import PeriodKind, Term
+from ezurnals.grading.domain.semester_grades import DEFAULT_SEMESTER_GRADES_USED
+from ezurnals.shared.contracts.grading import (
+    GradeScaleDefined,
+    PeriodGradeDeadlineSet,
+    PeriodKind,
+    Term,
+)
 from ezurnals.shared.contracts.identity import DEFAULT_TIME_ZONE
 from ezurnals.shared.domain import Invalid, missing
 from ezurnals.shared.eventstore import parse_column, stream_column
@@ -160,9 +167,10 @@ class BookFacts:
     lesson_date: date | None
     #: The calendar of the class's school year, if asked for and known.
     semesters: list[dict[str, Any]] | None
-    #: The school's grading policy, from its stream as committed when the facts were read
-    #: (another API process may have just changed it, so it is not kept between commands).
-    policy: SchoolGradingPolicy
+    #: The school's grading policy: for a command from its stream as committed when the facts
+    #: were read (another API process may have just changed it, so it is not kept between
+    #: commands), for a read from its views.
+    policy: GradingPolicy
     #: The grade book's newer events, when the caller named its stream and version.
     book: BookRead | None
 
@@ -203,12 +211,23 @@ SELECT c.class_id, c.school_year, c.grade_level, c.label,
            AND class_id = $3 AND subject_id = $4) AS lesson_date,
        CASE WHEN $6 THEN (SELECT semesters FROM rm.school_years
                           WHERE school_id = $1 AND school_year = c.school_year) END AS semesters,
-       {stream_column("$7")} AS policy,
-       {stream_column("$8", "$9")} AS book{{sheet}}
+       {{tail}}
 FROM (VALUES (1)) AS one
 LEFT JOIN rm.classes c ON c.school_id = $1 AND c.class_id = $3
 """
-_FACTS = _BOOK_FACTS.format(sheet="")
+_FACTS = _BOOK_FACTS.format(
+    tail=f"""{stream_column("$7")} AS policy,
+       {stream_column("$8", "$9")} AS book"""
+)
+
+#: The school's policy ($1) as its views hold it: scales, deadlines, the semester-grades setting
+#: (jsonb inside an array comes as text: the connection's json codec decodes top-level only).
+_POLICY_COLUMNS = """
+       ARRAY(SELECT definition::text FROM grade_scales WHERE school_id = $1 ORDER BY position)
+           AS scales,
+       ARRAY(SELECT deadline::text FROM period_grade_deadlines WHERE school_id = $1)
+           AS deadlines,
+       (SELECT used FROM semester_grades_usage WHERE school_id = $1) AS semester_grades_used"""
 
 #: The class-subject's rows of the grade views, in the order the book recorded them.
 _SHEET_ROWS = """,
@@ -227,7 +246,7 @@ _SHEET_ROWS = """,
              FROM class_subject_periods l
              WHERE l.class_id = $3 AND l.subject_id = $4 AND l.school_year = c.school_year)
            AS periods"""
-_SHEET = _BOOK_FACTS.format(sheet=_SHEET_ROWS)
+_SHEET = _BOOK_FACTS.format(tail=_POLICY_COLUMNS.strip() + _SHEET_ROWS)
 
 
 @dataclass(frozen=True)
@@ -251,7 +270,7 @@ async def sheet_facts(
     subject_id: UUID,
 ) -> tuple[BookFacts, SheetRows]:
     """``book_facts`` and the class-subject's rows of the grade views, in one statement."""
-    args = _facts_args(school_id, person_id, class_id, subject_id, None, False, None)
+    args = _facts_args(school_id, person_id, class_id, subject_id, None, False)
     row = await conn.fetchrow(_SHEET, *args)
     assert row is not None
     # jsonb inside a record comes as text: the connection's json codec decodes top-level only
@@ -260,7 +279,7 @@ async def sheet_facts(
         [tuple(r) for r in row["period_grades"] or ()],
         [(*r[:-1], json.loads(r[-1])) for r in row["periods"] or ()],
     )
-    return _facts_of(row, school_id, None), rows
+    return _facts_of(row, policy_of(row), None), rows
 
 
 async def book_facts(
@@ -281,10 +300,12 @@ async def book_facts(
     version: one round trip where a command used to take ten."""
     row = await conn.fetchrow(
         _FACTS,
-        *_facts_args(school_id, person_id, class_id, subject_id, lesson_id, calendar, book),
+        *_facts_args(school_id, person_id, class_id, subject_id, lesson_id, calendar),
+        *_stream_args(school_id, book),
     )
     assert row is not None
-    return _facts_of(row, school_id, book)
+    policy = SchoolGradingPolicy.for_school(school_id).applied(parse_column(row["policy"]))
+    return _facts_of(row, policy.in_force, book)
 
 
 def _facts_args(
@@ -294,25 +315,30 @@ def _facts_args(
     subject_id: UUID,
     lesson_id: UUID | None,
     calendar: bool,
-    book: tuple[str, int] | None,
 ) -> tuple[Any, ...]:
+    return (school_id, person_id, class_id, subject_id, lesson_id, calendar)
+
+
+def _stream_args(school_id: UUID, book: tuple[str, int] | None) -> tuple[Any, ...]:
     book_stream, book_after = book or (None, 0)
-    policy = SchoolGradingPolicy.for_school(school_id)
-    return (
-        school_id,
-        person_id,
-        class_id,
-        subject_id,
-        lesson_id,
-        calendar,
-        policy.stream_id,
-        book_stream,
-        book_after,
+    return (SchoolGradingPolicy.for_school(school_id).stream_id, book_stream, book_after)
+
+
+def policy_of(row: asyncpg.Record) -> GradingPolicy:
+    """The school's policy from its views' columns (``_POLICY_COLUMNS``)."""
+    scales = [GradeScaleDefined.model_validate(json.loads(d)) for d in row["scales"]]
+    deadlines = [PeriodGradeDeadlineSet.model_validate(json.loads(d)) for d in row["deadlines"]]
+    used = row["semester_grades_used"]
+    return GradingPolicy(
+        scales={s.scale_id: s for s in scales},
+        deadlines={(d.school_year, d.period, d.band): d.due_on for d in deadlines},
+        semester_grades_used=DEFAULT_SEMESTER_GRADES_USED if used is None else used,
     )
 
 
-def _facts_of(row: asyncpg.Record, school_id: UUID, book: tuple[str, int] | None) -> BookFacts:
-    policy = SchoolGradingPolicy.for_school(school_id)
+def _facts_of(
+    row: asyncpg.Record, policy: GradingPolicy, book: tuple[str, int] | None
+) -> BookFacts:
     book_stream, book_after = book or (None, 0)
     klass = (
         None
@@ -330,16 +356,16 @@ def _facts_of(row: asyncpg.Record, school_id: UUID, book: tuple[str, int] | None
         guardianships=tuple(row["guardianships"]),
         lesson_date=row["lesson_date"],
         semesters=row["semesters"],
-        policy=policy.applied(parse_column(row["policy"])),
+        policy=policy,
         book=None if book_stream is None else BookRead(book_stream, book_after, row["book"]),
     )
 
 
-async def school_policy(conn: asyncpg.Connection, school_id: UUID) -> SchoolGradingPolicy:
-    """The school's grading policy as committed, on the connection the read already holds."""
-    policy = SchoolGradingPolicy.for_school(school_id)
-    events = await conn.fetchval(f"SELECT {stream_column('$1')}", policy.stream_id)
-    return policy.applied(parse_column(events))
+async def school_policy(conn: asyncpg.Connection, school_id: UUID) -> GradingPolicy:
+    """The school's grading policy as its views hold it."""
+    row = await conn.fetchrow(f"SELECT {_POLICY_COLUMNS}", school_id)
+    assert row is not None
+    return policy_of(row)
 
 
 async def school_teaching(conn: asyncpg.Connection, school_id: UUID, today: date) -> Relationships:

@@ -326,8 +326,9 @@ async def test_a_policy_command_or_read_takes_one_connection(
 async def test_the_grade_sheet_is_one_statement_on_one_connection(
     graded_class: GradedClass, settings: Settings
 ) -> None:
-    """The sheet comes from the grade views the events keep, read with the caller's roles and
-    the book's facts: no grade book replayed from its stream, no second checkout."""
+    """The sheet comes from the grade and policy views the events keep, read with the caller's
+    roles and the book's facts: no grade book or policy replayed from its stream, no second
+    checkout."""
     c = graded_class
     graded = await c.grade([(c.students[0], "8")])
     assert graded.status_code == 201, graded.text
@@ -342,4 +343,5 @@ async def test_the_grade_sheet_is_one_statement_on_one_connection(
             if not any("access_audit" in s for s in statements)
         ]
         assert len(reads) == 1 and len(reads[0]) == 1, reads
-        assert "grade_entries" in reads[0][0], reads
+        assert "grade_entries" in reads[0][0] and "grade_scales" in reads[0][0], reads
+        assert "FROM events" not in reads[0][0], reads
