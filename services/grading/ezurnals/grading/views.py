@@ -10,6 +10,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import asyncpg
+
 from ezurnals.grading import queries
 from ezurnals.grading.access import Access, require_sees_book
 from ezurnals.grading.domain import (
@@ -214,14 +216,21 @@ def _periods(rows: queries.SheetRows) -> dict[PeriodKind, ClassSubjectPeriod]:
     return periods
 
 
+async def _access(conn: asyncpg.Connection, principal: Principal) -> Access:
+    """The caller in the roles identity confirms, on the read's own connection."""
+    staff = await queries.staff_roles(conn, principal.school_id, principal.person_id)
+    return Access.of(principal, staff)
+
+
 # --- a student's grades -----------------------------------------------------------------------
 
 
 async def student_grades(
-    runtime: Runtime, access: Access, student_id: UUID, school_year: str | None, now: datetime
+    runtime: Runtime, principal: Principal, student_id: UUID, school_year: str | None, now: datetime
 ) -> dict[str, Any]:
     """Grades and period grades of one student, as far as the caller may see them."""
     async with runtime.db.raw() as conn:
+        access = await _access(conn, principal)
         today = await queries.school_today(conn, access.school_id, now)
         rel = await queries.relationships_of(conn, access.school_id, access.person_id, today)
         classes = await queries.student_enrolments(conn, access.school_id, student_id)
@@ -308,7 +317,7 @@ def _grade_row(row: dict[str, Any], *, with_history: bool) -> dict[str, Any]:
 
 async def missing(
     runtime: Runtime,
-    access: Access,
+    principal: Principal,
     period: PeriodKind,
     school_year: str,
     now: datetime,
@@ -318,12 +327,13 @@ async def missing(
 ) -> list[dict[str, Any]]:
     """Class-subject periods still lacking period grades: the administration sees the school,
     a teacher their own classes and subjects (and, as class teacher, their class)."""
-    administration = access.holds(*ADMINISTRATION)
-    if not administration and not access.holds(Role.TEACHER):
-        raise Forbidden("you may not read the missing period grades")
-    if not administration and teacher_id not in (None, access.person_id):
-        raise Forbidden("you may read only your own missing period grades")
     async with runtime.db.raw() as conn:
+        access = await _access(conn, principal)
+        administration = access.holds(*ADMINISTRATION)
+        if not administration and not access.holds(Role.TEACHER):
+            raise Forbidden("you may not read the missing period grades")
+        if not administration and teacher_id not in (None, access.person_id):
+            raise Forbidden("you may read only your own missing period grades")
         today = await queries.school_today(conn, access.school_id, now)
         teaching = await queries.school_teaching(conn, access.school_id, today)
         own = await queries.relationships_of(conn, access.school_id, access.person_id, today)

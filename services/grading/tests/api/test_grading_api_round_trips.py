@@ -345,3 +345,25 @@ async def test_the_grade_sheet_is_one_statement_on_one_connection(
         assert len(reads) == 1 and len(reads[0]) == 1, reads
         assert "grade_entries" in reads[0][0] and "grade_scales" in reads[0][0], reads
         assert "FROM events" not in reads[0][0], reads
+
+
+async def test_a_students_grades_and_the_missing_period_grades_take_one_connection(
+    graded_class: GradedClass, settings: Settings
+) -> None:
+    """The caller's roles are read on the read's own connection, not on a checkout of their own."""
+    c = graded_class
+    reads = [
+        (f"/api/grading/students/{c.students[0]}/grades", c.as_teacher),
+        ("/api/grading/missing-period-grades?period=semester1&school_year=2025/2026", c.as_deputy),
+    ]
+    async with _counting_api(settings) as (client, counted):
+        for i, (url, who) in enumerate([*reads, *reads]):  # the first also create the audit table
+            counted.checkouts.clear()
+            response = await client.get(url, headers=who)
+            assert response.status_code == 200, (url, response.text)
+            checkouts = [
+                statements
+                for statements in counted.commands()
+                if not any("access_audit" in s for s in statements)
+            ]
+            assert i < len(reads) or len(checkouts) == 1, (url, checkouts)
