@@ -1,7 +1,9 @@
 """What each reader may see: the teacher's grade sheet, a student's grades, missing period grades.
 
 A reader who may not see a grade book or a student is told it does not exist (404, the shared
-rule in ``ezurnals.shared.domain``); the sheet's readers are those who see the book.
+rule in ``ezurnals.shared.domain``); the sheet's readers are those who see the book. Every read
+comes from the query tables the events keep (the grade and policy views, ``rm``), never from an
+aggregate or a handler; what is computed (a suggestion, who lacks a period grade) is the domain's.
 """
 
 from __future__ import annotations
@@ -36,7 +38,6 @@ from ezurnals.shared.service import Runtime
 
 #: Periods whose suggested value the sheet shows beside the period grade.
 SUGGESTED = (PeriodKind.SEMESTER1, PeriodKind.SEMESTER2, PeriodKind.ANNUAL, PeriodKind.FINAL)
-_FAMILY = frozenset({Role.GUARDIAN, Role.STUDENT})
 
 
 def _grade(grade: Grade, *, with_history: bool) -> dict[str, Any]:
