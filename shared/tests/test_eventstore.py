@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -327,20 +327,7 @@ async def test_a_stream_that_keeps_changing_still_answers_conflict(runtime: Runt
 # --- inline projections done by the append's own statement ---------------------------------------
 
 
-async def _keep_labels(conn: asyncpg.Connection, envelopes: Sequence[EventEnvelope]) -> None:
-    """The reference: each labelled probe's number under its label, in order."""
-    for envelope in envelopes:
-        event = envelope.parse()
-        assert isinstance(event, ProbeRecorded)
-        await conn.execute(
-            "INSERT INTO probe_labels VALUES ($1, $2) ON CONFLICT (label) DO UPDATE SET n = $2",
-            event.text,
-            event.n,
-        )
-
-
 LABELS = SqlProjection(
-    _keep_labels,
     ctes={
         "labelled": f"""INSERT INTO probe_labels SELECT e.payload->>'text', r.n
             {appended(ProbeRecorded, "probe_labels")}
@@ -399,7 +386,7 @@ async def test_an_inline_projection_with_sql_is_done_by_the_append_statement(
     assert await _labels(runtime, "sql-a", "sql-b", "sql-c") == {"sql-a": 1, "sql-b": 2}
 
 
-async def test_a_batch_writing_one_row_twice_takes_the_reference_in_a_transaction(
+async def test_a_batch_writing_one_row_twice_is_applied_in_order_in_a_transaction(
     runtime: Runtime, labels: SqlProjection
 ) -> None:
     store = runtime.store
@@ -409,6 +396,8 @@ async def test_a_batch_writing_one_row_twice_takes_the_reference_in_a_transactio
         runtime, lambda conn: store.append("s-twice", 0, twice, inline=labels, conn=conn)
     )
     assert queries[0] == "BEGIN;" and queries[-1] == "COMMIT;", queries
+    # the append, then the projection's one statement fed each event that rewrites the row
+    assert len(queries) == 5 and queries[2] == queries[3], queries
     assert await _labels(runtime, "twice") == {"twice": 2}  # the later event wins, in order
 
 
@@ -426,7 +415,7 @@ def test_a_batch_fits_the_statement_when_no_two_events_write_one_row() -> None:
         """A label "a/b" writes row a/b; a label "a" every row under a (a key's prefix)."""
         return [("t", *payload["text"].split("/"))]
 
-    nested = SqlProjection(_keep_labels, ctes={}, writes={ProbeRecorded: period})
+    nested = SqlProjection(ctes={}, writes={ProbeRecorded: period})
     assert nested.fits([probe("a/1"), probe("a/2"), probe("b")])
     assert nested.fits([probe("a/1"), probe("ab")])
     assert not nested.fits([probe("a/1"), probe("b"), probe("a/1")])

@@ -1,6 +1,6 @@
-"""The query tables kept by the append's own statement (``VIEWS``) hold exactly what
-``update_views`` writes: every event type, plans changed and records corrected, and the batches
-the SQL must leave to ``update_views`` (two events on one row)."""
+"""The query tables (``VIEWS``) kept by the append's own statement, or after it for a batch that
+does not fit it, hold exactly what each event applied alone, in order, writes: every event type,
+plans changed and records corrected, and the batches that two events write one row of."""
 
 from __future__ import annotations
 
@@ -32,8 +32,8 @@ DAY = date(2025, 10, 6)
 
 @pytest.fixture(scope="module")
 async def stores(stack: TestStack) -> AsyncIterator[tuple[EventStore, EventStore]]:
-    """Two fresh databases of the service: one kept by VIEWS, one by update_views alone."""
-    made = [await stack.settings(SERVICE, database=f"lessons_views_{s}") for s in ("sql", "apply")]
+    """Two fresh databases of the service: one kept batch by batch, one event by event."""
+    made = [await stack.settings(SERVICE, database=f"lessons_views_{s}") for s in ("bulk", "each")]
     urls = [settings.database_url for settings in made]
     async with two_stores(urls) as pair:
         yield pair
@@ -224,7 +224,7 @@ def _batches(s: School) -> list[tuple[list[IntegrationEvent], bool]]:
         ([s.briefing_type_defined("Drošība un evakuācija"), *map(s.acknowledged, (0, 1))], True),
         ([s.consultation_recorded("Cits kopsavilkums")], True),  # recorded again: kept
         ([policy, *slots], True),
-        # two events on one row: update_views takes them in order
+        # two events on one row: applied after the append, in order
         ([substituted(s, three), s.recorded(three, homework=False)], False),
         ([s.acknowledged(2), s.acknowledged(2)], False),
         ([s.scheduled(four, 5), cancel(four, "slimība")], False),
@@ -262,18 +262,18 @@ def overdue(s: School, lesson: uuid.UUID) -> ev.LessonEntryOverdue:
     )
 
 
-async def test_views_by_statement_equal_update_views_row_for_row(
+async def test_views_by_batch_equal_event_by_event_row_for_row(
     stores: tuple[EventStore, EventStore],
 ) -> None:
     batches = _batches(School())
     done = await append_both_ways(VIEWS, [events for events, _ in batches], TABLES, stores)
 
     assert done.fits == [fits for _, fits in batches]
-    # one round trip for a batch that fits; BEGIN, append, update_views' statements, COMMIT else
-    assert [a.statements == 1 for a in done.with_sql] == done.fits
-    assert [a.refused_by for a in done.with_sql + done.with_apply] == [None] * 2 * len(batches)
-    rows = done.rows_with_sql
-    assert rows == done.rows_with_apply
+    # one round trip for a batch that fits; BEGIN, append, the fed statements, COMMIT else
+    assert [a.statements == 1 for a in done.batched] == done.fits
+    assert [a.refused_by for a in done.batched + done.one_by_one] == [None] * 2 * len(batches)
+    rows = done.rows_batched
+    assert rows == done.rows_one_by_one
     assert [len(rows[t]) for t in TABLES] == [1, 1, 4, 1, 1, 1, 3]
 
     lessons = {m.event_type for m in registry if m.service == "lessons"}

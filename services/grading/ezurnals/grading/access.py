@@ -13,9 +13,9 @@ from collections.abc import Callable, Set
 from dataclasses import dataclass
 from uuid import UUID
 
-from ezurnals.grading.domain import Caller, Role
+from ezurnals.grading.domain import Caller, Relationships, Role, sees_class, sees_grade_book
 from ezurnals.shared.auth import Principal
-from ezurnals.shared.domain import Forbidden
+from ezurnals.shared.domain import Forbidden, missing
 
 _ROLES: dict[str, Role] = {
     "teacher": Role.TEACHER,
@@ -73,3 +73,15 @@ class Access:
             if check(caller):
                 return caller
         raise Forbidden(f"you may not {action}")
+
+
+def require_sees_book(
+    access: Access, relationships: Relationships, class_id: UUID, subject_id: UUID
+) -> None:
+    """Before anything is read or decided: a book the caller does not see is answered like an
+    unknown subject of a class they see, or like an unknown class (the shared rule)."""
+    if access.may(lambda c: sees_grade_book(c, relationships, class_id, subject_id)):
+        return
+    if access.may(lambda c: sees_class(c, relationships, class_id)):
+        raise missing("subject", "subject_id")
+    raise missing("class", "class_id")

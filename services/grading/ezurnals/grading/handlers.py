@@ -20,7 +20,7 @@ import structlog
 from pydantic import BaseModel, ConfigDict, Field
 
 from ezurnals.grading import queries
-from ezurnals.grading.access import Access
+from ezurnals.grading.access import Access, require_sees_book
 from ezurnals.grading.domain import (
     CorrectGrade,
     DefineGradeScale,
@@ -28,6 +28,7 @@ from ezurnals.grading.domain import (
     GradeBook,
     GradeBookKey,
     GradeScale,
+    GradingPolicy,
     Mark,
     RecordGrades,
     Relationships,
@@ -41,13 +42,11 @@ from ezurnals.grading.domain import (
     can_finalize_period,
     can_record_grades,
     can_unlock_period,
-    sees_class,
-    sees_grade_book,
 )
-from ezurnals.grading.projections import OWN_VIEWS
+from ezurnals.grading.projections import OWN_VIEWS, POLICY_VIEWS
 from ezurnals.shared.contracts.base import IntegrationEvent
 from ezurnals.shared.contracts.grading import PeriodKind, WorkKind
-from ezurnals.shared.domain import Command, Invalid, missing
+from ezurnals.shared.domain import Command, Invalid
 from ezurnals.shared.eventstore import CommandContext, CommandResult, parse_column
 from ezurnals.shared.http.commands import Decision, execute, execute_on
 from ezurnals.shared.service import Runtime
@@ -120,7 +119,7 @@ async def _on_policy(
         events = change(policy)
         return Decision(policy.stream_id, policy.version, events, CommandResult(200, body))
 
-    return await execute(runtime.store, ctx, decide, conn=conn)
+    return await execute(runtime.store, ctx, decide, inline=POLICY_VIEWS, conn=conn)
 
 
 async def define_scale(
@@ -200,43 +199,9 @@ class BookContext:
     scale: GradeScale
     relationships: Relationships
     today: date
-    policy: SchoolGradingPolicy
+    policy: GradingPolicy
     #: The book's events read with the facts, if its stream was known before they were read.
     read: queries.BookRead | None = None
-
-
-async def book_context(
-    conn: asyncpg.Connection,
-    access: Access,
-    class_id: UUID,
-    subject_id: UUID,
-    now: datetime,
-) -> BookContext:
-    """The class and subject of the caller's school that the caller sees, or 404 without saying
-    whose they are."""
-    facts = await queries.book_facts(conn, access.school_id, access.person_id, class_id, subject_id)
-    return _book_of(facts, access, _found(facts), subject_id, now)
-
-
-def _found(facts: queries.BookFacts) -> queries.ClassInfo:
-    """The class of the grade book; 404 for a class or subject the school does not have."""
-    if facts.klass is None:
-        raise missing("class", "class_id")
-    if not facts.subject_known:
-        raise missing("subject", "subject_id")
-    return facts.klass
-
-
-def _require_seen(
-    access: Access, relationships: Relationships, class_id: UUID, subject_id: UUID
-) -> None:
-    """Before anything is read or decided: a book the caller does not see is answered like an
-    unknown subject of a class they see, or like an unknown class (the shared rule)."""
-    if access.may(lambda c: sees_grade_book(c, relationships, class_id, subject_id)):
-        return
-    if access.may(lambda c: sees_class(c, relationships, class_id)):
-        raise missing("subject", "subject_id")
-    raise missing("class", "class_id")
 
 
 def _book_of(
@@ -249,7 +214,7 @@ def _book_of(
     school_id = access.school_id
     today = facts.today(now)
     relationships = facts.relationships(school_id, access.person_id, today)
-    _require_seen(access, relationships, klass.class_id, subject_id)
+    require_sees_book(access, relationships, klass.class_id, subject_id)
     return BookContext(
         key=GradeBookKey(school_id, klass.class_id, subject_id, klass.school_year),
         klass=klass,
@@ -266,13 +231,7 @@ def _context(
     ctx: CommandContext, access: Access, facts: queries.BookFacts, subject_id: UUID
 ) -> BookContext:
     """The book's context from ``facts``, which bring the school's policy along."""
-    return _book_of(facts, access, _found(facts), subject_id, ctx.now)
-
-
-async def load_book(runtime: Runtime, key: GradeBookKey) -> GradeBook:
-    return GradeBook.rehydrate(
-        key.stream_id, [e.parse() for e in await runtime.store.load(key.stream_id)]
-    )
+    return _book_of(facts, access, facts.found_class(), subject_id, ctx.now)
 
 
 def _require_teacher(access: Access, book: BookContext) -> None:

@@ -8,11 +8,11 @@ append's own statement (``OWN_VIEWS``), so a teacher sees a grade the moment it 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import asyncpg
 
+from ezurnals.grading.domain.semester_grades import SemesterGradesUsageSet
 from ezurnals.shared.contracts import identity as idn
 from ezurnals.shared.contracts import lessons as les
 from ezurnals.shared.contracts.base import EventEnvelope, IntegrationEvent, JsonDict
@@ -20,7 +20,9 @@ from ezurnals.shared.contracts.grading import (
     GradeCorrected,
     GradeFinalized,
     GradeRecorded,
+    GradeScaleDefined,
     PeriodFinalized,
+    PeriodGradeDeadlineSet,
     PeriodGradeSet,
     PeriodUnlocked,
 )
@@ -322,8 +324,6 @@ def all(_: Settings) -> list[Projection]:
 _GRADE_COLUMNS = """grade_id, school_id, class_id, subject_id, school_year, student_id, lesson_id,
         term, given_on, work_title, work_kind, summative, weight, scale, value, points,
         recorded_by, recorded_at"""
-_INSERT_GRADE = f"""INSERT INTO grade_entries ({_GRADE_COLUMNS})
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"""
 _CORRECT_GRADE = """UPDATE grade_entries g SET value = {value}, points = {points}, scale = {scale},
         history = g.history || jsonb_build_array({entry})"""
 _SET_PERIOD_GRADE = """ON CONFLICT (class_id, subject_id, school_year, period, student_id)
@@ -340,106 +340,9 @@ _UNLOCK_PERIOD = """UPDATE class_subject_periods c
     SET locked = false, unlocks = c.unlocks || jsonb_build_array({entry})"""
 
 
-async def apply_own(conn: asyncpg.Connection, envelopes: Sequence[EventEnvelope]) -> None:
-    """Keep grade_entries, period_grade_entries and class_subject_periods in step with events.
-
-    The reference for ``OWN_VIEWS``, whose SQL does the same inside the append's statement.
-    A class's grades for one piece of work come as one event per student: they are inserted in
-    one pipelined batch, not a round trip each."""
-    recorded: list[tuple[Any, ...]] = []
-    for envelope in envelopes:
-        event = envelope.parse()
-        if isinstance(event, GradeRecorded):
-            recorded.append(
-                (
-                    event.grade_id, event.school_id, event.class_id, event.subject_id,
-                    event.school_year, event.student_id, event.lesson_id, event.term.value,
-                    event.given_on, event.work_title, event.work_kind.value, event.summative,
-                    event.weight, event.scale.value, event.value, event.points,
-                    event.recorded_by, event.recorded_at,
-                )
-            )  # fmt: skip
-            continue
-        if recorded:
-            await conn.executemany(_INSERT_GRADE, recorded)
-            recorded = []
-        match event:
-            case GradeCorrected():
-                entry = {
-                    "old_value": event.old_value,
-                    "new_value": event.new_value,
-                    "reason": event.reason,
-                    "corrected_by": str(event.corrected_by),
-                    "corrected_at": event.corrected_at.isoformat(),
-                }
-                await conn.execute(
-                    _CORRECT_GRADE.format(value="$2", points="$3", scale="$4", entry="$5::jsonb")
-                    + " WHERE grade_id = $1",
-                    event.grade_id,
-                    event.new_value,
-                    event.new_points,
-                    event.scale.value,
-                    json.dumps(entry),
-                )
-            case PeriodGradeSet():
-                await conn.execute(
-                    f"""INSERT INTO period_grade_entries VALUES
-                           ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, false)
-                       {_SET_PERIOD_GRADE}""",
-                    event.school_id, event.class_id, event.subject_id, event.school_year,
-                    event.period.value, event.student_id, event.scale.value, event.value,
-                    event.points, event.suggested_value, event.overridden, event.set_by,
-                    event.set_at,
-                )  # fmt: skip
-            case GradeFinalized():
-                await conn.execute(
-                    """UPDATE period_grade_entries SET final = true
-                       WHERE class_id = $1 AND subject_id = $2 AND school_year = $3
-                         AND period = $4 AND student_id = $5""",
-                    event.class_id,
-                    event.subject_id,
-                    event.school_year,
-                    event.period.value,
-                    event.student_id,
-                )
-            case PeriodFinalized():
-                await conn.execute(
-                    _FINALIZE_PERIOD.format(rows="VALUES ($1, $2, $3, $4, $5, true, $6, $7)"),
-                    event.school_id, event.class_id, event.subject_id, event.school_year,
-                    event.period.value, event.finalized_by, event.finalized_at,
-                )  # fmt: skip
-            case PeriodUnlocked():
-                unlock = {
-                    "reason": event.reason,
-                    "unlocked_by": str(event.unlocked_by),
-                    "unlocked_at": event.unlocked_at.isoformat(),
-                }
-                await conn.execute(
-                    _UNLOCK_PERIOD.format(entry="$5::jsonb")
-                    + """ WHERE class_id = $1 AND subject_id = $2 AND school_year = $3
-                            AND period = $4""",
-                    event.class_id,
-                    event.subject_id,
-                    event.school_year,
-                    event.period.value,
-                    json.dumps(unlock),
-                )
-                await conn.execute(
-                    """UPDATE period_grade_entries SET final = false
-                       WHERE class_id = $1 AND subject_id = $2 AND school_year = $3
-                         AND period = $4""",
-                    event.class_id,
-                    event.subject_id,
-                    event.school_year,
-                    event.period.value,
-                )
-    if recorded:
-        await conn.executemany(_INSERT_GRADE, recorded)
-
-
 def _isoformat(field: str) -> str:
-    """The payload's instant as ``datetime.isoformat()`` writes it, as ``apply_own`` stores it
-    (pydantic writes UTC as ``Z``, isoformat as ``+00:00``; the rest is alike)."""
+    """The payload's instant as ``datetime.isoformat()`` writes it, as the views have always
+    kept it (pydantic writes UTC as ``Z``, isoformat as ``+00:00``; the rest is alike)."""
     return f"regexp_replace(e.payload->>'{field}', 'Z$', '+00:00')"
 
 
@@ -461,11 +364,10 @@ def _unlocked(payload: JsonDict) -> list[tuple[str, ...]]:
     return [row for rows in _UNLOCKED for row in rows(payload)]
 
 
-#: ``apply_own`` as it is registered with the handlers: done by the append's own statement for
-#: every batch where no two events write one row (a correction of a grade recorded in the same
-#: batch, say, takes ``apply_own``).
+#: The grade views, as the handlers register them: done by the append's own statement for every
+#: batch where no two events write one row (a correction of a grade recorded in the same batch,
+#: say, is applied after the append, in order, in its transaction).
 OWN_VIEWS = SqlProjection(
-    apply_own,
     ctes={
         "grades_recorded": f"""INSERT INTO grade_entries ({_GRADE_COLUMNS})
             SELECT {_GRADE_COLUMNS} {appended(GradeRecorded, "grade_entries")}""",
@@ -504,5 +406,40 @@ OWN_VIEWS = SqlProjection(
         GradeFinalized: row_of("period_grade_entries", *_PERIOD, "student_id"),
         PeriodFinalized: row_of("class_subject_periods", *_PERIOD),
         PeriodUnlocked: _unlocked,
+    },
+)
+
+
+def _deadline_row(payload: JsonDict) -> list[tuple[str, ...]]:
+    band = payload.get("band")
+    key = "" if band is None else f"{band['first']}-{band['last']}"
+    school_year = str(payload["school_year"])
+    return [
+        ("period_grade_deadlines", str(payload["school_id"]), school_year, payload["period"], key)
+    ]
+
+
+#: The policy's views (``migrations/0003_policy_views.sql``), kept by the policy commands' append.
+POLICY_VIEWS = SqlProjection(
+    ctes={
+        "scales_defined": f"""INSERT INTO grade_scales (scale_id, school_id, definition)
+            SELECT r.scale_id, r.school_id, e.payload {appended(GradeScaleDefined, "grade_scales")}
+            ON CONFLICT (scale_id) DO UPDATE SET definition = excluded.definition""",
+        "deadlines_set": f"""INSERT INTO period_grade_deadlines
+            SELECT r.school_id, r.school_year, r.period,
+                   coalesce((e.payload->'band'->>'first') || '-' || (e.payload->'band'->>'last'),
+                            ''),
+                   e.payload
+            {appended(PeriodGradeDeadlineSet, "period_grade_deadlines")}
+            ON CONFLICT (school_id, school_year, period, band_key)
+            DO UPDATE SET deadline = excluded.deadline""",
+        "semester_grades_usage_set": f"""INSERT INTO semester_grades_usage
+            SELECT r.school_id, r.used {appended(SemesterGradesUsageSet, "semester_grades_usage")}
+            ON CONFLICT (school_id) DO UPDATE SET used = excluded.used""",
+    },
+    writes={
+        GradeScaleDefined: row_of("grade_scales", "scale_id"),
+        PeriodGradeDeadlineSet: _deadline_row,
+        SemesterGradesUsageSet: row_of("semester_grades_usage", "school_id"),
     },
 )

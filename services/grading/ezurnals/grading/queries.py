@@ -5,6 +5,7 @@ Every query is scoped by school: a class, student or lesson of another school is
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -15,15 +16,22 @@ import asyncpg
 
 from ezurnals.grading.domain import (
     ClassSubjectProgress,
+    GradingPolicy,
     Guardianship,
     Relationships,
     SchoolGradingPolicy,
 )
 from ezurnals.grading.domain.authorization import TeachingAssignment
 from ezurnals.grading.domain.scales import GradeValue
-from ezurnals.shared.contracts.grading import PeriodKind, Term
+from ezurnals.grading.domain.semester_grades import DEFAULT_SEMESTER_GRADES_USED
+from ezurnals.shared.contracts.grading import (
+    GradeScaleDefined,
+    PeriodGradeDeadlineSet,
+    PeriodKind,
+    Term,
+)
 from ezurnals.shared.contracts.identity import DEFAULT_TIME_ZONE
-from ezurnals.shared.domain import Invalid
+from ezurnals.shared.domain import Invalid, missing
 from ezurnals.shared.eventstore import parse_column, stream_column
 
 Row = dict[str, Any]
@@ -159,11 +167,20 @@ class BookFacts:
     lesson_date: date | None
     #: The calendar of the class's school year, if asked for and known.
     semesters: list[dict[str, Any]] | None
-    #: The school's grading policy, from its stream as committed when the facts were read
-    #: (another API process may have just changed it, so it is not kept between commands).
-    policy: SchoolGradingPolicy
+    #: The school's grading policy: for a command from its stream as committed when the facts
+    #: were read (another API process may have just changed it, so it is not kept between
+    #: commands), for a read from its views.
+    policy: GradingPolicy
     #: The grade book's newer events, when the caller named its stream and version.
     book: BookRead | None
+
+    def found_class(self) -> ClassInfo:
+        """The class of the grade book; 404 for a class or subject the school does not have."""
+        if self.klass is None:
+            raise missing("class", "class_id")
+        if not self.subject_known:
+            raise missing("subject", "subject_id")
+        return self.klass
 
     def today(self, now: datetime) -> date:
         """Today in the school's time zone, as ``school_today`` says."""
@@ -194,11 +211,75 @@ SELECT c.class_id, c.school_year, c.grade_level, c.label,
            AND class_id = $3 AND subject_id = $4) AS lesson_date,
        CASE WHEN $6 THEN (SELECT semesters FROM rm.school_years
                           WHERE school_id = $1 AND school_year = c.school_year) END AS semesters,
-       {stream_column("$7")} AS policy,
-       {stream_column("$8", "$9")} AS book
+       {{tail}}
 FROM (VALUES (1)) AS one
 LEFT JOIN rm.classes c ON c.school_id = $1 AND c.class_id = $3
 """
+_FACTS = _BOOK_FACTS.format(
+    tail=f"""{stream_column("$7")} AS policy,
+       {stream_column("$8", "$9")} AS book"""
+)
+
+#: The school's policy ($1) as its views hold it: scales, deadlines, the semester-grades setting
+#: (jsonb inside an array comes as text: the connection's json codec decodes top-level only).
+_POLICY_COLUMNS = """
+       ARRAY(SELECT definition::text FROM grade_scales WHERE school_id = $1 ORDER BY position)
+           AS scales,
+       ARRAY(SELECT deadline::text FROM period_grade_deadlines WHERE school_id = $1)
+           AS deadlines,
+       (SELECT used FROM semester_grades_usage WHERE school_id = $1) AS semester_grades_used"""
+
+#: The class-subject's rows of the grade views, in the order the book recorded them.
+_SHEET_ROWS = """,
+       ARRAY(SELECT ROW(g.grade_id, g.student_id, g.term, g.given_on, g.lesson_id, g.work_title,
+                        g.work_kind, g.summative, g.weight, g.scale, g.value, g.points,
+                        g.recorded_by, g.recorded_at, g.history::text)
+             FROM grade_entries g
+             WHERE g.class_id = $3 AND g.subject_id = $4 AND g.school_year = c.school_year
+             ORDER BY g.given_on, g.recorded_at, g.grade_id) AS grades,
+       ARRAY(SELECT ROW(p.period, p.student_id, p.value, p.points, p.scale, p.suggested_value,
+                        p.overridden, p.set_by, p.set_at)
+             FROM period_grade_entries p
+             WHERE p.class_id = $3 AND p.subject_id = $4 AND p.school_year = c.school_year)
+           AS period_grades,
+       ARRAY(SELECT ROW(l.period, l.locked, l.finalized_by, l.finalized_at, l.unlocks::text)
+             FROM class_subject_periods l
+             WHERE l.class_id = $3 AND l.subject_id = $4 AND l.school_year = c.school_year)
+           AS periods"""
+_SHEET = _BOOK_FACTS.format(tail=_POLICY_COLUMNS.strip() + _SHEET_ROWS)
+
+
+@dataclass(frozen=True)
+class SheetRows:
+    """A class-subject's grades, period grades and period locks as the grade views hold them."""
+
+    #: ``(grade_id, student_id, term, given_on, lesson_id, work_title, work_kind, summative,
+    #: weight, scale, value, points, recorded_by, recorded_at, history)``
+    grades: list[tuple[Any, ...]]
+    #: ``(period, student_id, value, points, scale, suggested_value, overridden, set_by, set_at)``
+    period_grades: list[tuple[Any, ...]]
+    #: ``(period, locked, finalized_by, finalized_at, unlocks)``
+    periods: list[tuple[Any, ...]]
+
+
+async def sheet_facts(
+    conn: asyncpg.Connection,
+    school_id: UUID,
+    person_id: UUID,
+    class_id: UUID,
+    subject_id: UUID,
+) -> tuple[BookFacts, SheetRows]:
+    """``book_facts`` and the class-subject's rows of the grade views, in one statement."""
+    args = _facts_args(school_id, person_id, class_id, subject_id, None, False)
+    row = await conn.fetchrow(_SHEET, *args)
+    assert row is not None
+    # jsonb inside a record comes as text: the connection's json codec decodes top-level only
+    rows = SheetRows(
+        [(*r[:-1], json.loads(r[-1])) for r in row["grades"] or ()],
+        [tuple(r) for r in row["period_grades"] or ()],
+        [(*r[:-1], json.loads(r[-1])) for r in row["periods"] or ()],
+    )
+    return _facts_of(row, policy_of(row), None), rows
 
 
 async def book_facts(
@@ -217,21 +298,48 @@ async def book_facts(
     and, on request, the date of ``lesson_id`` (a lesson of this class and subject), the
     calendar of the class's year and the events of ``book`` (a grade book's stream) after a
     version: one round trip where a command used to take ten."""
-    policy = SchoolGradingPolicy.for_school(school_id)
-    book_stream, book_after = book or (None, 0)
     row = await conn.fetchrow(
-        _BOOK_FACTS,
-        school_id,
-        person_id,
-        class_id,
-        subject_id,
-        lesson_id,
-        calendar,
-        policy.stream_id,
-        book_stream,
-        book_after,
+        _FACTS,
+        *_facts_args(school_id, person_id, class_id, subject_id, lesson_id, calendar),
+        *_stream_args(school_id, book),
     )
     assert row is not None
+    policy = SchoolGradingPolicy.for_school(school_id).applied(parse_column(row["policy"]))
+    return _facts_of(row, policy.in_force, book)
+
+
+def _facts_args(
+    school_id: UUID,
+    person_id: UUID,
+    class_id: UUID,
+    subject_id: UUID,
+    lesson_id: UUID | None,
+    calendar: bool,
+) -> tuple[Any, ...]:
+    return (school_id, person_id, class_id, subject_id, lesson_id, calendar)
+
+
+def _stream_args(school_id: UUID, book: tuple[str, int] | None) -> tuple[Any, ...]:
+    book_stream, book_after = book or (None, 0)
+    return (SchoolGradingPolicy.for_school(school_id).stream_id, book_stream, book_after)
+
+
+def policy_of(row: asyncpg.Record) -> GradingPolicy:
+    """The school's policy from its views' columns (``_POLICY_COLUMNS``)."""
+    scales = [GradeScaleDefined.model_validate(json.loads(d)) for d in row["scales"]]
+    deadlines = [PeriodGradeDeadlineSet.model_validate(json.loads(d)) for d in row["deadlines"]]
+    used = row["semester_grades_used"]
+    return GradingPolicy(
+        scales={s.scale_id: s for s in scales},
+        deadlines={(d.school_year, d.period, d.band): d.due_on for d in deadlines},
+        semester_grades_used=DEFAULT_SEMESTER_GRADES_USED if used is None else used,
+    )
+
+
+def _facts_of(
+    row: asyncpg.Record, policy: GradingPolicy, book: tuple[str, int] | None
+) -> BookFacts:
+    book_stream, book_after = book or (None, 0)
     klass = (
         None
         if row["class_id"] is None
@@ -248,9 +356,16 @@ async def book_facts(
         guardianships=tuple(row["guardianships"]),
         lesson_date=row["lesson_date"],
         semesters=row["semesters"],
-        policy=policy.applied(parse_column(row["policy"])),
+        policy=policy,
         book=None if book_stream is None else BookRead(book_stream, book_after, row["book"]),
     )
+
+
+async def school_policy(conn: asyncpg.Connection, school_id: UUID) -> GradingPolicy:
+    """The school's grading policy as its views hold it."""
+    row = await conn.fetchrow(f"SELECT {_POLICY_COLUMNS}", school_id)
+    assert row is not None
+    return policy_of(row)
 
 
 async def school_teaching(conn: asyncpg.Connection, school_id: UUID, today: date) -> Relationships:

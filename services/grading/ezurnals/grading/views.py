@@ -1,7 +1,9 @@
 """What each reader may see: the teacher's grade sheet, a student's grades, missing period grades.
 
 A reader who may not see a grade book or a student is told it does not exist (404, the shared
-rule in ``ezurnals.shared.domain``); the sheet's readers are those who see the book.
+rule in ``ezurnals.shared.domain``); the sheet's readers are those who see the book. Every read
+comes from the query tables the events keep (the grade and policy views, ``rm``), never from an
+aggregate or a handler; what is computed (a suggestion, who lacks a period grade) is the domain's.
 """
 
 from __future__ import annotations
@@ -10,10 +12,16 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import asyncpg
+
 from ezurnals.grading import queries
-from ezurnals.grading.access import Access
+from ezurnals.grading.access import Access, require_sees_book
 from ezurnals.grading.domain import (
-    GradeBook,
+    ClassSubjectPeriod,
+    Correction,
+    Grade,
+    GradeScale,
+    PeriodGrade,
     Relationships,
     Role,
     can_read_correction_history,
@@ -22,15 +30,14 @@ from ezurnals.grading.domain import (
     missing_period_grades,
 )
 from ezurnals.grading.domain.authorization import ADMINISTRATION
-from ezurnals.grading.domain.grade_book import Grade
-from ezurnals.grading.handlers import BookContext, book_context, load_book, load_policy
-from ezurnals.shared.contracts.grading import PeriodKind
+from ezurnals.grading.domain.grade_book import Unlock, suggested, without_period_grade
+from ezurnals.shared.auth import Principal
+from ezurnals.shared.contracts.grading import PeriodKind, ScaleKind, Term, WorkKind
 from ezurnals.shared.domain import Forbidden, NotFound
 from ezurnals.shared.service import Runtime
 
 #: Periods whose suggested value the sheet shows beside the period grade.
 SUGGESTED = (PeriodKind.SEMESTER1, PeriodKind.SEMESTER2, PeriodKind.ANNUAL, PeriodKind.FINAL)
-_FAMILY = frozenset({Role.GUARDIAN, Role.STUDENT})
 
 
 def _grade(grade: Grade, *, with_history: bool) -> dict[str, Any]:
@@ -63,85 +70,168 @@ def _grade(grade: Grade, *, with_history: bool) -> dict[str, Any]:
 
 
 async def grade_sheet(
-    runtime: Runtime, access: Access, class_id: UUID, subject_id: UUID, now: datetime
+    runtime: Runtime, principal: Principal, class_id: UUID, subject_id: UUID, now: datetime
 ) -> dict[str, Any]:
     """The class-subject grade sheet: every student's grades, period grades and suggestions, for
-    whoever sees the book (``book_context`` refuses anyone else as missing)."""
+    whoever sees the book (anyone else is told it does not exist). One statement reads the
+    caller's roles, the book's facts and its rows of the grade views."""
     async with runtime.db.raw() as conn:
-        ctx = await book_context(conn, access, class_id, subject_id, now)
-
-    with_history = access.may(
-        lambda c: can_read_correction_history(c, ctx.relationships, class_id, subject_id)
-    )
-    book = await load_book(runtime, ctx.key)
-    return _sheet(book, ctx, with_history=with_history)
-
-
-def _sheet(book: GradeBook, ctx: BookContext, *, with_history: bool) -> dict[str, Any]:
-    students = sorted(ctx.roster | {g.student_id for g in book.grades.values()}, key=str)
-    rows = []
-    for student_id in students:
-        suggested = {}
-        for period in SUGGESTED:
-            value = book.suggest(period, student_id, ctx.scale)
-            suggested[period.value] = None if value is None else value.text
-        rows.append(
-            {
-                "student_id": str(student_id),
-                "enrolled": student_id in ctx.roster,
-                "grades": [
-                    _grade(g, with_history=with_history)
-                    for g in sorted(book.grades_of(student_id), key=lambda g: g.given_on)
-                ],
-                "period_grades": {
-                    kind.value: {
-                        "value": p.value,
-                        "suggested_value": p.suggested_value,
-                        "overridden": p.overridden,
-                    }
-                    for kind, state in book.periods.items()
-                    if (p := state.grades.get(student_id)) is not None
-                },
-                "suggested": suggested,
-            }
+        facts, rows = await queries.sheet_facts(
+            conn, principal.school_id, principal.person_id, class_id, subject_id
         )
-    periods = {
-        kind.value: {
-            "locked": state.locked,
-            "finalized_at": state.finalized_at.isoformat() if state.finalized_at else None,
-            "students_without_grade": sorted(
-                str(s) for s in book.students_without_period_grade(kind, ctx.roster, ctx.scale)
-            ),
-            "unlocks": [
-                {
-                    "reason": u.reason,
-                    "unlocked_by": str(u.unlocked_by),
-                    "unlocked_at": u.unlocked_at.isoformat(),
-                }
-                for u in state.unlocks
-            ],
-        }
-        for kind, state in book.periods.items()
-    }
+    access = Access.of(principal, facts.staff_roles)
+    klass = facts.found_class()
+    relationships = facts.relationships(access.school_id, access.person_id, facts.today(now))
+    require_sees_book(access, relationships, klass.class_id, subject_id)
+    with_history = access.may(
+        lambda c: can_read_correction_history(c, relationships, class_id, subject_id)
+    )
+    scale = facts.policy.scale_for(klass.grade_level, subject_id)
+    grades, periods = _grades(rows), _periods(rows)
+    students = sorted(facts.roster | {g.student_id for g in grades}, key=str)
     return {
-        "class_id": str(ctx.key.class_id),
-        "subject_id": str(ctx.key.subject_id),
-        "school_year": ctx.key.school_year,
-        "class_label": ctx.klass.label,
-        "scale": {"kind": ctx.scale.kind.value, "allowed": list(ctx.scale.allowed_values)},
-        "students": rows,
-        "periods": periods,
+        "class_id": str(klass.class_id),
+        "subject_id": str(subject_id),
+        "school_year": klass.school_year,
+        "class_label": klass.label,
+        "scale": {"kind": scale.kind.value, "allowed": list(scale.allowed_values)},
+        "students": [
+            _student(s, facts.roster, grades, periods, scale, with_history=with_history)
+            for s in students
+        ],
+        "periods": {
+            kind.value: {
+                "locked": state.locked,
+                "finalized_at": state.finalized_at.isoformat() if state.finalized_at else None,
+                "students_without_grade": sorted(
+                    str(s) for s in without_period_grade(periods, kind, facts.roster, scale)
+                ),
+                "unlocks": [
+                    {
+                        "reason": u.reason,
+                        "unlocked_by": str(u.unlocked_by),
+                        "unlocked_at": u.unlocked_at.isoformat(),
+                    }
+                    for u in state.unlocks
+                ],
+            }
+            for kind, state in periods.items()
+        },
     }
+
+
+def _student(
+    student_id: UUID,
+    roster: frozenset[UUID],
+    grades: list[Grade],
+    periods: dict[PeriodKind, ClassSubjectPeriod],
+    scale: GradeScale,
+    *,
+    with_history: bool,
+) -> dict[str, Any]:
+    own = [g for g in grades if g.student_id == student_id]
+    suggestions = {period: suggested(period, own, scale) for period in SUGGESTED}
+    return {
+        "student_id": str(student_id),
+        "enrolled": student_id in roster,
+        "grades": [_grade(g, with_history=with_history) for g in own],
+        "period_grades": {
+            kind.value: {
+                "value": p.value,
+                "suggested_value": p.suggested_value,
+                "overridden": p.overridden,
+            }
+            for kind, state in periods.items()
+            if (p := state.grades.get(student_id)) is not None
+        },
+        "suggested": {
+            period.value: None if value is None else value.text
+            for period, value in suggestions.items()
+        },
+    }
+
+
+def _instant(raw: str) -> datetime:
+    return datetime.fromisoformat(raw)
+
+
+def _grades(rows: queries.SheetRows) -> list[Grade]:
+    """The book's grades as the views hold them, oldest given first."""
+    return [
+        Grade(
+            grade_id=grade_id,
+            student_id=student_id,
+            term=Term(term),
+            given_on=given_on,
+            lesson_id=lesson_id,
+            work_title=work_title,
+            work_kind=WorkKind(work_kind),
+            summative=summative,
+            weight=weight,
+            scale=ScaleKind(scale),
+            value=value,
+            points=points,
+            recorded_by=recorded_by,
+            recorded_at=recorded_at,
+            history=tuple(
+                Correction(
+                    c["old_value"],
+                    c["new_value"],
+                    c["reason"],
+                    UUID(c["corrected_by"]),
+                    _instant(c["corrected_at"]),
+                )
+                for c in history
+            ),
+        )
+        for (
+            grade_id, student_id, term, given_on, lesson_id, work_title, work_kind, summative,
+            weight, scale, value, points, recorded_by, recorded_at, history,
+        ) in rows.grades
+    ]  # fmt: skip
+
+
+def _periods(rows: queries.SheetRows) -> dict[PeriodKind, ClassSubjectPeriod]:
+    """Every period of the book, with its period grades and lock as the views hold them."""
+    periods = {kind: ClassSubjectPeriod(kind) for kind in PeriodKind}
+    for period, locked, finalized_by, finalized_at, unlocks in rows.periods:
+        state = periods[PeriodKind(period)]
+        state.locked, state.finalized_by, state.finalized_at = locked, finalized_by, finalized_at
+        state.unlocks = [
+            Unlock(u["reason"], UUID(u["unlocked_by"]), _instant(u["unlocked_at"])) for u in unlocks
+        ]
+    for (
+        period,
+        student_id,
+        value,
+        points,
+        scale,
+        suggested_value,
+        overridden,
+        by,
+        at,
+    ) in rows.period_grades:
+        periods[PeriodKind(period)].grades[student_id] = PeriodGrade(
+            value, points, ScaleKind(scale), suggested_value, overridden, by, at
+        )
+    return periods
+
+
+async def _access(conn: asyncpg.Connection, principal: Principal) -> Access:
+    """The caller in the roles identity confirms, on the read's own connection."""
+    staff = await queries.staff_roles(conn, principal.school_id, principal.person_id)
+    return Access.of(principal, staff)
 
 
 # --- a student's grades -----------------------------------------------------------------------
 
 
 async def student_grades(
-    runtime: Runtime, access: Access, student_id: UUID, school_year: str | None, now: datetime
+    runtime: Runtime, principal: Principal, student_id: UUID, school_year: str | None, now: datetime
 ) -> dict[str, Any]:
     """Grades and period grades of one student, as far as the caller may see them."""
     async with runtime.db.raw() as conn:
+        access = await _access(conn, principal)
         today = await queries.school_today(conn, access.school_id, now)
         rel = await queries.relationships_of(conn, access.school_id, access.person_id, today)
         classes = await queries.student_enrolments(conn, access.school_id, student_id)
@@ -228,7 +318,7 @@ def _grade_row(row: dict[str, Any], *, with_history: bool) -> dict[str, Any]:
 
 async def missing(
     runtime: Runtime,
-    access: Access,
+    principal: Principal,
     period: PeriodKind,
     school_year: str,
     now: datetime,
@@ -238,12 +328,13 @@ async def missing(
 ) -> list[dict[str, Any]]:
     """Class-subject periods still lacking period grades: the administration sees the school,
     a teacher their own classes and subjects (and, as class teacher, their class)."""
-    administration = access.holds(*ADMINISTRATION)
-    if not administration and not access.holds(Role.TEACHER):
-        raise Forbidden("you may not read the missing period grades")
-    if not administration and teacher_id not in (None, access.person_id):
-        raise Forbidden("you may read only your own missing period grades")
     async with runtime.db.raw() as conn:
+        access = await _access(conn, principal)
+        administration = access.holds(*ADMINISTRATION)
+        if not administration and not access.holds(Role.TEACHER):
+            raise Forbidden("you may not read the missing period grades")
+        if not administration and teacher_id not in (None, access.person_id):
+            raise Forbidden("you may read only your own missing period grades")
         today = await queries.school_today(conn, access.school_id, now)
         teaching = await queries.school_teaching(conn, access.school_id, today)
         own = await queries.relationships_of(conn, access.school_id, access.person_id, today)
@@ -257,7 +348,7 @@ async def missing(
         subjects = await conn.fetch(
             "SELECT subject_id, name FROM rm.subjects WHERE school_id = $1", access.school_id
         )
-    policy = await load_policy(runtime, access.school_id)
+        policy = await queries.school_policy(conn, access.school_id)
     found = missing_period_grades(
         period, school_year, progress, policy=policy, relationships=teaching, today=today
     )

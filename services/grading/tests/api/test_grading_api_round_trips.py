@@ -321,3 +321,49 @@ async def test_a_policy_command_or_read_takes_one_connection(
         read = await client.get("/api/grading/settings", headers=c.as_teacher)
         assert read.json() == {"semester_grades_used": False}
         assert len(counted.commands()) == 1, counted.checkouts
+
+
+async def test_the_grade_sheet_is_one_statement_on_one_connection(
+    graded_class: GradedClass, settings: Settings
+) -> None:
+    """The sheet comes from the grade and policy views the events keep, read with the caller's
+    roles and the book's facts: no grade book or policy replayed from its stream, no second
+    checkout."""
+    c = graded_class
+    graded = await c.grade([(c.students[0], "8")])
+    assert graded.status_code == 201, graded.text
+    async with _counting_api(settings) as (client, counted):
+        for _ in range(2):  # the first read of a process also creates the access log's table
+            counted.checkouts.clear()
+            response = await client.get(f"/api/grading{c.book}/sheet", headers=c.as_teacher)
+            assert response.status_code == 200, response.text
+        reads = [
+            [s for s in statements if not asyncpg_lookup(s)]
+            for statements in counted.commands()
+            if not any("access_audit" in s for s in statements)
+        ]
+        assert len(reads) == 1 and len(reads[0]) == 1, reads
+        assert "grade_entries" in reads[0][0] and "grade_scales" in reads[0][0], reads
+        assert "FROM events" not in reads[0][0], reads
+
+
+async def test_a_students_grades_and_the_missing_period_grades_take_one_connection(
+    graded_class: GradedClass, settings: Settings
+) -> None:
+    """The caller's roles are read on the read's own connection, not on a checkout of their own."""
+    c = graded_class
+    reads = [
+        (f"/api/grading/students/{c.students[0]}/grades", c.as_teacher),
+        ("/api/grading/missing-period-grades?period=semester1&school_year=2025/2026", c.as_deputy),
+    ]
+    async with _counting_api(settings) as (client, counted):
+        for i, (url, who) in enumerate([*reads, *reads]):  # the first also create the audit table
+            counted.checkouts.clear()
+            response = await client.get(url, headers=who)
+            assert response.status_code == 200, (url, response.text)
+            checkouts = [
+                statements
+                for statements in counted.commands()
+                if not any("access_audit" in s for s in statements)
+            ]
+            assert i < len(reads) or len(checkouts) == 1, (url, checkouts)

@@ -1,6 +1,6 @@
-"""The grade views kept by the append's own statement (``OWN_VIEWS``) hold exactly what
-``apply_own`` writes: every event type, corrections upon corrections, and the batches the SQL
-must leave to ``apply_own`` (two events on one row)."""
+"""The grade views (``OWN_VIEWS``) kept by the append's own statement, or after it for a batch
+that does not fit it, hold exactly what each event applied alone, in order, writes: every event
+type, corrections upon corrections, and the batches that two events write one row of."""
 
 from __future__ import annotations
 
@@ -28,8 +28,8 @@ AT_RIGA = datetime(2025, 10, 7, 11, 0, tzinfo=timezone(timedelta(hours=3)))
 
 @pytest.fixture(scope="module")
 async def stores(stack: TestStack) -> AsyncIterator[tuple[EventStore, EventStore]]:
-    """Two fresh databases of the service: one kept by OWN_VIEWS, one by apply_own alone."""
-    made = [await stack.settings(SERVICE, database=f"grading_views_{s}") for s in ("sql", "apply")]
+    """Two fresh databases of the service: one kept batch by batch, one event by event."""
+    made = [await stack.settings(SERVICE, database=f"grading_views_{s}") for s in ("bulk", "each")]
     urls = [settings.database_url for settings in made]
     async with two_stores(urls) as pair:
         yield pair
@@ -183,7 +183,7 @@ def _batches(book: Book) -> list[tuple[list[IntegrationEvent], bool]]:
         (book.finalized(range(3), s1), True),
         ([book.unlocked(s1, at=AT_RIGA)], True),
         (_policy(book), True),
-        # two events on one row: apply_own takes them in order
+        # two events on one row: applied after the append, in order
         ([fresh, book.corrected(fresh, "5", "6", 6)], False),
         ([book.corrected(passed, "i", "ni", None), book.corrected(passed, "ni", "i", None)], False),
         ([book.period_grade(0, "7", annual), book.period_grade(0, "8", annual)], False),
@@ -195,20 +195,20 @@ def _batches(book: Book) -> list[tuple[list[IntegrationEvent], bool]]:
     ]
 
 
-async def test_own_views_by_statement_equal_apply_own_row_for_row(
+async def test_own_views_by_batch_equal_event_by_event_row_for_row(
     stores: tuple[EventStore, EventStore],
 ) -> None:
     batches = _batches(Book())
     done = await append_both_ways(OWN_VIEWS, [events for events, _ in batches], TABLES, stores)
 
     assert done.fits == [fits for _, fits in batches]
-    # one round trip for a batch that fits; BEGIN, append, apply_own's statements, COMMIT else
-    assert [a.statements == 1 for a in done.with_sql] == done.fits
-    refused = [a.refused_by for a in done.with_sql]
-    assert refused == [a.refused_by for a in done.with_apply]
+    # one round trip for a batch that fits; BEGIN, append, the fed statements, COMMIT else
+    assert [a.statements == 1 for a in done.batched] == done.fits
+    refused = [a.refused_by for a in done.batched]
+    assert refused == [a.refused_by for a in done.one_by_one]
     assert refused[-2:] == ["grade_entries_pkey"] * 2 and not any(refused[:-2])
-    rows = done.rows_with_sql
-    assert rows == done.rows_with_apply
+    rows = done.rows_batched
+    assert rows == done.rows_one_by_one
     assert [len(rows[t]) for t in TABLES] == [5, 5, 2]
     assert any("+03:00" in row and "+00:00" in row for row in rows["grade_entries"])
 

@@ -140,44 +140,69 @@ def _apart(rows: list[tuple[str, ...]]) -> bool:
     return not any(later[: len(key)] == key for key, later in pairwise(rows))
 
 
-class SqlProjection:
-    """An inline projection that the append's own statement can also carry out.
+#: What a SqlProjection's CTEs read when they run apart from the append: a batch's events,
+#: upcast, as ``new_events`` (``event_type``, ``payload``).
+_FED_EVENTS = """WITH new_events AS (
+    SELECT * FROM unnest($1::text[], $2::jsonb[]) AS e(event_type, payload)
+)"""
 
-    ``apply`` is the reference, run in the append's transaction (BEGIN, append, its statements,
-    COMMIT) for a batch the SQL cannot take. ``ctes`` (name → data-modifying statement) do the
-    same to the query tables from the rows ``new_events`` returns (``event_type``, ``payload``
-    as jsonb), so the append, the projection and the command's result are one round trip; their
-    text is fixed, so asyncpg prepares each statement once per connection.
+
+class SqlProjection:
+    """An inline projection written once, as SQL: data-modifying CTEs (name → statement) that
+    change the query tables from the rows ``new_events`` holds (``event_type``, ``payload`` as
+    jsonb). Their text is fixed, so asyncpg prepares each statement once per connection.
+
+    The append's own statement carries them where it can (``fits``), so the append, the
+    projection and the command's result are one round trip. Otherwise (``__call__``, in the
+    append's transaction) the same CTEs are fed the batch from ``unnest``, in order, in as few
+    statements as keep no two events of one statement on one row: the CTEs of a statement do not
+    see each other's writes and PostgreSQL does not say which of two changes to one row wins.
 
     ``writes`` names, for each contract the CTEs handle (at its current schema version), the rows
-    an event writes. A batch goes through the SQL only when no two of its events write one row:
-    the CTEs of a statement do not see each other's writes and PostgreSQL does not say which of
-    two changes to one row wins, while ``apply`` takes events in order. An event of a handled
-    type at another schema version goes through ``apply`` too (it upcasts; the SQL does not).
+    an event writes. An event of a handled type at another schema version is upcast first: it
+    never rides in the append's statement, which reads the payloads as they are stored.
     """
 
     def __init__(
         self,
-        apply: InlineProjection,
         *,
         ctes: Mapping[str, str],
         writes: Mapping[type[IntegrationEvent], RowsWritten],
     ) -> None:
-        self.apply = apply
-        self.statements = _statements("".join(f", {name} AS ({sql})" for name, sql in ctes.items()))
+        body = "".join(f", {name} AS ({sql})" for name, sql in ctes.items())
+        self.statements = _statements(body)
+        self._fed = _FED_EVENTS + body + "\nSELECT 1"
         self._writes = {(c.event_type, c.schema_version): rows for c, rows in writes.items()}
         self._handled = frozenset(c.event_type for c in writes)
 
     async def __call__(self, conn: asyncpg.Connection, envelopes: Sequence[EventEnvelope]) -> None:
-        await self.apply(conn, envelopes)
+        """Apply the batch in order, each run of events that write no row twice in a statement."""
+        types: list[str] = []
+        payloads: list[str] = []
+        rows: list[tuple[str, ...]] = []
+        for envelope in envelopes:
+            event = envelope.parse()
+            payload = event.model_dump(mode="json")
+            written = self._written(event.event_type, event.schema_version, payload)
+            if types and not _apart([*rows, *written]):
+                await conn.execute(self._fed, types, payloads)
+                types, payloads, rows = [], [], []
+            types.append(event.event_type)
+            payloads.append(json.dumps(payload))
+            rows.extend(written)
+        if types:
+            await conn.execute(self._fed, types, payloads)
+
+    def _written(self, event_type: str, version: int, payload: JsonDict) -> list[tuple[str, ...]]:
+        rows = self._writes.get((event_type, version))
+        return [] if rows is None else list(rows(payload))
 
     def fits(self, envelopes: Sequence[EventEnvelope]) -> bool:
-        """Whether the CTEs do to this batch exactly what ``apply`` would."""
+        """Whether the append's own statement can carry the CTEs for this batch."""
         rows: list[tuple[str, ...]] = []
         for e in envelopes:
-            written = self._writes.get((e.event_type, e.schema_version))
-            if written is not None:
-                rows.extend(written(e.payload))
+            if (e.event_type, e.schema_version) in self._writes:
+                rows.extend(self._written(e.event_type, e.schema_version, e.payload))
             elif e.event_type in self._handled:
                 return False
         return _apart(rows)

@@ -1,10 +1,11 @@
-"""Test support for the write path: the statements a connection ran, and a SqlProjection
-checked against its reference.
+"""Test support for the write path: the statements a connection ran, and a SqlProjection's
+batches checked against its events applied one at a time.
 
 The same batches of events are appended to two fresh databases of the service, to one with the
-projection (its CTEs, or ``apply`` for a batch that does not fit them) and to the other with
-``apply`` alone; the query tables must then hold the same rows, and each batch must have been
-refused, or not, in the same way on both sides.
+projection as the store runs it (its CTEs in the append's statement, or fed a batch that does
+not fit them in order) and to the other with each event applied alone, in order; the query tables
+must then hold the same rows, and each batch must have been refused, or not, in the same way on
+both sides.
 """
 
 from __future__ import annotations
@@ -69,19 +70,19 @@ class BothWays:
 
     #: Whether each batch fitted the projection's statement, as ``fits`` said beforehand.
     fits: list[bool]
-    with_sql: list[Appended]
-    with_apply: list[Appended]
+    batched: list[Appended]
+    one_by_one: list[Appended]
     #: ``table_rows`` of each database afterwards.
-    rows_with_sql: dict[str, list[str]]
-    rows_with_apply: dict[str, list[str]]
+    rows_batched: dict[str, list[str]]
+    rows_one_by_one: dict[str, list[str]]
 
 
 @asynccontextmanager
 async def two_stores(urls: Sequence[str]) -> AsyncIterator[tuple[EventStore, EventStore]]:
-    """Event stores on two databases of the service (migrated): for the SQL, for ``apply``."""
+    """Event stores on two databases of the service (migrated): batched, one event at a time."""
     databases = [Database(url, pool_size=2) for url in urls]
     try:
-        yield EventStore(databases[0], topic="with-sql"), EventStore(databases[1], topic="apply")
+        yield EventStore(databases[0], topic="batched"), EventStore(databases[1], topic="each")
     finally:
         for db in databases:
             await db.dispose()
@@ -94,18 +95,23 @@ async def append_both_ways(
     stores: tuple[EventStore, EventStore],
 ) -> BothWays:
     """Append every batch, each to a stream of its own, in order, to the first store with the
-    projection and to the second with ``apply`` alone."""
-    with_sql, with_apply = stores
+    projection and to the second with the projection applied to each event alone."""
+    batched, each = stores
     envelopes = [
-        with_sql.envelopes(f"both-ways-{i}", 0, events, CommandContext())
+        batched.envelopes(f"both-ways-{i}", 0, events, CommandContext())
         for i, events in enumerate(batches)
     ]
+
+    async def one_by_one(conn: asyncpg.Connection, envs: Sequence[EventEnvelope]) -> None:
+        for envelope in envs:
+            await projection(conn, [envelope])
+
     return BothWays(
         fits=[projection.fits(batch) for batch in envelopes],
-        with_sql=await _append_all(with_sql, envelopes, projection),
-        with_apply=await _append_all(with_apply, envelopes, projection.apply),
-        rows_with_sql=await table_rows(with_sql, tables),
-        rows_with_apply=await table_rows(with_apply, tables),
+        batched=await _append_all(batched, envelopes, projection),
+        one_by_one=await _append_all(each, envelopes, one_by_one),
+        rows_batched=await table_rows(batched, tables),
+        rows_one_by_one=await table_rows(each, tables),
     )
 
 

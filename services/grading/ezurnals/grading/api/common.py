@@ -27,13 +27,6 @@ def runtime_of(request: Request) -> Runtime:
     return runtime
 
 
-async def access_of(request: Request, principal: Principal) -> Access:
-    """The caller in the roles their token claims and identity confirms."""
-    async with runtime_of(request).db.raw() as conn:
-        staff = await queries.staff_roles(conn, principal.school_id, principal.person_id)
-    return Access.of(principal, staff)
-
-
 async def _context(
     request: Request, principal: Principal, staff_roles: Set[str]
 ) -> tuple[Access, CommandContext]:

@@ -17,7 +17,7 @@ from ezurnals.grading.domain import (
     DEFAULT_PERCENT_TABLE,
     DEFAULT_SCALES,
     DefineGradeScale,
-    SchoolGradingPolicy,
+    GradingPolicy,
     SetPeriodGradeDeadline,
     SetSemesterGradesUsage,
 )
@@ -44,14 +44,14 @@ class ScaleIn(BaseModel):
     level_bands: Annotated[tuple[LevelBand, ...], Field(max_length=10)] = DEFAULT_LEVEL_BANDS
 
 
-async def _policy_for_staff(request: Request, principal: Principal) -> SchoolGradingPolicy:
-    """The school's grading policy, for its staff only; one connection for both reads."""
+async def _policy_for_staff(request: Request, principal: Principal) -> GradingPolicy:
+    """The school's grading policy as its views hold it, for its staff only; one connection."""
     runtime = runtime_of(request)
     async with runtime.db.raw() as conn:
         staff = await queries.staff_roles(conn, principal.school_id, principal.person_id)
         if not Access.of(principal, staff).is_staff:
             raise Forbidden("only staff read the grading policy")
-        return await handlers.load_policy(runtime, principal.school_id, conn=conn)
+        return await queries.school_policy(conn, principal.school_id)
 
 
 @router.put("/scales/{scale_id}")

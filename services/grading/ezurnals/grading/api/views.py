@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request
 
 from ezurnals.grading import views
-from ezurnals.grading.api.common import access_of, runtime_of
+from ezurnals.grading.api.common import runtime_of
 from ezurnals.shared.contracts.base import utcnow
 from ezurnals.shared.contracts.grading import PeriodKind
 from ezurnals.shared.contracts.school_year import SchoolYearInput
@@ -24,9 +24,7 @@ async def grade_sheet(
     class_id: UUID, subject_id: UUID, request: Request, principal: CurrentPrincipal
 ) -> Any:
     """The class-subject grade sheet (its teacher, the class teacher, the administration)."""
-    sheet = await views.grade_sheet(
-        runtime_of(request), await access_of(request, principal), class_id, subject_id, utcnow()
-    )
+    sheet = await views.grade_sheet(runtime_of(request), principal, class_id, subject_id, utcnow())
     record_read(request, [UUID(row["student_id"]) for row in sheet["students"]], "grade_sheet")
     return sheet
 
@@ -41,7 +39,7 @@ async def student_grades(
     """A student's grades: the student, their unrestricted guardians, their teachers for the
     subjects they teach, and the administration."""
     grades = await views.student_grades(
-        runtime_of(request), await access_of(request, principal), student_id, school_year, utcnow()
+        runtime_of(request), principal, student_id, school_year, utcnow()
     )
     record_read(request, [student_id], "grades")
     return grades
@@ -59,7 +57,7 @@ async def missing_period_grades(
     """Class-subject periods still lacking period grades (administration: all; teacher: own)."""
     return await views.missing(
         runtime_of(request),
-        await access_of(request, principal),
+        principal,
         period,
         school_year,
         utcnow(),

@@ -43,6 +43,7 @@ from ezurnals.grading.domain.missing import (
 from ezurnals.grading.domain.policy import (
     DEFAULT_SCALES,
     DefineGradeScale,
+    GradingPolicy,
     SchoolGradingPolicy,
     SetPeriodGradeDeadline,
 )
@@ -83,6 +84,7 @@ __all__ = [
     "GradeBookKey",
     "GradeScale",
     "GradeValue",
+    "GradingPolicy",
     "Guardianship",
     "Mark",
     "MissingPeriodGrades",

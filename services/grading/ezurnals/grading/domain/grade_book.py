@@ -7,7 +7,7 @@ correction that races a finalisation loses on the stream version instead of slip
 
 from __future__ import annotations
 
-from collections.abc import Set
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -228,6 +228,35 @@ class ClassSubjectPeriod:
         return frozenset(takers) - self.grades.keys()
 
 
+def suggested(
+    period: PeriodKind,
+    grades: Iterable[Grade],
+    scale: GradeScale,
+    rule: SuggestionRule = DEFAULT_RULE,
+) -> GradeValue | None:
+    """The period grade ``rule`` computes from one student's ``grades`` of the period: for the
+    grade book's decisions and for the sheet read from the views alike."""
+    terms = PERIOD_TERMS[period]
+    points = rule.suggest(g.counted for g in grades if g.term in terms)
+    return None if points is None else scale.period_scale.from_points(points)
+
+
+def annual_grades(annual: ClassSubjectPeriod) -> dict[UUID, GradeValue]:
+    """Each student's annual grade as set so far (finalised or not)."""
+    return {s: GradeValue(g.value, g.points) for s, g in annual.grades.items()}
+
+
+def without_period_grade(
+    periods: Mapping[PeriodKind, ClassSubjectPeriod],
+    period: PeriodKind,
+    roster: Set[UUID],
+    scale: GradeScale,
+) -> frozenset[UUID]:
+    """The students who take ``period``'s grade and have none yet."""
+    takers = sitters(period, roster, annual_grades(periods[PeriodKind.ANNUAL]), scale)
+    return periods[period].without_grade(takers)
+
+
 def _require_reason(reason: str) -> str:
     reason = reason.strip()
     if not reason:
@@ -299,16 +328,11 @@ class GradeBook(Aggregate[IntegrationEvent]):
         rule: SuggestionRule = DEFAULT_RULE,
     ) -> GradeValue | None:
         """The period grade the school's rule computes from the student's grades of the period."""
-        terms = PERIOD_TERMS[period]
-        points = rule.suggest(g.counted for g in self.grades_of(student_id) if g.term in terms)
-        return None if points is None else scale.period_scale.from_points(points)
+        return suggested(period, self.grades_of(student_id), scale, rule)
 
     def annual_grades(self) -> dict[UUID, GradeValue]:
         """Each student's annual grade as set so far (finalised or not)."""
-        return {
-            s: GradeValue(g.value, g.points)
-            for s, g in self.periods[PeriodKind.ANNUAL].grades.items()
-        }
+        return annual_grades(self.periods[PeriodKind.ANNUAL])
 
     def sitters(self, period: PeriodKind, roster: Set[UUID], scale: GradeScale) -> frozenset[UUID]:
         """The enrolled students who take ``period``'s grade (see :func:`sitters`)."""
@@ -317,7 +341,7 @@ class GradeBook(Aggregate[IntegrationEvent]):
     def students_without_period_grade(
         self, period: PeriodKind, roster: Set[UUID], scale: GradeScale
     ) -> frozenset[UUID]:
-        return self.periods[period].without_grade(self.sitters(period, roster, scale))
+        return without_period_grade(self.periods, period, roster, scale)
 
     def progress(
         self, period: PeriodKind, roster: Set[UUID], grade_level: int

@@ -12,7 +12,7 @@ from datetime import date
 from uuid import UUID
 
 from ezurnals.grading.domain.authorization import Relationships
-from ezurnals.grading.domain.policy import SchoolGradingPolicy
+from ezurnals.grading.domain.policy import GradingPolicy, SchoolGradingPolicy
 from ezurnals.grading.domain.scales import GradeValue
 from ezurnals.grading.domain.sitters import sitters
 from ezurnals.shared.contracts.grading import PeriodKind
@@ -48,7 +48,7 @@ def missing_period_grades(
     school_year: str,
     progress: Iterable[ClassSubjectProgress],
     *,
-    policy: SchoolGradingPolicy,
+    policy: GradingPolicy | SchoolGradingPolicy,
     relationships: Relationships,
     today: date,
 ) -> list[MissingPeriodGrades]:

@@ -7,6 +7,8 @@ for grades 1–3 and the 10-point scale from grade 4 on.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from uuid import UUID
 
@@ -80,6 +82,53 @@ def scale_of(event: GradeScaleDefined) -> GradeScale:
         percent_table=event.percent_table or DEFAULT_PERCENT_TABLE,
         level_bands=event.level_bands or DEFAULT_LEVEL_BANDS,
     )
+
+
+Deadlines = Mapping[tuple[str, PeriodKind, GradeBand | None], date]
+
+
+@dataclass(frozen=True)
+class GradingPolicy:
+    """A school's policy in force: its scales by id (in the order first defined), its
+    deadlines by school year, period and grade band, and whether it gives semester grades. The
+    aggregate below decides changes to it; the grade views read it from the policy's views."""
+
+    scales: Mapping[UUID, GradeScaleDefined] = field(default_factory=dict)
+    deadlines: Deadlines = field(default_factory=dict)
+    semester_grades_used: bool = DEFAULT_SEMESTER_GRADES_USED
+
+    def gives(self, period: PeriodKind) -> bool:
+        """Whether the school gives period grades for ``period`` at all."""
+        return self.semester_grades_used or period not in SEMESTER_PERIODS
+
+    def require_given(self, period: PeriodKind) -> None:
+        if not self.gives(period):
+            raise Invalid(
+                f"this school gives no semester grades ({period.value})",
+                field="period",
+                details={"semester_grades_used": False},
+            )
+
+    def scale_for(self, grade_level: int, subject_id: UUID) -> GradeScale:
+        """A subject's own scale beats the band's general one, which beats the defaults."""
+        covering = [s for s in self.scales.values() if s.band.covers(grade_level)]
+        for wanted in (subject_id, None):
+            for definition in covering:
+                if definition.subject_id == wanted:
+                    return scale_of(definition)
+        return next(scale for band, scale in DEFAULT_SCALES if band.covers(grade_level))
+
+    def deadline_for(self, school_year: str, period: PeriodKind, grade_level: int) -> date | None:
+        """A grade band's own deadline beats the school-wide one."""
+        for (year, kind, band), due_on in self.deadlines.items():
+            if (
+                year == school_year
+                and kind is period
+                and band is not None
+                and band.covers(grade_level)
+            ):
+                return due_on
+        return self.deadlines.get((school_year, period, None))
 
 
 class SchoolGradingPolicy(Aggregate[IntegrationEvent]):
@@ -184,38 +233,22 @@ class SchoolGradingPolicy(Aggregate[IntegrationEvent]):
             SemesterGradesUsageSet(school_id=self.school_id, used=cmd.used, set_by=by, set_at=now)
         ]
 
+    @property
+    def in_force(self) -> GradingPolicy:
+        """The policy as its rules read it, for decisions and reads alike."""
+        return GradingPolicy(self.scales, self.deadlines, self.semester_grades_used)
+
     def gives(self, period: PeriodKind) -> bool:
-        """Whether the school gives period grades for ``period`` at all."""
-        return self.semester_grades_used or period not in SEMESTER_PERIODS
+        return self.in_force.gives(period)
 
     def require_given(self, period: PeriodKind) -> None:
-        if not self.gives(period):
-            raise Invalid(
-                f"this school gives no semester grades ({period.value})",
-                field="period",
-                details={"semester_grades_used": False},
-            )
+        self.in_force.require_given(period)
 
     def scale_for(self, grade_level: int, subject_id: UUID) -> GradeScale:
-        """A subject's own scale beats the band's general one, which beats the defaults."""
-        covering = [s for s in self.scales.values() if s.band.covers(grade_level)]
-        for wanted in (subject_id, None):
-            for definition in covering:
-                if definition.subject_id == wanted:
-                    return scale_of(definition)
-        return next(scale for band, scale in DEFAULT_SCALES if band.covers(grade_level))
+        return self.in_force.scale_for(grade_level, subject_id)
 
     def deadline_for(self, school_year: str, period: PeriodKind, grade_level: int) -> date | None:
-        """A grade band's own deadline beats the school-wide one."""
-        for (year, kind, band), due_on in self.deadlines.items():
-            if (
-                year == school_year
-                and kind is period
-                and band is not None
-                and band.covers(grade_level)
-            ):
-                return due_on
-        return self.deadlines.get((school_year, period, None))
+        return self.in_force.deadline_for(school_year, period, grade_level)
 
     def when_GradeScaleDefined(self, event: GradeScaleDefined) -> None:
         self.scales[event.scale_id] = event
