@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from ezurnals.lessons.handlers import raise_overdue
+from ezurnals.lessons.jobs import raise_overdue
 from ezurnals.shared.testing.auth import TestIssuer
 from ezurnals.shared.testing.stack import TestStack
 from ezurnals.shared.testing.statements import counting

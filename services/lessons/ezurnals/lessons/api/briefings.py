@@ -14,9 +14,9 @@ from uuid import UUID
 
 from fastapi import APIRouter, Request, Response
 
-from ezurnals.lessons import handlers
+from ezurnals.lessons import commands
 from ezurnals.lessons.access import may_read_class, require_administration, require_staff
-from ezurnals.lessons.api.common import answer, context, reader_of, runtime_of, today
+from ezurnals.lessons.api.common import carry_out, reader_of, today
 from ezurnals.lessons.api.models import (
     AcknowledgementIn,
     BriefingFormIn,
@@ -49,20 +49,17 @@ async def list_briefing_types(
 
 @router.post("/briefing-types", status_code=201, operation_id="define_briefing_type")
 async def define_briefing_type(
-    body: BriefingTypeIn, request: Request, principal: CurrentPrincipal, response: Response
-) -> Any:
+    body: BriefingTypeIn, request: Request, principal: CurrentPrincipal
+) -> commands.BriefingTypeAnswer:
     require_administration(principal)
-    cmd = DefineBriefingType(**body.model_dump(), school_id=principal.school_id)
-    result = await handlers.define_briefing_type(
-        runtime_of(request), await context(request, principal), cmd
-    )
-    return answer(result, response)
+    kind = DefineBriefingType(**body.model_dump(), school_id=principal.school_id)
+    return await carry_out(request, principal, commands.DefineBriefingType(briefing_type=kind))
 
 
 @router.post("/briefings", status_code=201, operation_id="conduct_briefing")
 async def conduct_briefing(
-    body: BriefingIn, request: Request, principal: CurrentPrincipal, response: Response
-) -> Any:
+    body: BriefingIn, request: Request, principal: CurrentPrincipal
+) -> commands.ConductedBriefing:
     """A class's briefing by its class teacher, one of its teachers or the administration; a
     group's (``student_ids`` without a class) by any staff member."""
     reader = reader_of(request)
@@ -76,7 +73,7 @@ async def conduct_briefing(
     require_staff(principal)
     if students is None:
         raise Invalid("name the class or the students", field="student_ids")
-    cmd = ConductBriefing(
+    briefing = ConductBriefing(
         briefing_id=body.briefing_id,
         school_id=principal.school_id,
         briefing_type_id=body.briefing_type_id,
@@ -86,20 +83,19 @@ async def conduct_briefing(
         conducted_by=principal.person_id,
         topic=body.topic,
     )
-    result = await handlers.conduct_briefing(
-        runtime_of(request), await context(request, principal), cmd
-    )
-    return answer(result, response)
+    return await carry_out(request, principal, commands.ConductBriefing(briefing=briefing))
 
 
 @router.get("/briefings/{briefing_id}", operation_id="get_briefing")
-async def get_briefing(briefing_id: UUID, request: Request, principal: CurrentPrincipal) -> Any:
+async def get_briefing(
+    briefing_id: UUID, request: Request, principal: CurrentPrincipal
+) -> commands.BriefingView:
     require_staff(principal)
-    briefing = await handlers.load_briefing(runtime_of(request), principal.school_id, briefing_id)
+    briefing = await reader_of(request).briefing_of(principal.school_id, briefing_id)
     record_read(
         request, [*briefing.acknowledged, *briefing.not_acknowledged], "briefing_acknowledgements"
     )
-    return handlers.briefing_body(briefing)
+    return commands.BriefingView.of(briefing)
 
 
 @router.post(
@@ -112,24 +108,19 @@ async def acknowledge_briefing(
     body: AcknowledgementIn,
     request: Request,
     principal: CurrentPrincipal,
-    response: Response,
-) -> Any:
+) -> commands.BriefingView:
     """Staff record a signature on paper; a student confirms their own in the app."""
     if body.how is AcknowledgedBy.PAPER:
         require_staff(principal)
     elif not principal.has(Role.STUDENT):
         raise Forbidden("only the student can acknowledge a briefing in the app")
-    cmd = AcknowledgeBriefing(
+    acknowledgement = AcknowledgeBriefing(
         student_id=body.student_id, how=body.how, recorded_by=principal.person_id
     )
-    result = await handlers.acknowledge_briefing(
-        runtime_of(request),
-        await context(request, principal),
-        principal.school_id,
-        briefing_id,
-        cmd,
+    cmd = commands.AcknowledgeBriefing(
+        school_id=principal.school_id, briefing_id=briefing_id, acknowledgement=acknowledgement
     )
-    return answer(result, response)
+    return await carry_out(request, principal, cmd)
 
 
 @router.get("/classes/{class_id}/not-briefed", operation_id="students_not_briefed")
@@ -144,9 +135,8 @@ async def not_briefed(
     await may_read_class(reader, principal, class_id, local_today)
     if await reader.briefing_type(principal.school_id, briefing_type_id) is None:
         raise NotFound("no such briefing type", field="briefing_type_id")
-    runtime = runtime_of(request)
     briefings = [
-        await handlers.load_briefing(runtime, principal.school_id, row["briefing_id"])
+        await reader.briefing_of(principal.school_id, row["briefing_id"])
         for row in await reader.briefings_of_type(principal.school_id, briefing_type_id)
     ]
     roster = await reader.roster(class_id)
@@ -167,7 +157,7 @@ async def briefing_form(
     """The printable form in Latvian with a signature line for every student of the briefing,
     named by the display names sent with the request."""
     require_staff(principal)
-    briefing = await handlers.load_briefing(runtime_of(request), principal.school_id, briefing_id)
+    briefing = await reader_of(request).briefing_of(principal.school_id, briefing_id)
     conducted = briefing.conducted
     assert conducted is not None
     unknown = [str(s) for s in body.names if s not in conducted.student_ids]
