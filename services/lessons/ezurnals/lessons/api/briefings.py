@@ -50,16 +50,14 @@ async def list_briefing_types(
 @router.post("/briefing-types", status_code=201, operation_id="define_briefing_type")
 async def define_briefing_type(
     body: BriefingTypeIn, request: Request, principal: CurrentPrincipal
-) -> commands.BriefingTypeAnswer:
+) -> Any:
     require_administration(principal)
     kind = DefineBriefingType(**body.model_dump(), school_id=principal.school_id)
     return await carry_out(request, principal, commands.DefineBriefingType(briefing_type=kind))
 
 
 @router.post("/briefings", status_code=201, operation_id="conduct_briefing")
-async def conduct_briefing(
-    body: BriefingIn, request: Request, principal: CurrentPrincipal
-) -> commands.ConductedBriefing:
+async def conduct_briefing(body: BriefingIn, request: Request, principal: CurrentPrincipal) -> Any:
     """A class's briefing by its class teacher, one of its teachers or the administration; a
     group's (``student_ids`` without a class) by any staff member."""
     reader = reader_of(request)
@@ -87,9 +85,7 @@ async def conduct_briefing(
 
 
 @router.get("/briefings/{briefing_id}", operation_id="get_briefing")
-async def get_briefing(
-    briefing_id: UUID, request: Request, principal: CurrentPrincipal
-) -> commands.BriefingView:
+async def get_briefing(briefing_id: UUID, request: Request, principal: CurrentPrincipal) -> Any:
     require_staff(principal)
     briefing = await reader_of(request).briefing_of(principal.school_id, briefing_id)
     record_read(
@@ -108,7 +104,7 @@ async def acknowledge_briefing(
     body: AcknowledgementIn,
     request: Request,
     principal: CurrentPrincipal,
-) -> commands.BriefingView:
+) -> Any:
     """Staff record a signature on paper; a student confirms their own in the app."""
     if body.how is AcknowledgedBy.PAPER:
         require_staff(principal)

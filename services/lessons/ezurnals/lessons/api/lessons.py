@@ -36,9 +36,7 @@ MAX_LIST_DAYS = 400
 
 
 @router.get("/lessons/{lesson_id}", operation_id="get_lesson")
-async def get_lesson(
-    lesson_id: UUID, request: Request, principal: CurrentPrincipal
-) -> commands.LessonView:
+async def get_lesson(lesson_id: UUID, request: Request, principal: CurrentPrincipal) -> Any:
     """The lesson with its record and every earlier version of it."""
     await require_seen_lesson(reader_of(request), principal, lesson_id)
     lesson = await reader_of(request).lesson_of(principal.school_id, lesson_id)
@@ -48,7 +46,7 @@ async def get_lesson(
 @router.post("/lessons/{lesson_id}/record", status_code=201, operation_id="record_lesson")
 async def record_lesson(
     lesson_id: UUID, body: RecordIn, request: Request, principal: CurrentPrincipal
-) -> commands.LessonView:
+) -> Any:
     """The topic and either homework or ``no_homework``; only the lesson's teacher or its
     substitute. After the entry deadline the record is kept and marked late."""
     await require_seen_lesson(reader_of(request), principal, lesson_id)
@@ -60,7 +58,7 @@ async def record_lesson(
 @router.post("/lessons/{lesson_id}/corrections", status_code=201, operation_id="correct_lesson")
 async def correct_lesson(
     lesson_id: UUID, body: CorrectionIn, request: Request, principal: CurrentPrincipal
-) -> commands.LessonView:
+) -> Any:
     """A new version of the record; the earlier ones stay in the history."""
     await require_seen_lesson(reader_of(request), principal, lesson_id)
     correction = CorrectLessonRecord(
@@ -81,7 +79,7 @@ async def correct_lesson(
 )
 async def substitute_teacher(
     lesson_id: UUID, body: SubstitutionIn, request: Request, principal: CurrentPrincipal
-) -> commands.LessonView:
+) -> Any:
     await require_seen_lesson(reader_of(request), principal, lesson_id)
     require_administration(principal)
     cmd = commands.SubstituteTeacher(
@@ -95,7 +93,7 @@ async def substitute_teacher(
 @router.post("/lessons/{lesson_id}/cancellation", status_code=201, operation_id="cancel_lesson")
 async def cancel_lesson(
     lesson_id: UUID, body: CancellationIn, request: Request, principal: CurrentPrincipal
-) -> commands.LessonView:
+) -> Any:
     await require_seen_lesson(reader_of(request), principal, lesson_id)
     require_administration(principal)
     cmd = commands.CancelLesson(
