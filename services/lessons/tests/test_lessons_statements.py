@@ -170,4 +170,6 @@ async def test_no_command_runs_more_statements_than_before_the_pipeline(api: Api
         raised = await raise_overdue(api.runtime, riga(date(2026, 3, 16), time(23, 0)))
     assert raised == 1, "the second lesson, substituted but unrecorded, is overdue that night"
     ran["raise_overdue"] = len(counted.of_command())
-    assert ran == CEILING
+    assert ran.keys() == CEILING.keys()
+    grown = {name: (count, CEILING[name]) for name, count in ran.items() if count > CEILING[name]}
+    assert grown == {}, "statements (now, before)"

@@ -459,8 +459,10 @@ class EventStore:
         and its school's policy, each caught up from the version the cache keeps)."""
         async with self._connection(conn) as held:
             rows = await held.fetch(
-                f"SELECT {_COLUMNS} FROM events JOIN unnest($1::text[], $2::int[]) AS w(s, v) "
-                "ON stream_id = w.s AND stream_version > w.v ORDER BY stream_id, stream_version",
+                # LATERAL: each stream by the (stream_id, stream_version) index, as ``load``.
+                f"SELECT e.* FROM unnest($1::text[], $2::int[]) AS w(s, v), LATERAL "
+                f"(SELECT {_COLUMNS} FROM events WHERE stream_id = w.s AND stream_version > w.v "
+                "ORDER BY stream_version) e",
                 list(after),
                 list(after.values()),
             )
