@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from ezurnals.lessons.handlers import raise_overdue
+from ezurnals.lessons.jobs import raise_overdue
 from ezurnals.lessons.service import SERVICE
 from ezurnals.shared.service import Runtime
 from ezurnals.shared.testing.auth import TestIssuer

@@ -3,17 +3,33 @@ query tables. Every query is scoped by school; a row of another school is simply
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import asyncpg
 
-from ezurnals.lessons.domain import SchoolCalendar
+from ezurnals.lessons.domain import (
+    Briefing,
+    DeadlinePolicy,
+    DeadlineSchedule,
+    Lesson,
+    SchoolCalendar,
+    Timetable,
+    TimetableImportReport,
+    current_calendar,
+    read_timetable_csv,
+)
+from ezurnals.lessons.streams import briefing_stream, lesson_stream, policy_stream, timetable_stream
+from ezurnals.shared.contracts.base import EventEnvelope
 from ezurnals.shared.contracts.identity import DEFAULT_TIME_ZONE, SchoolYearDefined
+from ezurnals.shared.contracts.lessons import LessonsEvent
 from ezurnals.shared.db import Database, row_dict
+from ezurnals.shared.domain import Aggregate, NotFound, missing
+from ezurnals.shared.eventstore import EventStore
 from ezurnals.shared.messaging.projection import schema_name
 from ezurnals.shared.service import Runtime
 
@@ -27,17 +43,138 @@ class SchoolClass:
     label: str
 
 
+class Facts(Protocol):
+    """What the handlers read to decide, besides the streams they decide on: the ``facts`` of
+    their unit of work. ``Reader`` is the real one; handler tests give an in-memory one."""
+
+    async def zone(self, school_id: UUID) -> ZoneInfo: ...
+
+    async def rules(self, school_id: UUID) -> tuple[DeadlineSchedule, ZoneInfo]: ...
+
+    async def calendar(self, school_id: UUID, school_year: str) -> SchoolCalendar | None: ...
+
+    async def calendars(self, school_id: UUID) -> list[SchoolCalendar]: ...
+
+    async def school_class(self, school_id: UUID, class_id: UUID) -> SchoolClass | None: ...
+
+    async def staff(self, school_id: UUID) -> list[UUID]: ...
+
+    async def teaches(
+        self,
+        class_id: UUID,
+        person_id: UUID,
+        on: date,
+        *,
+        subject_id: UUID | None = None,
+        substitute: bool | None = None,
+    ) -> bool: ...
+
+    async def subjects(self, school_id: UUID) -> list[dict[str, Any]]: ...
+
+    async def lessons(
+        self,
+        school_id: UUID,
+        *,
+        first_day: date,
+        last_day: date,
+        class_id: UUID | None = None,
+        teacher_id: UUID | None = None,
+        timetable_id: UUID | None = None,
+        only_open: bool = False,
+    ) -> list[dict[str, Any]]: ...
+
+    async def briefing_types(self, school_id: UUID) -> list[dict[str, Any]]: ...
+
+    async def briefing_type(
+        self, school_id: UUID, briefing_type_id: UUID
+    ) -> dict[str, Any] | None: ...
+
+
+A = TypeVar("A", bound=Aggregate[LessonsEvent])
+
+
+def rehydrated(kind: type[A], stream_id: str, envelopes: Sequence[EventEnvelope]) -> A:
+    return kind.rehydrate(stream_id, [e.parse() for e in envelopes])
+
+
+async def load(store: EventStore, kind: type[A], stream_id: str) -> A:
+    """An aggregate read whole from the store, for a read that answers from it."""
+    return rehydrated(kind, stream_id, await store.load(stream_id))
+
+
+def lesson_in_school(lesson: Lesson, school_id: UUID) -> Lesson:
+    """The lesson, if it is this school's: another school's lesson is not found either."""
+    if lesson.plan is None or lesson.plan.school_id != school_id:
+        raise missing("lesson", "lesson_id")
+    return lesson
+
+
+def timetable_in_school(timetable: Timetable, school_id: UUID) -> Timetable:
+    if timetable.opened is None or timetable.opened.school_id != school_id:
+        raise NotFound("no such timetable", field="timetable_id")
+    return timetable
+
+
+def briefing_in_school(briefing: Briefing, school_id: UUID) -> Briefing:
+    if briefing.conducted is None or briefing.conducted.school_id != school_id:
+        raise NotFound("no such briefing", field="briefing_id")
+    return briefing
+
+
+async def timetable_report(facts: Facts, school_id: UUID, text: str) -> TimetableImportReport:
+    """A timetable CSV read against the school: subjects by name key, teachers by their person
+    id (identity shares ids, not names)."""
+    subjects = {s["name_key"]: s["subject_id"] for s in await facts.subjects(school_id)}
+    teachers = {str(person): person for person in await facts.staff(school_id)}
+    return read_timetable_csv(text, subjects, teachers)
+
+
 class Reader:
     """Queries over one service database. Identity's tables may not exist before the worker first
-    ran; until then they read as empty (nothing is known about the school yet)."""
+    ran; until then they read as empty (nothing is known about the school yet).
 
-    def __init__(self, db: Database, read_model_schema: str) -> None:
+    A reader remembers each school's deadline rules it read (``rules``): one per command, or
+    one for a whole pass of the overdue job."""
+
+    def __init__(self, db: Database, read_model_schema: str, store: EventStore) -> None:
         self.db = db
         self.rm = schema_name(read_model_schema)
+        self.store = store
+        self._rules: dict[UUID, tuple[DeadlineSchedule, ZoneInfo]] = {}
 
     @classmethod
     def of(cls, runtime: Runtime) -> Reader:
-        return cls(runtime.db, runtime.settings.read_model_schema)
+        return cls(runtime.db, runtime.settings.read_model_schema, runtime.store)
+
+    # --- the service's own streams, read whole ---------------------------------------------------
+
+    async def deadline_schedule(self, school_id: UUID) -> DeadlineSchedule:
+        """The school's entry-deadline policy versions over the seed rules."""
+        return (await load(self.store, DeadlinePolicy, policy_stream(school_id))).schedule
+
+    async def rules(self, school_id: UUID) -> tuple[DeadlineSchedule, ZoneInfo]:
+        """The school's deadline policy and time zone."""
+        if school_id not in self._rules:
+            self._rules[school_id] = (
+                await self.deadline_schedule(school_id),
+                await self.zone(school_id),
+            )
+        return self._rules[school_id]
+
+    async def lesson_of(self, school_id: UUID, lesson_id: UUID) -> Lesson:
+        """The lesson of this school, or 404."""
+        lesson = await load(self.store, Lesson, lesson_stream(lesson_id))
+        return lesson_in_school(lesson, school_id)
+
+    async def timetable_of_school(self, school_id: UUID, timetable_id: UUID) -> Timetable:
+        """The timetable of this school, or 404."""
+        timetable = await load(self.store, Timetable, timetable_stream(timetable_id))
+        return timetable_in_school(timetable, school_id)
+
+    async def briefing_of(self, school_id: UUID, briefing_id: UUID) -> Briefing:
+        """The briefing of this school, or 404."""
+        briefing = await load(self.store, Briefing, briefing_stream(briefing_id))
+        return briefing_in_school(briefing, school_id)
 
     async def rows(self, sql: str, *args: Any) -> list[dict[str, Any]]:
         async with self.db.raw() as conn:
@@ -241,3 +378,14 @@ class Reader:
             school_id,
             briefing_type_id,
         )
+
+
+async def briefing_calendar(
+    facts: Facts, school_id: UUID, class_id: UUID | None, today: date
+) -> SchoolCalendar | None:
+    """The school year a briefing falls in: its class's, or for a group the current one."""
+    if class_id is not None:
+        found = await facts.school_class(school_id, class_id)
+        if found is not None:
+            return await facts.calendar(school_id, found.school_year)
+    return current_calendar(await facts.calendars(school_id), today)

@@ -14,8 +14,8 @@ from typing import ClassVar
 import asyncpg
 
 from ezurnals.lessons.domain.policy import DeadlinePolicy
-from ezurnals.lessons.handlers import policy_stream
 from ezurnals.lessons.projections import VIEWS
+from ezurnals.lessons.streams import policy_stream
 from ezurnals.shared.contracts import identity as idn
 from ezurnals.shared.contracts.base import EventEnvelope, IntegrationEvent
 from ezurnals.shared.db import Database

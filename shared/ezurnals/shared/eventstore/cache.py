@@ -99,6 +99,33 @@ class AggregateCache:
         assert isinstance(cached, kind)
         return cached.applied(newer)
 
+    async def take_many(
+        self,
+        store: EventStore,
+        wanted: Sequence[tuple[type[Aggregate[Any]], str]],
+        *,
+        conn: asyncpg.Connection | None = None,
+    ) -> list[Aggregate[Any]]:
+        """Several aggregates as ``take`` gives them, caught up in one round trip."""
+        held: list[Aggregate[Any] | None] = []
+        after: dict[str, int] = {}
+        for kind, stream_id in wanted:
+            key = (kind, stream_id)
+            cached = self._kept.pop(key, None)
+            if key in self._current:
+                self._current.discard(key)
+            else:
+                after[stream_id] = cached.version if cached is not None else 0
+            held.append(cached)
+        loaded = await store.load_after(after, conn=conn) if after else {}
+        out: list[Aggregate[Any]] = []
+        for (kind, stream_id), cached in zip(wanted, held, strict=True):
+            newer = [e.parse() for e in loaded.get(stream_id, [])]
+            out.append(
+                kind.rehydrate(stream_id, newer) if cached is None else cached.applied(newer)
+            )
+        return out
+
     def put_back(self, aggregate: Aggregate[Any]) -> None:
         """Keep an aggregate whose decided events were appended (and applied to it)."""
         key = (type(aggregate), aggregate.stream_id)

@@ -477,6 +477,25 @@ class EventStore:
             found[row["stream_id"]].append(_record(row))
         return found
 
+    async def load_after(
+        self, after: Mapping[str, int], *, conn: asyncpg.Connection | None = None
+    ) -> dict[str, list[EventEnvelope]]:
+        """The events of several streams after a version of each, in one round trip (a lesson
+        and its school's policy, each caught up from the version the cache keeps)."""
+        async with self._connection(conn) as held:
+            rows = await held.fetch(
+                # LATERAL: each stream by the (stream_id, stream_version) index, as ``load``.
+                f"SELECT e.* FROM unnest($1::text[], $2::int[]) AS w(s, v), LATERAL "
+                f"(SELECT {_COLUMNS} FROM events WHERE stream_id = w.s AND stream_version > w.v "
+                "ORDER BY stream_version) e",
+                list(after),
+                list(after.values()),
+            )
+        found: dict[str, list[EventEnvelope]] = {s: [] for s in after}
+        for row in rows:
+            found[row["stream_id"]].append(_record(row))
+        return found
+
     async def read_all(
         self, after: tuple[int, int] = (0, 0), limit: int = 1000
     ) -> list[tuple[tuple[int, int], EventEnvelope]]:

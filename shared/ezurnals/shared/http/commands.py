@@ -1,4 +1,8 @@
-"""From an HTTP request to a CommandContext, and running a command idempotently."""
+"""From an HTTP request to a CommandContext, and running a command idempotently.
+
+``execute``/``execute_on`` are the services' glue before the typed pipeline
+(``ezurnals.shared.pipeline``), which lessons uses; the other services move onto it next.
+"""
 
 from __future__ import annotations
 

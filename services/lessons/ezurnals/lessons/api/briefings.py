@@ -14,9 +14,9 @@ from uuid import UUID
 
 from fastapi import APIRouter, Request, Response
 
-from ezurnals.lessons import handlers
+from ezurnals.lessons import commands
 from ezurnals.lessons.access import may_read_class, require_administration, require_staff
-from ezurnals.lessons.api.common import answer, context, reader_of, runtime_of, today
+from ezurnals.lessons.api.common import carry_out, reader_of, today
 from ezurnals.lessons.api.models import (
     AcknowledgementIn,
     BriefingFormIn,
@@ -29,6 +29,7 @@ from ezurnals.lessons.domain import (
     ConductBriefing,
     DefineBriefingType,
     check_briefing_day,
+    current_calendar,
     students_not_briefed,
 )
 from ezurnals.shared.auth.principal import Role
@@ -50,33 +51,34 @@ async def list_briefing_types(
 
 @router.post("/briefing-types", status_code=201, operation_id="define_briefing_type")
 async def define_briefing_type(
-    body: BriefingTypeIn, request: Request, principal: CurrentPrincipal, response: Response
+    body: BriefingTypeIn, request: Request, principal: CurrentPrincipal
 ) -> Any:
     require_administration(principal)
-    cmd = DefineBriefingType(**body.model_dump(), school_id=principal.school_id)
-    result = await handlers.define_briefing_type(
-        runtime_of(request), await context(request, principal), cmd
-    )
-    return answer(result, response)
+    kind = DefineBriefingType(**body.model_dump(), school_id=principal.school_id)
+    return await carry_out(request, principal, commands.DefineBriefingType(briefing_type=kind))
 
 
 @router.post("/briefings", status_code=201, operation_id="conduct_briefing")
-async def conduct_briefing(
-    body: BriefingIn, request: Request, principal: CurrentPrincipal, response: Response
-) -> Any:
+async def conduct_briefing(body: BriefingIn, request: Request, principal: CurrentPrincipal) -> Any:
     """A class's briefing by its class teacher, one of its teachers or the administration; a
     group's (``student_ids`` without a class) by any staff member."""
     reader = reader_of(request)
     _, local_today = await today(request, principal.school_id)
-    # A briefing dated outside its school year is the date's fault, whoever records it.
-    check_briefing_day(
-        body.conducted_on,
-        await handlers.briefing_calendar(reader, principal.school_id, body.class_id, local_today),
-        local_today,
+    klass = (
+        None
+        if body.class_id is None
+        else await reader.school_class(principal.school_id, body.class_id)
     )
+    # A briefing dated outside its school year is the date's fault, whoever records it.
+    calendar = (
+        await reader.calendar(principal.school_id, klass.school_year)
+        if klass is not None
+        else current_calendar(await reader.calendars(principal.school_id), local_today)
+    )
+    check_briefing_day(body.conducted_on, calendar, local_today)
     students = body.student_ids
     if body.class_id is not None:
-        if await reader.school_class(principal.school_id, body.class_id) is None:
+        if klass is None:
             raise NotFound("no such class", field="class_id")
         await may_read_class(reader, principal, body.class_id, body.conducted_on)
         if students is None:
@@ -84,7 +86,7 @@ async def conduct_briefing(
     require_staff(principal)
     if students is None:
         raise Invalid("name the class or the students", field="student_ids")
-    cmd = ConductBriefing(
+    briefing = ConductBriefing(
         briefing_id=body.briefing_id,
         school_id=principal.school_id,
         briefing_type_id=body.briefing_type_id,
@@ -94,20 +96,17 @@ async def conduct_briefing(
         conducted_by=principal.person_id,
         topic=body.topic,
     )
-    result = await handlers.conduct_briefing(
-        runtime_of(request), await context(request, principal), cmd
-    )
-    return answer(result, response)
+    return await carry_out(request, principal, commands.ConductBriefing(briefing=briefing))
 
 
 @router.get("/briefings/{briefing_id}", operation_id="get_briefing")
 async def get_briefing(briefing_id: UUID, request: Request, principal: CurrentPrincipal) -> Any:
     require_staff(principal)
-    briefing = await handlers.load_briefing(runtime_of(request), principal.school_id, briefing_id)
+    briefing = await reader_of(request).briefing_of(principal.school_id, briefing_id)
     record_read(
         request, [*briefing.acknowledged, *briefing.not_acknowledged], "briefing_acknowledgements"
     )
-    return handlers.briefing_body(briefing)
+    return commands.BriefingView.of(briefing)
 
 
 @router.post(
@@ -120,24 +119,19 @@ async def acknowledge_briefing(
     body: AcknowledgementIn,
     request: Request,
     principal: CurrentPrincipal,
-    response: Response,
 ) -> Any:
     """Staff record a signature on paper; a student confirms their own in the app."""
     if body.how is AcknowledgedBy.PAPER:
         require_staff(principal)
     elif not principal.has(Role.STUDENT):
         raise Forbidden("only the student can acknowledge a briefing in the app")
-    cmd = AcknowledgeBriefing(
+    acknowledgement = AcknowledgeBriefing(
         student_id=body.student_id, how=body.how, recorded_by=principal.person_id
     )
-    result = await handlers.acknowledge_briefing(
-        runtime_of(request),
-        await context(request, principal),
-        principal.school_id,
-        briefing_id,
-        cmd,
+    cmd = commands.AcknowledgeBriefing(
+        school_id=principal.school_id, briefing_id=briefing_id, acknowledgement=acknowledgement
     )
-    return answer(result, response)
+    return await carry_out(request, principal, cmd)
 
 
 @router.get("/classes/{class_id}/not-briefed", operation_id="students_not_briefed")
@@ -152,9 +146,8 @@ async def not_briefed(
     await may_read_class(reader, principal, class_id, local_today)
     if await reader.briefing_type(principal.school_id, briefing_type_id) is None:
         raise NotFound("no such briefing type", field="briefing_type_id")
-    runtime = runtime_of(request)
     briefings = [
-        await handlers.load_briefing(runtime, principal.school_id, row["briefing_id"])
+        await reader.briefing_of(principal.school_id, row["briefing_id"])
         for row in await reader.briefings_of_type(principal.school_id, briefing_type_id)
     ]
     roster = await reader.roster(class_id)
@@ -175,7 +168,7 @@ async def briefing_form(
     """The printable form in Latvian with a signature line for every student of the briefing,
     named by the display names sent with the request."""
     require_staff(principal)
-    briefing = await handlers.load_briefing(runtime_of(request), principal.school_id, briefing_id)
+    briefing = await reader_of(request).briefing_of(principal.school_id, briefing_id)
     conducted = briefing.conducted
     assert conducted is not None
     unknown = [str(s) for s in body.names if s not in conducted.student_ids]

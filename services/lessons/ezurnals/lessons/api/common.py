@@ -1,20 +1,24 @@
-"""What every route needs: the runtime, the reader, and a command context on the app's clock."""
+"""What every route needs: the runtime, the reader, and the pipeline on the app's clock."""
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from fastapi import Request, Response
+from fastapi import Request
 
 from ezurnals.lessons.access import actor
 from ezurnals.lessons.clock import now
+from ezurnals.lessons.handlers import pipeline
 from ezurnals.lessons.queries import Reader
 from ezurnals.shared.auth.principal import Principal
-from ezurnals.shared.eventstore import CommandContext, CommandResult
+from ezurnals.shared.eventstore import CommandContext
 from ezurnals.shared.http.commands import command_context
+from ezurnals.shared.pipeline import Result, Returns
 from ezurnals.shared.service import Runtime
+
+R = TypeVar("R", bound=Result)
 
 
 def runtime_of(request: Request) -> Runtime:
@@ -38,6 +42,7 @@ async def today(request: Request, school_id: Any) -> tuple[ZoneInfo, Any]:
     return zone, now(request).astimezone(zone).date()
 
 
-def answer(result: CommandResult, response: Response) -> Any:
-    response.status_code = result.status
-    return result.body
+async def carry_out(request: Request, principal: Principal, cmd: Returns[R]) -> R:
+    """The caller's command through the service's pipeline; the route's status is its answer's
+    (a refusal is a DomainError, mapped in ``shared/http/errors.py``)."""
+    return await pipeline(runtime_of(request)).handle(cmd, await context(request, principal))

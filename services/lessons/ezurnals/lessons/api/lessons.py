@@ -7,16 +7,16 @@ from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Request
 
-from ezurnals.lessons import handlers
+from ezurnals.lessons import commands
 from ezurnals.lessons.access import (
     may_read_class,
     require_administration,
     require_seen_lesson,
     require_staff,
 )
-from ezurnals.lessons.api.common import answer, context, reader_of, runtime_of, today
+from ezurnals.lessons.api.common import carry_out, reader_of, today
 from ezurnals.lessons.api.models import CancellationIn, CorrectionIn, RecordIn, SubstitutionIn
 from ezurnals.lessons.clock import now
 from ezurnals.lessons.domain import (
@@ -39,91 +39,67 @@ MAX_LIST_DAYS = 400
 async def get_lesson(lesson_id: UUID, request: Request, principal: CurrentPrincipal) -> Any:
     """The lesson with its record and every earlier version of it."""
     await require_seen_lesson(reader_of(request), principal, lesson_id)
-    lesson = await handlers.load_lesson(runtime_of(request), principal.school_id, lesson_id)
-    return handlers.lesson_body(lesson)
+    lesson = await reader_of(request).lesson_of(principal.school_id, lesson_id)
+    return commands.LessonView.of(lesson)
 
 
 @router.post("/lessons/{lesson_id}/record", status_code=201, operation_id="record_lesson")
 async def record_lesson(
-    lesson_id: UUID,
-    body: RecordIn,
-    request: Request,
-    principal: CurrentPrincipal,
-    response: Response,
+    lesson_id: UUID, body: RecordIn, request: Request, principal: CurrentPrincipal
 ) -> Any:
     """The topic and either homework or ``no_homework``; only the lesson's teacher or its
     substitute. After the entry deadline the record is kept and marked late."""
     await require_seen_lesson(reader_of(request), principal, lesson_id)
-    cmd = RecordLesson(**body.model_dump(), recorded_by=principal.person_id)
-    result = await handlers.record_lesson(
-        runtime_of(request), await context(request, principal), principal.school_id, lesson_id, cmd
-    )
-    return answer(result, response)
+    entry = RecordLesson(**body.model_dump(), recorded_by=principal.person_id)
+    cmd = commands.RecordLesson(school_id=principal.school_id, lesson_id=lesson_id, entry=entry)
+    return await carry_out(request, principal, cmd)
 
 
 @router.post("/lessons/{lesson_id}/corrections", status_code=201, operation_id="correct_lesson")
 async def correct_lesson(
-    lesson_id: UUID,
-    body: CorrectionIn,
-    request: Request,
-    principal: CurrentPrincipal,
-    response: Response,
+    lesson_id: UUID, body: CorrectionIn, request: Request, principal: CurrentPrincipal
 ) -> Any:
     """A new version of the record; the earlier ones stay in the history."""
     await require_seen_lesson(reader_of(request), principal, lesson_id)
-    cmd = CorrectLessonRecord(
+    correction = CorrectLessonRecord(
         topic=body.topic,
         homework=body.homework,
         no_homework=body.no_homework,
         reason=body.reason,
         corrected_by=principal.person_id,
     )
-    result = await handlers.correct_lesson(
-        runtime_of(request), await context(request, principal), principal.school_id, lesson_id, cmd
+    cmd = commands.CorrectLessonRecord(
+        school_id=principal.school_id, lesson_id=lesson_id, correction=correction
     )
-    return answer(result, response)
+    return await carry_out(request, principal, cmd)
 
 
 @router.post(
     "/lessons/{lesson_id}/substitution", status_code=201, operation_id="substitute_teacher"
 )
 async def substitute_teacher(
-    lesson_id: UUID,
-    body: SubstitutionIn,
-    request: Request,
-    principal: CurrentPrincipal,
-    response: Response,
+    lesson_id: UUID, body: SubstitutionIn, request: Request, principal: CurrentPrincipal
 ) -> Any:
     await require_seen_lesson(reader_of(request), principal, lesson_id)
     require_administration(principal)
-    result = await handlers.substitute_teacher(
-        runtime_of(request),
-        await context(request, principal),
-        principal.school_id,
-        lesson_id,
-        body.substitute_teacher_id,
+    cmd = commands.SubstituteTeacher(
+        school_id=principal.school_id,
+        lesson_id=lesson_id,
+        substitute_teacher_id=body.substitute_teacher_id,
     )
-    return answer(result, response)
+    return await carry_out(request, principal, cmd)
 
 
 @router.post("/lessons/{lesson_id}/cancellation", status_code=201, operation_id="cancel_lesson")
 async def cancel_lesson(
-    lesson_id: UUID,
-    body: CancellationIn,
-    request: Request,
-    principal: CurrentPrincipal,
-    response: Response,
+    lesson_id: UUID, body: CancellationIn, request: Request, principal: CurrentPrincipal
 ) -> Any:
     await require_seen_lesson(reader_of(request), principal, lesson_id)
     require_administration(principal)
-    result = await handlers.cancel_lesson(
-        runtime_of(request),
-        await context(request, principal),
-        principal.school_id,
-        lesson_id,
-        body.reason,
+    cmd = commands.CancelLesson(
+        school_id=principal.school_id, lesson_id=lesson_id, reason=body.reason
     )
-    return answer(result, response)
+    return await carry_out(request, principal, cmd)
 
 
 async def _scope(
@@ -191,7 +167,7 @@ async def open_lessons(
         )
     await _scope(request, principal, class_id, teacher_id, local_today)
     at = now(request)
-    policy = await handlers.deadline_schedule(runtime_of(request).store, principal.school_id)
+    policy = await reader_of(request).deadline_schedule(principal.school_id)
     rows = await reader_of(request).lessons(
         principal.school_id,
         first_day=first_day or local_today - timedelta(days=OPEN_LOOKBACK_DAYS),

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Request
 
-from ezurnals.lessons import handlers
+from ezurnals.lessons import commands
 from ezurnals.lessons.access import require_staff
-from ezurnals.lessons.api.common import answer, context, reader_of, runtime_of
+from ezurnals.lessons.api.common import carry_out, reader_of
 from ezurnals.lessons.api.models import ConsultationIn
 from ezurnals.lessons.domain import RecordConsultation
 from ezurnals.shared.auth.principal import Role
@@ -22,19 +22,16 @@ router = APIRouter(tags=["consultations"], route_class=AuditedRoute)
 
 @router.post("/consultations", status_code=201, operation_id="record_consultation")
 async def record_consultation(
-    body: ConsultationIn, request: Request, principal: CurrentPrincipal, response: Response
+    body: ConsultationIn, request: Request, principal: CurrentPrincipal
 ) -> Any:
     require_staff(principal)
-    cmd = RecordConsultation(
+    note = RecordConsultation(
         **body.model_dump(), school_id=principal.school_id, recorded_by=principal.person_id
     )
-    result = await handlers.record_consultation(
-        runtime_of(request),
-        await context(request, principal),
-        cmd,
-        deputy_director=principal.has(Role.DEPUTY_DIRECTOR),
+    cmd = commands.RecordConsultation(
+        note=note, deputy_director=principal.has(Role.DEPUTY_DIRECTOR)
     )
-    return answer(result, response)
+    return await carry_out(request, principal, cmd)
 
 
 @router.get("/consultations", operation_id="list_consultations")

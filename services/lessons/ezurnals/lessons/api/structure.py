@@ -8,9 +8,9 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response
 
-from ezurnals.lessons import handlers
+from ezurnals.lessons import commands
 from ezurnals.lessons.access import require_administration, require_staff
-from ezurnals.lessons.api.common import answer, context, reader_of, runtime_of
+from ezurnals.lessons.api.common import carry_out, reader_of
 from ezurnals.lessons.api.models import (
     DeadlinePolicyIn,
     NewSlotIn,
@@ -28,6 +28,7 @@ from ezurnals.lessons.domain import (
     RemoveTimetableSlot,
     SetEntryDeadlinePolicy,
 )
+from ezurnals.lessons.queries import timetable_report
 from ezurnals.shared.domain import Invalid
 from ezurnals.shared.http.auth import CurrentPrincipal
 
@@ -43,72 +44,52 @@ async def list_subjects(request: Request, principal: CurrentPrincipal) -> list[d
 
 
 @router.post("/subjects", status_code=201, operation_id="define_subject")
-async def define_subject(
-    body: NewSubjectIn, request: Request, principal: CurrentPrincipal, response: Response
-) -> Any:
-    return await _define_subject(body.subject_id, body, request, principal, response)
+async def define_subject(body: NewSubjectIn, request: Request, principal: CurrentPrincipal) -> Any:
+    return await _define_subject(body.subject_id, body, request, principal)
 
 
 @router.put("/subjects/{subject_id}", status_code=201, operation_id="redefine_subject")
 async def redefine_subject(
-    subject_id: UUID,
-    body: SubjectIn,
-    request: Request,
-    principal: CurrentPrincipal,
-    response: Response,
+    subject_id: UUID, body: SubjectIn, request: Request, principal: CurrentPrincipal
 ) -> Any:
-    return await _define_subject(subject_id, body, request, principal, response)
+    return await _define_subject(subject_id, body, request, principal)
 
 
 async def _define_subject(
-    subject_id: UUID,
-    body: SubjectIn,
-    request: Request,
-    principal: CurrentPrincipal,
-    response: Response,
+    subject_id: UUID, body: SubjectIn, request: Request, principal: CurrentPrincipal
 ) -> Any:
     require_administration(principal)
-    cmd = DefineSubject(
+    subject = DefineSubject(
         subject_id=subject_id,
         school_id=principal.school_id,
         name_key=body.name_key,
         name=body.name,
         curriculum_hours=body.curriculum_hours,
     )
-    result = await handlers.define_subject(
-        runtime_of(request), await context(request, principal), cmd
-    )
-    return answer(result, response)
+    return await carry_out(request, principal, commands.DefineSubject(subject=subject))
 
 
 @router.get("/deadline-policy", operation_id="get_deadline_policy")
-async def get_deadline_policy(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+async def get_deadline_policy(request: Request, principal: CurrentPrincipal) -> Any:
     require_staff(principal)
-    schedule = await handlers.deadline_schedule(runtime_of(request).store, principal.school_id)
-    return {"versions": [v.model_dump(mode="json") for v in schedule.versions]}
+    schedule = await reader_of(request).deadline_schedule(principal.school_id)
+    return commands.PolicyVersions(versions=schedule.versions)
 
 
 @router.post("/deadline-policy", status_code=201, operation_id="set_deadline_policy")
 async def set_deadline_policy(
-    body: DeadlinePolicyIn, request: Request, principal: CurrentPrincipal, response: Response
+    body: DeadlinePolicyIn, request: Request, principal: CurrentPrincipal
 ) -> Any:
     require_administration(principal)
-    cmd = SetEntryDeadlinePolicy(school_id=principal.school_id, **body.model_dump())
-    result = await handlers.set_deadline_policy(
-        runtime_of(request), await context(request, principal), cmd
-    )
-    return answer(result, response)
+    policy = SetEntryDeadlinePolicy(school_id=principal.school_id, **body.model_dump())
+    return await carry_out(request, principal, commands.SetEntryDeadlinePolicy(policy=policy))
 
 
 @router.post("/timetables", status_code=201, operation_id="open_timetable")
-async def open_timetable(
-    body: TimetableIn, request: Request, principal: CurrentPrincipal, response: Response
-) -> Any:
+async def open_timetable(body: TimetableIn, request: Request, principal: CurrentPrincipal) -> Any:
     require_administration(principal)
-    result = await handlers.open_timetable(
-        runtime_of(request), await context(request, principal), principal.school_id, body.class_id
-    )
-    return answer(result, response)
+    cmd = commands.OpenTimetable(school_id=principal.school_id, class_id=body.class_id)
+    return await carry_out(request, principal, cmd)
 
 
 @router.get("/timetables/{timetable_id}", operation_id="get_timetable")
@@ -117,9 +98,7 @@ async def get_timetable(
 ) -> dict[str, Any]:
     """The week as it stands on ``on``."""
     require_staff(principal)
-    timetable = await handlers.load_timetable(
-        runtime_of(request), principal.school_id, timetable_id
-    )
+    timetable = await reader_of(request).timetable_of_school(principal.school_id, timetable_id)
     assert timetable.opened is not None
     week = sorted(timetable.slots_on(on).items(), key=lambda s: (s[1].weekday, s[1].period))
     return {
@@ -131,23 +110,15 @@ async def get_timetable(
 
 @router.post("/timetables/{timetable_id}/slots", status_code=201, operation_id="define_slot")
 async def define_slot(
-    timetable_id: UUID,
-    body: NewSlotIn,
-    request: Request,
-    principal: CurrentPrincipal,
-    response: Response,
+    timetable_id: UUID, body: NewSlotIn, request: Request, principal: CurrentPrincipal
 ) -> Any:
     require_administration(principal)
-    cmd = DefineTimetableSlot(**body.model_dump())
-    result = await handlers.change_timetable(
-        runtime_of(request),
-        await context(request, principal),
-        principal.school_id,
-        timetable_id,
-        lambda t: t.define_slot(cmd),
-        cmd.slot,
+    cmd = commands.DefineSlot(
+        school_id=principal.school_id,
+        timetable_id=timetable_id,
+        slot=DefineTimetableSlot(**body.model_dump()),
     )
-    return answer(result, response)
+    return await carry_out(request, principal, cmd)
 
 
 @router.put(
@@ -159,20 +130,15 @@ async def change_slot(
     body: SlotIn,
     request: Request,
     principal: CurrentPrincipal,
-    response: Response,
 ) -> Any:
     """From ``effective_from`` on the slot is as given; earlier lessons keep the old version."""
     require_administration(principal)
-    cmd = ChangeTimetableSlot(slot_id=slot_id, **body.model_dump())
-    result = await handlers.change_timetable(
-        runtime_of(request),
-        await context(request, principal),
-        principal.school_id,
-        timetable_id,
-        lambda t: t.change_slot(cmd),
-        cmd.slot,
+    cmd = commands.ChangeSlot(
+        school_id=principal.school_id,
+        timetable_id=timetable_id,
+        change=ChangeTimetableSlot(slot_id=slot_id, **body.model_dump()),
     )
-    return answer(result, response)
+    return await carry_out(request, principal, cmd)
 
 
 @router.post(
@@ -186,19 +152,14 @@ async def remove_slot(
     body: SlotRemovalIn,
     request: Request,
     principal: CurrentPrincipal,
-    response: Response,
 ) -> Any:
     require_administration(principal)
-    cmd = RemoveTimetableSlot(slot_id=slot_id, effective_from=body.effective_from)
-    result = await handlers.change_timetable(
-        runtime_of(request),
-        await context(request, principal),
-        principal.school_id,
-        timetable_id,
-        lambda t: t.remove_slot(cmd),
-        None,
+    cmd = commands.RemoveSlot(
+        school_id=principal.school_id,
+        timetable_id=timetable_id,
+        removal=RemoveTimetableSlot(slot_id=slot_id, effective_from=body.effective_from),
     )
-    return answer(result, response)
+    return await carry_out(request, principal, cmd)
 
 
 @router.post(
@@ -226,10 +187,10 @@ async def import_timetable(
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise Invalid("the file is not UTF-8 text", field="file") from None
-    runtime = runtime_of(request)
     if dry_run:
-        await handlers.load_timetable(runtime, principal.school_id, timetable_id)
-        report = await handlers.read_csv(runtime, principal.school_id, text)
+        reader = reader_of(request)
+        await reader.timetable_of_school(principal.school_id, timetable_id)
+        report = await timetable_report(reader, principal.school_id, text)
         report.command(effective_from)
         response.status_code = 200
         return {
@@ -237,15 +198,13 @@ async def import_timetable(
             "slots": [{"row": s.row, **s.slot.model_dump(mode="json")} for s in report.slots],
             "errors": [],
         }
-    result = await handlers.import_timetable(
-        runtime,
-        await context(request, principal),
-        principal.school_id,
-        timetable_id,
-        text,
-        effective_from,
+    cmd = commands.ImportTimetable(
+        school_id=principal.school_id,
+        timetable_id=timetable_id,
+        text=text,
+        effective_from=effective_from,
     )
-    return answer(result, response)
+    return await carry_out(request, principal, cmd)
 
 
 @router.post(
@@ -256,16 +215,13 @@ async def schedule_lessons(
     body: ScheduleIn,
     request: Request,
     principal: CurrentPrincipal,
-    response: Response,
 ) -> Any:
     """Put the timetable's lessons on the school days between two days (none on holidays)."""
     require_administration(principal)
-    result = await handlers.schedule_lessons(
-        runtime_of(request),
-        await context(request, principal),
-        principal.school_id,
-        timetable_id,
-        body.first_day,
-        body.last_day,
+    cmd = commands.ScheduleLessons(
+        school_id=principal.school_id,
+        timetable_id=timetable_id,
+        first_day=body.first_day,
+        last_day=body.last_day,
     )
-    return answer(result, response)
+    return await carry_out(request, principal, cmd)
