@@ -85,6 +85,13 @@ def missing(thing: str, field: str) -> NotFound:
     return NotFound(f"no such {thing}", field=field)
 
 
+def id_in_use(field: str) -> Conflict:
+    """A client chose an id for what it creates that something else already has (in this school
+    or another): ids are unique in the whole system. The answer names no school and nothing of
+    the other holder; it tells only that a UUID the caller already knew is taken."""
+    return Conflict("this id is already in use; choose another", field=field, code="id_in_use")
+
+
 def require_seen(seen: bool, thing: str, field: str) -> None:
     """Refuse with :func:`missing` unless the caller sees the resource (another school's,
     another class's, another family's, a restricted guardian's child are not seen)."""
