@@ -298,6 +298,18 @@ async def test_another_schools_data_looks_like_no_data(
     )
 
 
+async def test_an_id_another_school_uses_is_taken_and_nothing_more(world: World) -> None:
+    """Ids are chosen by the client and unique in the system: school B defining a subject with
+    school A's subject id learns only that the id is taken, not whose it is."""
+    define = BY_LABEL[next(e.label for e in ENDPOINTS if e.creates == "subject")]
+    answer = await send(world, define, caller_headers(world, "admin", world.b), targets_of(world.a))
+    assert answer.status_code == 409, answer.text
+    assert (answer.json()["error"], answer.json()["field"]) == ("id_in_use", "subject_id")
+    assert "school" not in answer.json()["message"], answer.text
+    subject = str(targets_of(world.a)["subject"])
+    assert not {i for i in everyone(world) if i in answer.text} - {subject}, answer.text
+
+
 async def test_school_wide_views_show_only_the_callers_school(world: World) -> None:
     for endpoint in (e for e in ENDPOINTS if not e.targets and e.method == "GET"):
         answer = await send(world, endpoint, caller_headers(world, "admin", world.b), {})

@@ -7,6 +7,7 @@ No I/O and no framework here. A handler loads an aggregate by folding its past e
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import date, timedelta
 from typing import ClassVar, Generic, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict
@@ -83,6 +84,40 @@ def missing(thing: str, field: str) -> NotFound:
     """The one answer for a ``thing`` (``"student"``, ``"lesson"``…) named by ``field`` that
     does not exist *or* that the caller does not see: both must read the same, byte for byte."""
     return NotFound(f"no such {thing}", field=field)
+
+
+#: A policy is decided for the year ahead at most: a start further out is a typing error.
+POLICY_LEAD = timedelta(days=366)
+
+
+def require_policy_start(
+    effective_from: date, today: date, *, backdating: bool = False, field: str = "effective_from"
+) -> None:
+    """Invalid unless a policy version starts between today (any earlier day where
+    ``backdating`` is allowed) and a year from today, naming the allowed range."""
+    latest = today + POLICY_LEAD
+    if not backdating and effective_from < today:
+        raise Invalid(
+            f"a policy cannot take effect in the past: from {today.isoformat()} to "
+            f"{latest.isoformat()}",
+            field=field,
+            code="backdated",
+            details={"first_day": today.isoformat(), "last_day": latest.isoformat()},
+        )
+    if effective_from > latest:
+        raise Invalid(
+            f"a policy takes effect at most a year ahead, by {latest.isoformat()}",
+            field=field,
+            code="too_far_ahead",
+            details={"last_day": latest.isoformat()},
+        )
+
+
+def id_in_use(field: str) -> Conflict:
+    """A client chose an id for what it creates that something else already has (in this school
+    or another): ids are unique in the whole system. The answer names no school and nothing of
+    the other holder; it tells only that a UUID the caller already knew is taken."""
+    return Conflict("this id is already in use; choose another", field=field, code="id_in_use")
 
 
 def require_seen(seen: bool, thing: str, field: str) -> None:

@@ -15,6 +15,7 @@ import dataclasses
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -436,7 +437,7 @@ async def define_codes(
     runtime: Runtime, ctx: CommandContext, principal: Principal, cmd: DefineAbsenceCodes
 ) -> CommandResult:
     return await _change_settings(
-        runtime, ctx, principal, lambda s, rel: s.define_codes(cmd, by=rel)
+        runtime, ctx, principal, lambda s, rel, today: s.define_codes(cmd, by=rel)
     )
 
 
@@ -444,7 +445,7 @@ async def set_excuse_policy(
     runtime: Runtime, ctx: CommandContext, principal: Principal, cmd: SetExcusePolicy
 ) -> CommandResult:
     return await _change_settings(
-        runtime, ctx, principal, lambda s, rel: s.set_excuse_policy(cmd, by=rel)
+        runtime, ctx, principal, lambda s, rel, today: s.set_excuse_policy(cmd, by=rel, today=today)
     )
 
 
@@ -452,7 +453,10 @@ async def schedule_daily_report(
     runtime: Runtime, ctx: CommandContext, principal: Principal, cmd: ScheduleDailyReport
 ) -> CommandResult:
     return await _change_settings(
-        runtime, ctx, principal, lambda s, rel: s.schedule_daily_report(cmd, by=rel)
+        runtime,
+        ctx,
+        principal,
+        lambda s, rel, today: s.schedule_daily_report(cmd, by=rel, today=today),
     )
 
 
@@ -460,14 +464,16 @@ async def _change_settings(
     runtime: Runtime,
     ctx: CommandContext,
     principal: Principal,
-    change: Callable[[Any, Any], list[Any]],
+    change: Callable[[Any, Any, date], list[Any]],
 ) -> CommandResult:
+    """``change`` decides on the settings, the caller's relationships and the school's today."""
+
     async def decide() -> Decision:
         async with reading(runtime) as conn:
             today = await queries.today_in_school(conn, principal.school_id, ctx.now)
             rel = await queries.relationships(conn, principal, today)
         settings = await queries.attendance_settings(runtime.store, principal.school_id)
-        events = change(settings, rel)
+        events = change(settings, rel, today)
         body = {"school_id": str(principal.school_id), "version": settings.version + len(events)}
         return Decision(settings.stream_id, settings.version, events, CommandResult(200, body))
 

@@ -301,6 +301,7 @@ settings_steps = st.one_of(
             effective_from=days,
         ),
         by=administrators,
+        today=st.just(DAY),
     ),
     calls(
         "schedule_daily_report",
@@ -311,6 +312,7 @@ settings_steps = st.one_of(
             effective_from=days,
         ),
         by=administrators,
+        today=st.just(DAY),
     ),
 )
 

@@ -107,7 +107,7 @@ def test_a_threshold_no_month_can_reach_is_refused(thresholds: tuple[int, ...], 
     )
 
     with pytest.raises(Invalid) as err:
-        settings.set_excuse_policy(cmd, by=ADMIN)
+        settings.set_excuse_policy(cmd, by=ADMIN, today=DAY)
 
     assert err.value.field == f"unexcused_thresholds{field}"
     assert "between 1 and 200" in err.value.message

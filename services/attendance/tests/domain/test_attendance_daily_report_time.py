@@ -16,7 +16,7 @@ from ezurnals.attendance.domain import (
     report_is_due,
 )
 from ezurnals.shared.contracts.base import registry
-from ezurnals.shared.domain import Forbidden
+from ezurnals.shared.domain import Forbidden, Invalid
 
 SCHOOL = uuid4()
 ADMIN = Relationships(person_id=uuid4(), administration=True)
@@ -45,10 +45,10 @@ def test_a_new_time_applies_from_its_effective_date_only() -> None:
 
 def test_the_administration_schedules_to_the_minute_and_nobody_else_may() -> None:
     cmd = ScheduleDailyReport(school_id=SCHOOL, at=dt.time(10, 15, 42), effective_from=SEPT)
-    [event] = settings().schedule_daily_report(cmd, by=ADMIN)
+    [event] = settings().schedule_daily_report(cmd, by=ADMIN, today=SEPT)
     assert event == scheduled(dt.time(10, 15), SEPT)
     with pytest.raises(Forbidden):
-        settings().schedule_daily_report(cmd, by=Relationships(person_id=uuid4()))
+        settings().schedule_daily_report(cmd, by=Relationships(person_id=uuid4()), today=SEPT)
 
 
 def test_the_setting_stays_inside_the_service() -> None:
@@ -62,3 +62,13 @@ def test_the_setting_stays_inside_the_service() -> None:
 def test_the_report_is_due_from_its_time_for_the_rest_of_the_day(now: dt.time, due: bool) -> None:
     local = dt.datetime.combine(SEPT, now, dt.timezone(dt.timedelta(hours=3)))
     assert report_is_due(local, dt.time(9, 30)) is due
+
+
+def test_a_report_time_is_set_at_most_a_year_ahead() -> None:
+    cmd = ScheduleDailyReport(
+        school_id=SCHOOL, at=dt.time(10, 0), effective_from=dt.date(9999, 12, 31)
+    )
+    with pytest.raises(Invalid) as err:
+        settings().schedule_daily_report(cmd, by=ADMIN, today=SEPT)
+    assert (err.value.field, err.value.code) == ("effective_from", "too_far_ahead")
+    assert "2026-09-02" in err.value.message, "the answer names the last allowed day"

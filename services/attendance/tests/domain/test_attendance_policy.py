@@ -59,7 +59,7 @@ def set_policy(
         unexcused_thresholds=thresholds,
         effective_from=effective_from,
     )
-    return settings().set_excuse_policy(cmd, by=by)
+    return settings().set_excuse_policy(cmd, by=by, today=effective_from)
 
 
 def test_a_new_school_has_the_default_codes_and_policy() -> None:

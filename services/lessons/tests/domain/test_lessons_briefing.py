@@ -67,12 +67,15 @@ def test_a_briefing_type_is_defined_and_renamed_once() -> None:
     briefing_type.applied(first)
     again = briefing_type.define(cmd)
     renamed = briefing_type.define(cmd.model_copy(update={"name": "Ugunsdrošības instruktāža"}))
-    # then the repeat is no event, the rename is one, and another school is refused
+    # then the repeat is no event, the rename is one, and another school is told the id is
+    # taken
     assert [type(e) for e in first] == [BriefingTypeDefined]
     assert again == []
     assert len(renamed) == 1
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict) as err:
         briefing_type.define(cmd.model_copy(update={"school_id": uuid4()}))
+    assert (err.value.code, err.value.field) == ("id_in_use", "briefing_type_id")
+    assert "school" not in err.value.message, "nothing said of the other holder"
 
 
 def test_a_briefing_lists_its_students_once_and_nobody_has_acknowledged_yet() -> None:

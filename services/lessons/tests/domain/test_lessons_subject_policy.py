@@ -58,11 +58,13 @@ def test_redefining_a_subject_changes_only_what_differs() -> None:
     unchanged = subject.define(cmd)
     changed = subject.define(cmd.model_copy(update={"curriculum_hours": {1: 105}}))
     subject.applied(changed)
-    # then only the change is an event, and another school is refused
+    # then only the change is an event, and another school is told the id is taken
     assert unchanged == []
     assert subject.curriculum_hours == {1: 105}
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict) as err:
         subject.define(cmd.model_copy(update={"school_id": uuid4()}))
+    assert (err.value.code, err.value.field) == ("id_in_use", "subject_id")
+    assert "school" not in err.value.message, "nothing said of the other holder"
 
 
 @pytest.mark.parametrize(

@@ -27,7 +27,7 @@ from ezurnals.shared.contracts.attendance import (
     AttendanceEvent,
     ExcusePolicySet,
 )
-from ezurnals.shared.domain import Aggregate, Command, Invalid
+from ezurnals.shared.domain import Aggregate, Command, Invalid, require_policy_start
 
 T = TypeVar("T")
 
@@ -173,9 +173,12 @@ class AttendanceSettings(Aggregate[AttendanceEvent]):
         ]
 
     def set_excuse_policy(
-        self, cmd: SetExcusePolicy, *, by: Relationships
+        self, cmd: SetExcusePolicy, *, by: Relationships, today: dt.date
     ) -> list[AttendanceEvent]:
+        """A version may start on an earlier day (the school's own records say when it did),
+        never more than a year ahead."""
         require_administration(by)
+        require_policy_start(cmd.effective_from, today, backdating=True)
         if cmd.parent_note_max_days < 1:
             raise Invalid(
                 "a parent's note must cover at least one day", field="parent_note_max_days"
@@ -191,9 +194,10 @@ class AttendanceSettings(Aggregate[AttendanceEvent]):
         ]
 
     def schedule_daily_report(
-        self, cmd: ScheduleDailyReport, *, by: Relationships
+        self, cmd: ScheduleDailyReport, *, by: Relationships, today: dt.date
     ) -> list[AttendanceEvent]:
         require_administration(by)
+        require_policy_start(cmd.effective_from, today, backdating=True)
         return [
             DailyReportScheduled(
                 school_id=cmd.school_id,

@@ -34,7 +34,15 @@ from ezurnals.shared.contracts.identity import (
     Semester,
 )
 from ezurnals.shared.contracts.school_year import first_year, spelled, starting, year_span
-from ezurnals.shared.domain import Aggregate, Command, Conflict, Invalid, NotFound, missing
+from ezurnals.shared.domain import (
+    Aggregate,
+    Command,
+    Conflict,
+    Invalid,
+    NotFound,
+    missing,
+    require_policy_start,
+)
 
 _CLASS_LABEL = re.compile(r"^(\d{1,2})\.\s?([a-zāčēģīķļņšūž]{1,3})$", re.IGNORECASE)
 
@@ -258,10 +266,7 @@ class School(Aggregate[IdentityEvent]):
     def change_password_policy(self, cmd: ChangePasswordPolicy, today: date) -> list[IdentityEvent]:
         """Record a policy version; it may start today or later, never rewrite the past."""
         school_id = self._require()
-        if cmd.effective_from < today:
-            raise Invalid(
-                "a policy cannot take effect in the past", field="effective_from", code="backdated"
-            )
+        require_policy_start(cmd.effective_from, today)
         check_policy_ranges(cmd.max_age_days, cmd.warn_days)
         _policy_of(cmd)
         return [PasswordPolicyChanged(school_id=school_id, **cmd.model_dump())]

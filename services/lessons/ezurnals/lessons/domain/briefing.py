@@ -18,7 +18,15 @@ from ezurnals.shared.contracts.lessons import (
     LessonsEvent,
     NameKey,
 )
-from ezurnals.shared.domain import Aggregate, Command, Conflict, Forbidden, Invalid, NotFound
+from ezurnals.shared.domain import (
+    Aggregate,
+    Command,
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    id_in_use,
+)
 
 MAX_NAME_LENGTH = 120
 MAX_TOPIC_LENGTH = 500
@@ -40,7 +48,7 @@ class BriefingType(Aggregate[LessonsEvent]):
 
     def define(self, cmd: DefineBriefingType) -> list[LessonsEvent]:
         if self.definition is not None and self.definition.school_id != cmd.school_id:
-            raise Conflict("the briefing type belongs to another school", field="school_id")
+            raise id_in_use("briefing_type_id")
         event = BriefingTypeDefined(
             briefing_type_id=cmd.briefing_type_id,
             school_id=cmd.school_id,

@@ -25,7 +25,7 @@ from ezurnals.shared.contracts.lessons import (
     GradeBandDeadline,
     LessonsEvent,
 )
-from ezurnals.shared.domain import Aggregate, Command, Invalid
+from ezurnals.shared.domain import Aggregate, Command, Invalid, require_policy_start
 
 
 class SetEntryDeadlinePolicy(Command):
@@ -61,12 +61,7 @@ class DeadlinePolicy(Aggregate[LessonsEvent]):
                 field="deadlines",
                 details={"errors": [e["msg"] for e in err.errors()]},
             ) from None
-        if cmd.effective_from < today:
-            raise Invalid(
-                "a policy change cannot start in the past",
-                field="effective_from",
-                details={"today": today.isoformat()},
-            )
+        require_policy_start(cmd.effective_from, today)
         if rules in self.schedule.versions:
             return []
         return [

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from ezurnals.lessons.domain._checks import required_text
 from ezurnals.shared.contracts.lessons import GradeLevel, LessonsEvent, NameKey, SubjectDefined
-from ezurnals.shared.domain import Aggregate, Command, Conflict, Invalid
+from ezurnals.shared.domain import Aggregate, Command, Invalid, id_in_use
 
 #: More than a lesson every school day of a year would be a typing error, not a plan.
 MAX_YEARLY_HOURS = 1400
@@ -35,7 +35,7 @@ class Subject(Aggregate[LessonsEvent]):
 
     def define(self, cmd: DefineSubject) -> list[LessonsEvent]:
         if self.school_id is not None and self.school_id != cmd.school_id:
-            raise Conflict("the subject belongs to another school", field="school_id")
+            raise id_in_use("subject_id")
         name = required_text(cmd.name, "name", max_length=MAX_NAME_LENGTH)
         for grade, hours in cmd.curriculum_hours.items():
             if not 0 <= hours <= MAX_YEARLY_HOURS:
