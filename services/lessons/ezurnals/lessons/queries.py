@@ -13,6 +13,7 @@ import asyncpg
 
 from ezurnals.lessons.domain import SchoolCalendar
 from ezurnals.shared.contracts.identity import DEFAULT_TIME_ZONE, SchoolYearDefined
+from ezurnals.shared.contracts.school_year import spelled
 from ezurnals.shared.db import Database, row_dict
 from ezurnals.shared.messaging.projection import schema_name
 from ezurnals.shared.service import Runtime
@@ -55,7 +56,7 @@ class Reader:
 
     async def zone(self, school_id: UUID) -> ZoneInfo:
         """The school's time zone; Europe/Riga until identity says otherwise."""
-        found = await self.row("SELECT time_zone FROM rm.school WHERE school_id = $1", school_id)
+        found = await self.row("SELECT time_zone FROM rm.schools WHERE school_id = $1", school_id)
         try:
             return ZoneInfo(found["time_zone"] if found else DEFAULT_TIME_ZONE)
         except (ZoneInfoNotFoundError, ValueError):
@@ -63,9 +64,9 @@ class Reader:
 
     async def calendar(self, school_id: UUID, school_year: str) -> SchoolCalendar | None:
         found = await self.row(
-            "SELECT calendar FROM rm.school_year WHERE school_id = $1 AND school_year = $2",
+            "SELECT calendar FROM rm.school_years WHERE school_id = $1 AND school_year = $2",
             school_id,
-            school_year,
+            spelled(school_year),
         )
         if found is None:
             return None
@@ -74,7 +75,7 @@ class Reader:
 
     async def school_class(self, school_id: UUID, class_id: UUID) -> SchoolClass | None:
         found = await self.row(
-            "SELECT class_id, school_id, school_year, grade_level, label FROM rm.school_class "
+            "SELECT class_id, school_id, school_year, grade_level, label FROM rm.classes "
             "WHERE class_id = $1 AND school_id = $2",
             class_id,
             school_id,
@@ -84,8 +85,8 @@ class Reader:
     async def roster(self, class_id: UUID) -> list[UUID]:
         """The class's students now, in enrolment order."""
         found = await self.rows(
-            "SELECT student_id FROM rm.enrolment WHERE class_id = $1 AND left_on IS NULL "
-            "ORDER BY enrolled_on, student_id",
+            "SELECT student_id FROM rm.enrolments WHERE class_id = $1 AND to_day IS NULL "
+            "ORDER BY from_day, student_id",
             class_id,
         )
         return [r["student_id"] for r in found]
@@ -98,7 +99,7 @@ class Reader:
 
     async def is_class_teacher(self, class_id: UUID, person_id: UUID, on: date) -> bool:
         found = await self.row(
-            "SELECT teacher_id FROM rm.class_teacher WHERE class_id = $1 AND valid_from <= $2 "
+            "SELECT teacher_id FROM rm.class_teachers WHERE class_id = $1 AND valid_from <= $2 "
             "ORDER BY valid_from DESC LIMIT 1",
             class_id,
             on,
