@@ -308,22 +308,22 @@ class World:
                 self.school,
             )
             adults = await self.fetchval(
-                "SELECT count(*) FROM rm.att_adult_students WHERE school_id = $1", self.school
+                "SELECT count(*) FROM rm.adult_students WHERE school_id = $1", self.school
             )
             staff = await self.fetchval(
-                "SELECT count(*) FROM rm.att_staff WHERE school_id = $1", self.school
+                "SELECT count(*) FROM rm.staff WHERE school_id = $1", self.school
             )
             homerooms = await self.fetchval(
-                "SELECT count(*) FROM rm.att_class_teachers WHERE school_id = $1", self.school
+                "SELECT count(*) FROM rm.class_teachers WHERE school_id = $1", self.school
             )
             enrolled = await self.fetchval(
-                "SELECT count(*) FROM rm.att_enrolments WHERE school_id = $1", self.school
+                "SELECT count(*) FROM rm.enrolments WHERE school_id = $1", self.school
             )
             links = await self.fetchval(
-                "SELECT count(*) FROM rm.att_guardianships WHERE school_id = $1", self.school
+                "SELECT count(*) FROM rm.guardianships WHERE school_id = $1", self.school
             )
             zone = await self.fetchval(
-                "SELECT count(*) FROM rm.att_schools WHERE school_id = $1", self.school
+                "SELECT count(*) FROM rm.schools WHERE school_id = $1", self.school
             )
         except asyncpg.UndefinedTableError:
             return False

@@ -13,220 +13,27 @@ from typing import ClassVar
 
 import asyncpg
 
-from ezurnals.shared.contracts import identity as idn
 from ezurnals.shared.contracts import lessons as les
 from ezurnals.shared.contracts.base import EventEnvelope, IntegrationEvent
+from ezurnals.shared.messaging.directory import Directory, Part
 from ezurnals.shared.messaging.projection import Projection
 from ezurnals.shared.settings import Settings
 
-GuardianshipChange = (
-    idn.GuardianUnlinked
-    | idn.GuardianshipRestricted
-    | idn.GuardianshipUnrestricted
-    | idn.GuardianAccessDecided
-)
-StaffChange = idn.StaffMemberHired | idn.StaffRolesChanged | idn.EmploymentEnded
 
+class AttendanceDirectory(Directory):
+    """Schools, classes, rosters, class teachers, families, adult students and staff."""
 
-class SchoolRelationships(Projection):
-    """Schools, classes, rosters, class teachers, families and staff from identity's events."""
-
-    sources = ("identity",)
-    ddl = (
-        """CREATE TABLE IF NOT EXISTS att_schools (
-               school_id UUID PRIMARY KEY, time_zone TEXT NOT NULL)""",
-        """CREATE TABLE IF NOT EXISTS att_classes (
-               class_id UUID PRIMARY KEY, school_id UUID NOT NULL, school_year TEXT NOT NULL,
-               grade_level INTEGER NOT NULL, label TEXT NOT NULL)""",
-        """CREATE TABLE IF NOT EXISTS att_enrolments (
-               school_id UUID NOT NULL, student_id UUID NOT NULL, class_id UUID NOT NULL,
-               enrolled_on DATE NOT NULL, left_on DATE,
-               PRIMARY KEY (student_id, class_id, enrolled_on))""",
-        """CREATE INDEX IF NOT EXISTS att_enrolments_class ON att_enrolments (class_id)""",
-        """CREATE TABLE IF NOT EXISTS att_class_teachers (
-               class_id UUID NOT NULL, valid_from DATE NOT NULL, school_id UUID NOT NULL,
-               teacher_id UUID NOT NULL, PRIMARY KEY (class_id, valid_from))""",
-        """CREATE TABLE IF NOT EXISTS att_guardianships (
-               guardian_id UUID NOT NULL, student_id UUID NOT NULL, school_id UUID NOT NULL,
-               linked BOOLEAN NOT NULL, restricted BOOLEAN NOT NULL,
-               keeps_access BOOLEAN NOT NULL DEFAULT TRUE,
-               PRIMARY KEY (guardian_id, student_id))""",
-        """CREATE TABLE IF NOT EXISTS att_adult_students (
-               student_id UUID PRIMARY KEY, school_id UUID NOT NULL, adult_since DATE NOT NULL)""",
-        """CREATE TABLE IF NOT EXISTS att_staff (
-               school_id UUID NOT NULL, person_id UUID NOT NULL, roles TEXT[] NOT NULL,
-               active BOOLEAN NOT NULL, PRIMARY KEY (school_id, person_id))""",
-    )
-    event_types: ClassVar[frozenset[str] | None] = frozenset(
+    parts = frozenset(
         {
-            idn.SchoolRegistered.event_type,
-            idn.ClassOpened.event_type,
-            idn.StudentEnrolled.event_type,
-            idn.StudentMoved.event_type,
-            idn.StudentWithdrawn.event_type,
-            idn.StudentsPromoted.event_type,
-            idn.ClassTeacherAssigned.event_type,
-            idn.GuardianLinked.event_type,
-            idn.GuardianUnlinked.event_type,
-            idn.GuardianshipRestricted.event_type,
-            idn.GuardianshipUnrestricted.event_type,
-            idn.GuardianAccessDecided.event_type,
-            idn.StudentCameOfAge.event_type,
-            idn.StaffMemberHired.event_type,
-            idn.StaffRolesChanged.event_type,
-            idn.EmploymentEnded.event_type,
+            Part.SCHOOLS,
+            Part.CLASSES,
+            Part.ENROLMENTS,
+            Part.CLASS_TEACHERS,
+            Part.GUARDIANSHIPS,
+            Part.ADULT_STUDENTS,
+            Part.STAFF,
         }
     )
-
-    async def apply(
-        self, conn: asyncpg.Connection, envelope: EventEnvelope, event: IntegrationEvent
-    ) -> None:
-        handler = getattr(self, f"_{event.event_type}")
-        await handler(conn, event)
-
-    async def _SchoolRegistered(self, conn: asyncpg.Connection, e: idn.SchoolRegistered) -> None:
-        await conn.execute(
-            """INSERT INTO att_schools VALUES ($1, $2)
-               ON CONFLICT (school_id) DO UPDATE SET time_zone = excluded.time_zone""",
-            e.school_id,
-            e.time_zone,
-        )
-
-    async def _ClassOpened(self, conn: asyncpg.Connection, e: idn.ClassOpened) -> None:
-        await conn.execute(
-            """INSERT INTO att_classes VALUES ($1, $2, $3, $4, $5) ON CONFLICT (class_id)
-               DO UPDATE SET grade_level = excluded.grade_level, label = excluded.label""",
-            e.class_id,
-            e.school_id,
-            e.school_year,
-            e.grade_level,
-            e.label,
-        )
-
-    async def _enrol(self, conn: asyncpg.Connection, school_id: object, *row: object) -> None:
-        await conn.execute(
-            """INSERT INTO att_enrolments (school_id, student_id, class_id, enrolled_on)
-               VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING""",
-            school_id,
-            *row,
-        )
-
-    async def _leave(self, conn: asyncpg.Connection, *row: object) -> None:
-        await conn.execute(
-            """UPDATE att_enrolments SET left_on = $3
-               WHERE student_id = $1 AND class_id = $2 AND left_on IS NULL""",
-            *row,
-        )
-
-    async def _StudentEnrolled(self, conn: asyncpg.Connection, e: idn.StudentEnrolled) -> None:
-        await self._enrol(conn, e.school_id, e.student_id, e.class_id, e.enrolled_on)
-
-    async def _StudentMoved(self, conn: asyncpg.Connection, e: idn.StudentMoved) -> None:
-        await self._leave(conn, e.student_id, e.from_class_id, e.moved_on)
-        await self._enrol(conn, e.school_id, e.student_id, e.to_class_id, e.moved_on)
-
-    async def _StudentWithdrawn(self, conn: asyncpg.Connection, e: idn.StudentWithdrawn) -> None:
-        await self._leave(conn, e.student_id, e.class_id, e.withdrawn_on)
-
-    async def _StudentsPromoted(self, conn: asyncpg.Connection, e: idn.StudentsPromoted) -> None:
-        for p in e.promotions:
-            await self._leave(conn, p.student_id, p.from_class_id, e.promoted_on)
-            if p.to_class_id is not None:
-                await self._enrol(conn, e.school_id, p.student_id, p.to_class_id, e.promoted_on)
-
-    async def _ClassTeacherAssigned(
-        self, conn: asyncpg.Connection, e: idn.ClassTeacherAssigned
-    ) -> None:
-        await conn.execute(
-            """INSERT INTO att_class_teachers VALUES ($1, $2, $3, $4) ON CONFLICT (class_id,
-               valid_from) DO UPDATE SET teacher_id = excluded.teacher_id""",
-            e.class_id,
-            e.valid_from,
-            e.school_id,
-            e.teacher_id,
-        )
-
-    async def _GuardianLinked(self, conn: asyncpg.Connection, e: idn.GuardianLinked) -> None:
-        await conn.execute(
-            """INSERT INTO att_guardianships (guardian_id, student_id, school_id, linked,
-                                              restricted)
-               VALUES ($1, $2, $3, TRUE, $4) ON CONFLICT (guardian_id, student_id)
-               DO UPDATE SET linked = TRUE, restricted = excluded.restricted""",
-            e.guardian_id,
-            e.student_id,
-            e.school_id,
-            e.restricted,
-        )
-
-    async def _set_link(
-        self, conn: asyncpg.Connection, column: str, value: bool, e: GuardianshipChange
-    ) -> None:
-        await conn.execute(
-            f"UPDATE att_guardianships SET {column} = $3 "
-            "WHERE guardian_id = $1 AND student_id = $2",
-            e.guardian_id,
-            e.student_id,
-            value,
-        )
-
-    async def _GuardianUnlinked(self, conn: asyncpg.Connection, e: idn.GuardianUnlinked) -> None:
-        await self._set_link(conn, "linked", False, e)
-
-    async def _GuardianshipRestricted(
-        self, conn: asyncpg.Connection, e: idn.GuardianshipRestricted
-    ) -> None:
-        await self._set_link(conn, "restricted", True, e)
-
-    async def _GuardianshipUnrestricted(
-        self, conn: asyncpg.Connection, e: idn.GuardianshipUnrestricted
-    ) -> None:
-        await self._set_link(conn, "restricted", False, e)
-
-    async def _GuardianAccessDecided(
-        self, conn: asyncpg.Connection, e: idn.GuardianAccessDecided
-    ) -> None:
-        """Identity lets only a student of 18 decide, so the decision also proves they are of
-        age on that day: kept for students who came of age before identity announced it."""
-        await self._set_link(conn, "keeps_access", e.keeps_access, e)
-        await self._adult(conn, e.school_id, e.student_id, e.decided_on)
-
-    async def _StudentCameOfAge(self, conn: asyncpg.Connection, e: idn.StudentCameOfAge) -> None:
-        await self._adult(conn, e.school_id, e.student_id, e.on)
-
-    async def _adult(
-        self, conn: asyncpg.Connection, school_id: object, student_id: object, since: object
-    ) -> None:
-        """The earliest day any fact shows the student of age wins."""
-        await conn.execute(
-            """INSERT INTO att_adult_students VALUES ($1, $2, $3) ON CONFLICT (student_id)
-               DO UPDATE SET adult_since = least(att_adult_students.adult_since,
-                                                 excluded.adult_since)""",
-            student_id,
-            school_id,
-            since,
-        )
-
-    async def _staff(
-        self, conn: asyncpg.Connection, e: StaffChange, roles: tuple[str, ...] | None
-    ) -> None:
-        """``roles`` None: the employment ended; the person keeps no staff role here."""
-        await conn.execute(
-            """INSERT INTO att_staff VALUES ($1, $2, $3, $4) ON CONFLICT (school_id, person_id)
-               DO UPDATE SET roles = excluded.roles, active = excluded.active""",
-            e.school_id,
-            e.person_id,
-            list(roles or ()),
-            roles is not None,
-        )
-
-    async def _StaffMemberHired(self, conn: asyncpg.Connection, e: idn.StaffMemberHired) -> None:
-        await self._staff(conn, e, tuple(r.value for r in e.roles))
-
-    async def _StaffRolesChanged(self, conn: asyncpg.Connection, e: idn.StaffRolesChanged) -> None:
-        await self._staff(conn, e, tuple(r.value for r in e.roles))
-
-    async def _EmploymentEnded(self, conn: asyncpg.Connection, e: idn.EmploymentEnded) -> None:
-        await self._staff(conn, e, None)
 
 
 class ScheduledLessons(Projection):
@@ -295,4 +102,4 @@ class ScheduledLessons(Projection):
 
 
 def all(_: Settings) -> list[Projection]:
-    return [SchoolRelationships(), ScheduledLessons()]
+    return [AttendanceDirectory(), ScheduledLessons()]

@@ -58,9 +58,7 @@ def read_models_missing() -> HTTPException:
 
 
 async def school_zone(conn: asyncpg.Connection, school_id: UUID) -> ZoneInfo:
-    zone = await conn.fetchval(
-        "SELECT time_zone FROM rm.att_schools WHERE school_id = $1", school_id
-    )
+    zone = await conn.fetchval("SELECT time_zone FROM rm.schools WHERE school_id = $1", school_id)
     return ZoneInfo(zone or DEFAULT_TIME_ZONE)
 
 
@@ -71,8 +69,8 @@ async def today_in_school(conn: asyncpg.Connection, school_id: UUID, now: dt.dat
 async def roster(conn: asyncpg.Connection, class_id: UUID, day: dt.date) -> frozenset[UUID]:
     """The students in the class on ``day``."""
     rows = await conn.fetch(
-        """SELECT student_id FROM rm.att_enrolments WHERE class_id = $1 AND enrolled_on <= $2
-           AND (left_on IS NULL OR left_on > $2)""",
+        """SELECT student_id FROM rm.enrolments WHERE class_id = $1 AND from_day <= $2
+           AND (to_day IS NULL OR to_day >= $2)""",
         class_id,
         day,
     )
@@ -148,7 +146,7 @@ async def relationships(
     school, me = principal.school_id, principal.person_id
     staff_roles = set(
         await conn.fetchval(
-            "SELECT roles FROM rm.att_staff WHERE school_id = $1 AND person_id = $2 AND active",
+            "SELECT roles FROM rm.staff WHERE school_id = $1 AND person_id = $2 AND employed",
             school,
             me,
         )
@@ -159,7 +157,7 @@ async def relationships(
     homeroom_students: frozenset[UUID] = frozenset()
     if staff_roles:
         rows = await conn.fetch(
-            """SELECT DISTINCT ON (class_id) class_id, teacher_id FROM rm.att_class_teachers
+            """SELECT DISTINCT ON (class_id) class_id, teacher_id FROM rm.class_teachers
                WHERE school_id = $1 AND valid_from <= $2
                ORDER BY class_id, valid_from DESC""",
             school,
@@ -172,7 +170,8 @@ async def relationships(
     restricted: set[UUID] = set()
     if Role.GUARDIAN in principal.roles:
         for r in await conn.fetch(
-            """SELECT student_id, restricted, keeps_access FROM rm.att_guardianships
+            """SELECT student_id, restricted, coalesce(keeps_access, TRUE) AS keeps_access
+               FROM rm.guardianships
                WHERE guardian_id = $1 AND school_id = $2 AND linked""",
             me,
             school,
@@ -183,7 +182,7 @@ async def relationships(
     adult_since = None
     if Role.STUDENT in principal.roles:
         adult_since = await conn.fetchval(
-            """SELECT adult_since FROM rm.att_adult_students
+            """SELECT adult_since FROM rm.adult_students
                WHERE student_id = $1 AND school_id = $2""",
             me,
             school,
@@ -208,7 +207,7 @@ async def relationships(
 async def student_in_school(conn: asyncpg.Connection, school_id: UUID, student_id: UUID) -> bool:
     return bool(
         await conn.fetchval(
-            "SELECT 1 FROM rm.att_enrolments WHERE school_id = $1 AND student_id = $2 LIMIT 1",
+            "SELECT 1 FROM rm.enrolments WHERE school_id = $1 AND student_id = $2 LIMIT 1",
             school_id,
             student_id,
         )
@@ -238,8 +237,8 @@ async def classes_on(conn: asyncpg.Connection, school_id: UUID, day: dt.date) ->
     """The school's classes with anyone enrolled on ``day``."""
     rows = await conn.fetch(
         """SELECT c.class_id, c.grade_level, c.label, array_agg(e.student_id) AS students
-           FROM rm.att_classes c JOIN rm.att_enrolments e ON e.class_id = c.class_id
-           WHERE c.school_id = $1 AND e.enrolled_on <= $2 AND (e.left_on IS NULL OR e.left_on > $2)
+           FROM rm.classes c JOIN rm.enrolments e ON e.class_id = c.class_id
+           WHERE c.school_id = $1 AND e.from_day <= $2 AND (e.to_day IS NULL OR e.to_day >= $2)
            GROUP BY c.class_id, c.grade_level, c.label""",
         school_id,
         day,
@@ -398,7 +397,7 @@ async def excuse_requests(
 
 async def students_of_school(conn: asyncpg.Connection, school_id: UUID) -> list[UUID]:
     rows = await conn.fetch(
-        "SELECT DISTINCT student_id FROM rm.att_enrolments WHERE school_id = $1", school_id
+        "SELECT DISTINCT student_id FROM rm.enrolments WHERE school_id = $1", school_id
     )
     return [r["student_id"] for r in rows]
 
@@ -406,7 +405,7 @@ async def students_of_school(conn: asyncpg.Connection, school_id: UUID) -> list[
 async def class_members_ever(conn: asyncpg.Connection, class_id: UUID) -> list[UUID]:
     """Everyone who has been in the class, so absences from before a move still show."""
     rows = await conn.fetch(
-        "SELECT DISTINCT student_id FROM rm.att_enrolments WHERE class_id = $1", class_id
+        "SELECT DISTINCT student_id FROM rm.enrolments WHERE class_id = $1", class_id
     )
     return [r["student_id"] for r in rows]
 
