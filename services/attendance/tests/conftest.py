@@ -296,14 +296,14 @@ class World:
         """Every identity and lessons fact of this school is in the read models."""
         try:
             lessons = await self.fetchval(
-                "SELECT count(*) FROM rm.att_lessons WHERE school_id = $1", self.school
+                "SELECT count(*) FROM rm.lessons WHERE school_id = $1", self.school
             )
             cancelled = await self.fetchval(
-                "SELECT count(*) FROM rm.att_lessons WHERE school_id = $1 AND cancelled",
+                "SELECT count(*) FROM rm.lessons WHERE school_id = $1 AND cancelled",
                 self.school,
             )
             substituted = await self.fetchval(
-                "SELECT count(*) FROM rm.att_lessons WHERE school_id = $1 "
+                "SELECT count(*) FROM rm.lessons WHERE school_id = $1 "
                 "AND substitute_teacher_id IS NOT NULL",
                 self.school,
             )

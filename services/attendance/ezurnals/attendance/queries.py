@@ -88,7 +88,10 @@ class Lesson:
 async def lesson(conn: asyncpg.Connection, school_id: UUID, lesson_id: UUID) -> Lesson:
     """The lesson with its roster and entry deadline, or missing (another school's too)."""
     row = await conn.fetchrow(
-        "SELECT * FROM rm.att_lessons WHERE lesson_id = $1 AND school_id = $2", lesson_id, school_id
+        "SELECT * FROM rm.lessons WHERE lesson_id = $1 AND school_id = $2 "
+        "AND lesson_date IS NOT NULL",
+        lesson_id,
+        school_id,
     )
     if row is None:
         raise missing("lesson", "lesson_id")
@@ -118,7 +121,7 @@ async def entry_deadline_time(
 ) -> dt.time:
     """The local time by which a lesson of ``grade_level`` on ``day`` is entered (rule 2)."""
     bands = await conn.fetchval(
-        """SELECT deadlines FROM rm.att_deadline_policies WHERE school_id = $1
+        """SELECT bands FROM rm.entry_deadline_policies WHERE school_id = $1
            AND effective_from <= $2 ORDER BY effective_from DESC LIMIT 1""",
         school_id,
         day,
@@ -218,7 +221,7 @@ async def lesson_dates(
     conn: asyncpg.Connection, school_id: UUID, lesson_ids: Sequence[UUID]
 ) -> dict[UUID, dt.date]:
     rows = await conn.fetch(
-        """SELECT lesson_id, lesson_date FROM rm.att_lessons
+        """SELECT lesson_id, lesson_date FROM rm.lessons
            WHERE school_id = $1 AND lesson_id = ANY($2::uuid[])""",
         school_id,
         list(lesson_ids),
@@ -251,7 +254,7 @@ async def classes_on(conn: asyncpg.Connection, school_id: UUID, day: dt.date) ->
 
 async def lessons_on(conn: asyncpg.Connection, school_id: UUID, day: dt.date) -> list[UUID]:
     rows = await conn.fetch(
-        """SELECT lesson_id FROM rm.att_lessons
+        """SELECT lesson_id FROM rm.lessons
            WHERE school_id = $1 AND lesson_date = $2 AND NOT cancelled""",
         school_id,
         day,

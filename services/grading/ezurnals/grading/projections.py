@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 import asyncpg
 
-from ezurnals.shared.contracts import lessons as les
-from ezurnals.shared.contracts.base import EventEnvelope, IntegrationEvent, JsonDict
+from ezurnals.shared.contracts.base import EventEnvelope, JsonDict
 from ezurnals.shared.contracts.grading import (
     GradeCorrected,
     GradeFinalized,
@@ -25,6 +24,7 @@ from ezurnals.shared.contracts.grading import (
 )
 from ezurnals.shared.eventstore import SqlProjection, appended, row_of
 from ezurnals.shared.messaging.directory import Directory, Part
+from ezurnals.shared.messaging.lessons_facts import LessonPart, LessonsFacts
 from ezurnals.shared.messaging.projection import Projection
 from ezurnals.shared.settings import Settings
 
@@ -46,44 +46,10 @@ class GradingDirectory(Directory):
     )
 
 
-class LessonsCatalog(Projection):
+class LessonsCatalog(LessonsFacts):
     """Subjects (for names on the views) and lessons (a grade may be given for a lesson)."""
 
-    sources = ("lessons",)
-    ddl = (
-        """CREATE TABLE IF NOT EXISTS subjects (
-               subject_id UUID PRIMARY KEY, school_id UUID NOT NULL, name_key TEXT NOT NULL,
-               name TEXT NOT NULL)""",
-        """CREATE TABLE IF NOT EXISTS lessons (
-               lesson_id UUID PRIMARY KEY, school_id UUID NOT NULL, class_id UUID NOT NULL,
-               subject_id UUID NOT NULL, teacher_id UUID NOT NULL, lesson_date DATE NOT NULL)""",
-    )
-    event_types: ClassVar[frozenset[str] | None] = frozenset({"SubjectDefined", "LessonScheduled"})
-
-    async def apply(
-        self, conn: asyncpg.Connection, envelope: EventEnvelope, event: IntegrationEvent
-    ) -> None:
-        if isinstance(event, les.SubjectDefined):
-            await conn.execute(
-                """INSERT INTO subjects VALUES ($1, $2, $3, $4) ON CONFLICT (subject_id)
-                   DO UPDATE SET name_key = excluded.name_key, name = excluded.name""",
-                event.subject_id,
-                event.school_id,
-                event.name_key,
-                event.name,
-            )
-        elif isinstance(event, les.LessonScheduled):
-            await conn.execute(
-                """INSERT INTO lessons VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (lesson_id)
-                   DO UPDATE SET class_id = excluded.class_id, subject_id = excluded.subject_id,
-                       teacher_id = excluded.teacher_id, lesson_date = excluded.lesson_date""",
-                event.lesson_id,
-                event.school_id,
-                event.class_id,
-                event.subject_id,
-                event.teacher_id,
-                event.lesson_date,
-            )
+    parts = frozenset({LessonPart.SUBJECTS, LessonPart.LESSONS})
 
 
 def all(_: Settings) -> list[Projection]:
