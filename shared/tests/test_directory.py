@@ -1,5 +1,6 @@
-"""The shared directory projection: each service gets only its parts, and the facts its access
-rules read (rolls with dates, the guardian's link and decision, adulthood) come out right."""
+"""The shared directory and lessons projections: each service gets only its parts, and the
+facts its access rules read (rolls with dates, the guardian's link and decision, adulthood)
+come out right."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import asyncpg
 from ezurnals.shared.contracts import identity as idn
 from ezurnals.shared.contracts.base import EventEnvelope, IntegrationEvent
 from ezurnals.shared.messaging.directory import Directory, Part
+from ezurnals.shared.messaging.lessons_facts import LessonPart, LessonsFacts
 from ezurnals.shared.messaging.projection import apply_events, install
 from ezurnals.shared.testing.stack import TestStack
 
@@ -94,3 +96,14 @@ async def test_rolls_links_and_adulthood(stack: TestStack) -> None:
         assert await conn.fetchval("SELECT keeps_access FROM other.guardianships") is False
     finally:
         await conn.close()
+
+
+def test_lessons_facts_give_a_service_only_its_parts() -> None:
+    class Catalog(LessonsFacts):
+        parts = frozenset({LessonPart.SUBJECTS, LessonPart.LESSONS})
+
+    tables = " ".join(Catalog.ddl)
+    assert "subjects" in tables and "lessons" in tables
+    assert "entry_deadline_policies" not in tables
+    assert "LessonCancelled" in (Catalog.event_types or ())
+    assert "LessonRecorded" not in (Catalog.event_types or ())
