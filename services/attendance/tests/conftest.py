@@ -313,40 +313,40 @@ class World:
         """Every identity and lessons fact of this school is in the read models."""
         try:
             lessons = await self.fetchval(
-                "SELECT count(*) FROM rm.att_lessons WHERE school_id = $1", self.school
+                "SELECT count(*) FROM rm.lessons WHERE school_id = $1", self.school
             )
             cancelled = await self.fetchval(
-                "SELECT count(*) FROM rm.att_lessons WHERE school_id = $1 AND cancelled",
+                "SELECT count(*) FROM rm.lessons WHERE school_id = $1 AND cancelled",
                 self.school,
             )
             substituted = await self.fetchval(
-                "SELECT count(*) FROM rm.att_lessons WHERE school_id = $1 "
+                "SELECT count(*) FROM rm.lessons WHERE school_id = $1 "
                 "AND substitute_teacher_id IS NOT NULL",
                 self.school,
             )
             adults = await self.fetchval(
-                "SELECT count(*) FROM rm.att_adult_students WHERE school_id = $1", self.school
+                "SELECT count(*) FROM rm.adult_students WHERE school_id = $1", self.school
             )
             staff = await self.fetchval(
-                "SELECT count(*) FROM rm.att_staff WHERE school_id = $1", self.school
+                "SELECT count(*) FROM rm.staff WHERE school_id = $1", self.school
             )
             homerooms = await self.fetchval(
-                "SELECT count(*) FROM rm.att_class_teachers WHERE school_id = $1", self.school
+                "SELECT count(*) FROM rm.class_teachers WHERE school_id = $1", self.school
             )
             enrolled = await self.fetchval(
-                "SELECT count(*) FROM rm.att_enrolments WHERE school_id = $1", self.school
+                "SELECT count(*) FROM rm.enrolments WHERE school_id = $1", self.school
             )
             links = await self.fetchval(
-                "SELECT count(*) FROM rm.att_guardianships WHERE school_id = $1", self.school
+                "SELECT count(*) FROM rm.guardianships WHERE school_id = $1", self.school
             )
             zone = await self.fetchval(
-                "SELECT count(*) FROM rm.att_schools WHERE school_id = $1", self.school
+                "SELECT count(*) FROM rm.schools WHERE school_id = $1", self.school
             )
             years = await self.fetchval(
-                "SELECT count(*) FROM rm.att_school_years WHERE school_id = $1", self.school
+                "SELECT count(*) FROM rm.school_years WHERE school_id = $1", self.school
             )
             policies = await self.fetchval(
-                "SELECT count(*) FROM rm.att_deadline_policies WHERE school_id = $1", self.school
+                "SELECT count(*) FROM rm.entry_deadline_policies WHERE school_id = $1", self.school
             )
         except asyncpg.UndefinedTableError:
             return False

@@ -56,7 +56,7 @@ async def test_a_student_who_came_of_age_submits_for_themself_from_that_day(worl
 
     async def projected() -> bool:
         since: dt.date | None = await world.fetchval(
-            "SELECT adult_since FROM rm.att_adult_students WHERE student_id = $1", world.anna
+            "SELECT adult_since FROM rm.adult_students WHERE student_id = $1", world.anna
         )
         return since == world.WED
 

@@ -222,10 +222,10 @@ async def test_the_deadline_is_the_one_lessons_decided(world: Any) -> None:
 
     async def arrived() -> bool:
         policies = await world.fetchval(
-            "SELECT count(*) FROM rm.att_deadline_policies WHERE school_id = $1", world.school
+            "SELECT count(*) FROM rm.entry_deadline_policies WHERE school_id = $1", world.school
         )
         lessons = await world.fetchval(
-            "SELECT count(*) FROM rm.att_lessons WHERE lesson_id = ANY($1::uuid[])",
+            "SELECT count(*) FROM rm.lessons WHERE lesson_id = ANY($1::uuid[])",
             [first, second],
         )
         return bool(policies == 2 and lessons == 2)

@@ -197,12 +197,12 @@ async def publish_identity(
 
 #: What the school's identity events leave in each table of the projection.
 PROJECTED = {
-    "school": 1,
-    "school_year": 1,
-    "school_class": 2,
+    "schools": 1,
+    "school_years": 1,
+    "classes": 2,
     "staff": 6,
-    "enrolment": 3,
-    "class_teacher": 1,
+    "enrolments": 3,
+    "class_teachers": 1,
     "teaching": 3,
 }
 

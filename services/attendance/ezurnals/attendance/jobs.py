@@ -82,7 +82,7 @@ async def make_due_reports(runtime: Runtime, now: dt.datetime) -> list[tuple[UUI
     without lessons (weekend, holiday) gets none. Returns the (school, day) pairs made now."""
     async with handlers.reading(runtime) as conn:
         schools = await conn.fetch(
-            """SELECT s.school_id, s.time_zone FROM rm.att_schools s
+            """SELECT s.school_id, s.time_zone FROM rm.schools s
                WHERE NOT EXISTS (
                    SELECT 1 FROM daily_reports r WHERE r.school_id = s.school_id
                    AND r.report_date = ($1::timestamptz AT TIME ZONE s.time_zone)::date)""",

@@ -52,9 +52,7 @@ def read_models_missing() -> HTTPException:
 
 
 async def school_zone(conn: asyncpg.Connection, school_id: UUID) -> ZoneInfo:
-    zone = await conn.fetchval(
-        "SELECT time_zone FROM rm.att_schools WHERE school_id = $1", school_id
-    )
+    zone = await conn.fetchval("SELECT time_zone FROM rm.schools WHERE school_id = $1", school_id)
     return ZoneInfo(zone or DEFAULT_TIME_ZONE)
 
 
@@ -65,17 +63,32 @@ async def today_in_school(conn: asyncpg.Connection, school_id: UUID, now: dt.dat
 async def school_year(conn: asyncpg.Connection, school_id: UUID, today: dt.date) -> SchoolYearSpan:
     """The school's current year as identity defined it (see ``current_year``)."""
     rows = await conn.fetch(
-        "SELECT school_year, first_day, last_day FROM rm.att_school_years WHERE school_id = $1",
-        school_id,
+        "SELECT school_year, calendar FROM rm.school_years WHERE school_id = $1", school_id
     )
-    return current_year((SchoolYearSpan(**dict(r)) for r in rows), today)
+    spans = (_span(r["school_year"], r["calendar"]) for r in rows)
+    return current_year((span for span in spans if span is not None), today)
+
+
+def _span(school_year: str, calendar: dict[str, Any]) -> SchoolYearSpan | None:
+    """The year's first and last school day: an excuse must lie between them."""
+    semesters = calendar.get("semesters") or []
+    if not semesters:
+        return None
+    ends = [s["last_day"] for s in semesters] + [
+        g["last_day"] for g in calendar.get("grade_end_dates") or []
+    ]
+    return SchoolYearSpan(
+        school_year=school_year,
+        first_day=dt.date.fromisoformat(min(s["first_day"] for s in semesters)),
+        last_day=dt.date.fromisoformat(max(ends)),
+    )
 
 
 async def roster(conn: asyncpg.Connection, class_id: UUID, day: dt.date) -> frozenset[UUID]:
     """The students in the class on ``day``."""
     rows = await conn.fetch(
-        """SELECT student_id FROM rm.att_enrolments WHERE class_id = $1 AND enrolled_on <= $2
-           AND (left_on IS NULL OR left_on > $2)""",
+        """SELECT student_id FROM rm.enrolments WHERE class_id = $1 AND from_day <= $2
+           AND (to_day IS NULL OR to_day >= $2)""",
         class_id,
         day,
     )
@@ -93,7 +106,10 @@ class Lesson:
 async def lesson(conn: asyncpg.Connection, school_id: UUID, lesson_id: UUID) -> Lesson:
     """The lesson with its roster and entry deadline, or missing (another school's too)."""
     row = await conn.fetchrow(
-        "SELECT * FROM rm.att_lessons WHERE lesson_id = $1 AND school_id = $2", lesson_id, school_id
+        "SELECT * FROM rm.lessons WHERE lesson_id = $1 AND school_id = $2 "
+        "AND lesson_date IS NOT NULL",
+        lesson_id,
+        school_id,
     )
     if row is None:
         raise missing("lesson", "lesson_id")
@@ -126,7 +142,7 @@ async def entry_deadline_time(
     the lessons service decided it (its ``EntryDeadlinePolicySet``, the seed rules among them
     from the school's registration); None while no version in force has arrived."""
     bands = await conn.fetchval(
-        """SELECT deadlines FROM rm.att_deadline_policies WHERE school_id = $1
+        """SELECT bands FROM rm.entry_deadline_policies WHERE school_id = $1
            AND effective_from <= $2 ORDER BY effective_from DESC LIMIT 1""",
         school_id,
         day,
@@ -149,7 +165,7 @@ async def relationships(
     school, me = principal.school_id, principal.person_id
     staff_roles = set(
         await conn.fetchval(
-            "SELECT roles FROM rm.att_staff WHERE school_id = $1 AND person_id = $2 AND active",
+            "SELECT roles FROM rm.staff WHERE school_id = $1 AND person_id = $2 AND employed",
             school,
             me,
         )
@@ -160,7 +176,7 @@ async def relationships(
     homeroom_students: frozenset[UUID] = frozenset()
     if staff_roles:
         rows = await conn.fetch(
-            """SELECT DISTINCT ON (class_id) class_id, teacher_id FROM rm.att_class_teachers
+            """SELECT DISTINCT ON (class_id) class_id, teacher_id FROM rm.class_teachers
                WHERE school_id = $1 AND valid_from <= $2
                ORDER BY class_id, valid_from DESC""",
             school,
@@ -173,7 +189,8 @@ async def relationships(
     restricted: set[UUID] = set()
     if Role.GUARDIAN in principal.roles:
         for r in await conn.fetch(
-            """SELECT student_id, restricted, keeps_access FROM rm.att_guardianships
+            """SELECT student_id, restricted, coalesce(keeps_access, TRUE) AS keeps_access
+               FROM rm.guardianships
                WHERE guardian_id = $1 AND school_id = $2 AND linked""",
             me,
             school,
@@ -184,7 +201,7 @@ async def relationships(
     adult_since = None
     if Role.STUDENT in principal.roles:
         adult_since = await conn.fetchval(
-            """SELECT adult_since FROM rm.att_adult_students
+            """SELECT adult_since FROM rm.adult_students
                WHERE student_id = $1 AND school_id = $2""",
             me,
             school,
@@ -209,7 +226,7 @@ async def relationships(
 async def student_in_school(conn: asyncpg.Connection, school_id: UUID, student_id: UUID) -> bool:
     return bool(
         await conn.fetchval(
-            "SELECT 1 FROM rm.att_enrolments WHERE school_id = $1 AND student_id = $2 LIMIT 1",
+            "SELECT 1 FROM rm.enrolments WHERE school_id = $1 AND student_id = $2 LIMIT 1",
             school_id,
             student_id,
         )
@@ -220,7 +237,7 @@ async def lesson_dates(
     conn: asyncpg.Connection, school_id: UUID, lesson_ids: Sequence[UUID]
 ) -> dict[UUID, dt.date]:
     rows = await conn.fetch(
-        """SELECT lesson_id, lesson_date FROM rm.att_lessons
+        """SELECT lesson_id, lesson_date FROM rm.lessons
            WHERE school_id = $1 AND lesson_id = ANY($2::uuid[])""",
         school_id,
         list(lesson_ids),
@@ -239,8 +256,8 @@ async def classes_on(conn: asyncpg.Connection, school_id: UUID, day: dt.date) ->
     """The school's classes with anyone enrolled on ``day``."""
     rows = await conn.fetch(
         """SELECT c.class_id, c.grade_level, c.label, array_agg(e.student_id) AS students
-           FROM rm.att_classes c JOIN rm.att_enrolments e ON e.class_id = c.class_id
-           WHERE c.school_id = $1 AND e.enrolled_on <= $2 AND (e.left_on IS NULL OR e.left_on > $2)
+           FROM rm.classes c JOIN rm.enrolments e ON e.class_id = c.class_id
+           WHERE c.school_id = $1 AND e.from_day <= $2 AND (e.to_day IS NULL OR e.to_day >= $2)
            GROUP BY c.class_id, c.grade_level, c.label""",
         school_id,
         day,
@@ -253,7 +270,7 @@ async def classes_on(conn: asyncpg.Connection, school_id: UUID, day: dt.date) ->
 
 async def lessons_on(conn: asyncpg.Connection, school_id: UUID, day: dt.date) -> list[UUID]:
     rows = await conn.fetch(
-        """SELECT lesson_id FROM rm.att_lessons
+        """SELECT lesson_id FROM rm.lessons
            WHERE school_id = $1 AND lesson_date = $2 AND NOT cancelled""",
         school_id,
         day,
@@ -399,7 +416,7 @@ async def excuse_requests(
 
 async def students_of_school(conn: asyncpg.Connection, school_id: UUID) -> list[UUID]:
     rows = await conn.fetch(
-        "SELECT DISTINCT student_id FROM rm.att_enrolments WHERE school_id = $1", school_id
+        "SELECT DISTINCT student_id FROM rm.enrolments WHERE school_id = $1", school_id
     )
     return [r["student_id"] for r in rows]
 
@@ -407,7 +424,7 @@ async def students_of_school(conn: asyncpg.Connection, school_id: UUID) -> list[
 async def class_members_ever(conn: asyncpg.Connection, class_id: UUID) -> list[UUID]:
     """Everyone who has been in the class, so absences from before a move still show."""
     rows = await conn.fetch(
-        "SELECT DISTINCT student_id FROM rm.att_enrolments WHERE class_id = $1", class_id
+        "SELECT DISTINCT student_id FROM rm.enrolments WHERE class_id = $1", class_id
     )
     return [r["student_id"] for r in rows]
 

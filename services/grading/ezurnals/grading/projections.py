@@ -7,15 +7,8 @@ append's own statement (``OWN_VIEWS``), so a teacher sees a grade the moment it 
 
 from __future__ import annotations
 
-import json
-from typing import ClassVar
-
-import asyncpg
-
 from ezurnals.grading.domain.semester_grades import SemesterGradesUsageSet
-from ezurnals.shared.contracts import identity as idn
-from ezurnals.shared.contracts import lessons as les
-from ezurnals.shared.contracts.base import EventEnvelope, IntegrationEvent, JsonDict
+from ezurnals.shared.contracts.base import JsonDict
 from ezurnals.shared.contracts.grading import (
     GradeCorrected,
     GradeFinalized,
@@ -26,296 +19,38 @@ from ezurnals.shared.contracts.grading import (
     PeriodGradeSet,
     PeriodUnlocked,
 )
-from ezurnals.shared.contracts.school_year import spelled
 from ezurnals.shared.eventstore import SqlProjection, appended, row_of
+from ezurnals.shared.messaging.directory import Directory, Part
+from ezurnals.shared.messaging.lessons_facts import LessonPart, LessonsFacts
 from ezurnals.shared.messaging.projection import Projection
 from ezurnals.shared.settings import Settings
 
 
-class SchoolDirectory(Projection):
+class GradingDirectory(Directory):
     """Schools, calendars, classes, rolls, staffing and families: who may see and grade whom."""
 
-    sources = ("identity",)
-    ddl = (
-        """CREATE TABLE IF NOT EXISTS schools (
-               school_id UUID PRIMARY KEY, time_zone TEXT NOT NULL)""",
-        """CREATE TABLE IF NOT EXISTS school_years (
-               school_id UUID NOT NULL, school_year TEXT NOT NULL, semesters JSONB NOT NULL,
-               PRIMARY KEY (school_id, school_year))""",
-        """CREATE TABLE IF NOT EXISTS classes (
-               class_id UUID PRIMARY KEY, school_id UUID NOT NULL, school_year TEXT NOT NULL,
-               grade_level INTEGER NOT NULL, label TEXT NOT NULL)""",
-        """CREATE TABLE IF NOT EXISTS enrolments (
-               class_id UUID NOT NULL, student_id UUID NOT NULL, school_id UUID NOT NULL,
-               school_year TEXT NOT NULL, active BOOLEAN NOT NULL,
-               PRIMARY KEY (class_id, student_id))""",
-        "CREATE INDEX IF NOT EXISTS enrolments_student ON enrolments (school_id, student_id)",
-        """CREATE TABLE IF NOT EXISTS teaching_assignments (
-               assignment_id UUID PRIMARY KEY, school_id UUID NOT NULL, class_id UUID NOT NULL,
-               teacher_id UUID NOT NULL, subject_id UUID NOT NULL, valid_from DATE NOT NULL,
-               valid_to DATE, substitute BOOLEAN NOT NULL)""",
-        """CREATE INDEX IF NOT EXISTS teaching_assignments_teacher
-               ON teaching_assignments (school_id, teacher_id)""",
-        """CREATE TABLE IF NOT EXISTS class_teachers (
-               class_id UUID PRIMARY KEY, school_id UUID NOT NULL, teacher_id UUID NOT NULL,
-               valid_from DATE NOT NULL)""",
-        """CREATE TABLE IF NOT EXISTS guardianships (
-               guardian_id UUID NOT NULL, student_id UUID NOT NULL, school_id UUID NOT NULL,
-               restricted BOOLEAN NOT NULL, access_withdrawn BOOLEAN NOT NULL DEFAULT false,
-               PRIMARY KEY (guardian_id, student_id))""",
-        """CREATE TABLE IF NOT EXISTS staff (
-               school_id UUID NOT NULL, person_id UUID NOT NULL, roles TEXT[] NOT NULL,
-               employed BOOLEAN NOT NULL, PRIMARY KEY (school_id, person_id))""",
-    )
-    event_types: ClassVar[frozenset[str] | None] = frozenset(
+    parts = frozenset(
         {
-            "SchoolRegistered",
-            "SchoolYearDefined",
-            "ClassOpened",
-            "StudentEnrolled",
-            "StudentMoved",
-            "StudentWithdrawn",
-            "StudentsPromoted",
-            "GuardianLinked",
-            "GuardianUnlinked",
-            "GuardianshipRestricted",
-            "GuardianshipUnrestricted",
-            "GuardianAccessDecided",
-            "StaffMemberHired",
-            "StaffRolesChanged",
-            "EmploymentEnded",
-            "ClassTeacherAssigned",
-            "TeachingAssigned",
-            "TeachingUnassigned",
+            Part.SCHOOLS,
+            Part.SCHOOL_YEARS,
+            Part.CLASSES,
+            Part.ENROLMENTS,
+            Part.GUARDIANSHIPS,
+            Part.STAFF,
+            Part.CLASS_TEACHERS,
+            Part.TEACHING,
         }
     )
 
-    async def apply(
-        self, conn: asyncpg.Connection, envelope: EventEnvelope, event: IntegrationEvent
-    ) -> None:
-        match event:
-            case idn.SchoolRegistered():
-                await conn.execute(
-                    """INSERT INTO schools VALUES ($1, $2)
-                       ON CONFLICT (school_id) DO UPDATE SET time_zone = excluded.time_zone""",
-                    event.school_id,
-                    event.time_zone,
-                )
-            case idn.SchoolYearDefined():
-                semesters = [s.model_dump(mode="json") for s in event.semesters]
-                await conn.execute(
-                    """INSERT INTO school_years VALUES ($1, $2, $3)
-                       ON CONFLICT (school_id, school_year)
-                       DO UPDATE SET semesters = excluded.semesters""",
-                    event.school_id,
-                    spelled(event.school_year),
-                    json.dumps(semesters),
-                )
-            case idn.ClassOpened():
-                await conn.execute(
-                    """INSERT INTO classes VALUES ($1, $2, $3, $4, $5)
-                       ON CONFLICT (class_id) DO UPDATE SET grade_level = excluded.grade_level,
-                           label = excluded.label, school_year = excluded.school_year""",
-                    event.class_id,
-                    event.school_id,
-                    spelled(event.school_year),
-                    event.grade_level,
-                    event.label,
-                )
-            case idn.StudentEnrolled():
-                await self._enrol(
-                    conn,
-                    event.school_id,
-                    event.class_id,
-                    event.student_id,
-                    event.school_year,
-                    active=True,
-                )
-            case idn.StudentMoved():
-                await self._enrol(
-                    conn,
-                    event.school_id,
-                    event.from_class_id,
-                    event.student_id,
-                    event.school_year,
-                    active=False,
-                )
-                await self._enrol(
-                    conn,
-                    event.school_id,
-                    event.to_class_id,
-                    event.student_id,
-                    event.school_year,
-                    active=True,
-                )
-            case idn.StudentWithdrawn():
-                await self._enrol(
-                    conn,
-                    event.school_id,
-                    event.class_id,
-                    event.student_id,
-                    event.school_year,
-                    active=False,
-                )
-            case idn.StudentsPromoted():
-                for promotion in event.promotions:
-                    if promotion.to_class_id is not None:
-                        await self._enrol(
-                            conn,
-                            event.school_id,
-                            promotion.to_class_id,
-                            promotion.student_id,
-                            event.to_year,
-                            active=True,
-                        )
-            case _:
-                await self._apply_people(conn, event)
 
-    async def _apply_people(self, conn: asyncpg.Connection, event: IntegrationEvent) -> None:
-        match event:
-            case idn.GuardianLinked():
-                await conn.execute(
-                    """INSERT INTO guardianships (guardian_id, student_id, school_id, restricted)
-                       VALUES ($1, $2, $3, $4) ON CONFLICT (guardian_id, student_id)
-                       DO UPDATE SET restricted = excluded.restricted""",
-                    event.guardian_id,
-                    event.student_id,
-                    event.school_id,
-                    event.restricted,
-                )
-            case idn.GuardianUnlinked():
-                await conn.execute(
-                    "DELETE FROM guardianships WHERE guardian_id = $1 AND student_id = $2",
-                    event.guardian_id,
-                    event.student_id,
-                )
-            case idn.GuardianshipRestricted() | idn.GuardianshipUnrestricted():
-                await conn.execute(
-                    """UPDATE guardianships SET restricted = $3
-                       WHERE guardian_id = $1 AND student_id = $2""",
-                    event.guardian_id,
-                    event.student_id,
-                    isinstance(event, idn.GuardianshipRestricted),
-                )
-            case idn.GuardianAccessDecided():
-                await conn.execute(
-                    """UPDATE guardianships SET access_withdrawn = $3
-                       WHERE guardian_id = $1 AND student_id = $2""",
-                    event.guardian_id,
-                    event.student_id,
-                    not event.keeps_access,
-                )
-            case idn.StaffMemberHired() | idn.StaffRolesChanged():
-                await conn.execute(
-                    """INSERT INTO staff VALUES ($1, $2, $3, true)
-                       ON CONFLICT (school_id, person_id)
-                       DO UPDATE SET roles = excluded.roles, employed = true""",
-                    event.school_id,
-                    event.person_id,
-                    [str(r) for r in event.roles],
-                )
-            case idn.EmploymentEnded():
-                await conn.execute(
-                    "UPDATE staff SET employed = false WHERE school_id = $1 AND person_id = $2",
-                    event.school_id,
-                    event.person_id,
-                )
-            case idn.ClassTeacherAssigned():
-                await conn.execute(
-                    """INSERT INTO class_teachers VALUES ($1, $2, $3, $4)
-                       ON CONFLICT (class_id) DO UPDATE SET teacher_id = excluded.teacher_id,
-                           valid_from = excluded.valid_from""",
-                    event.class_id,
-                    event.school_id,
-                    event.teacher_id,
-                    event.valid_from,
-                )
-            case idn.TeachingAssigned():
-                await conn.execute(
-                    """INSERT INTO teaching_assignments VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                       ON CONFLICT (assignment_id) DO UPDATE SET valid_from = excluded.valid_from,
-                           valid_to = excluded.valid_to""",
-                    event.assignment_id,
-                    event.school_id,
-                    event.class_id,
-                    event.teacher_id,
-                    event.subject_id,
-                    event.valid_from,
-                    event.valid_to,
-                    event.substitute,
-                )
-            case idn.TeachingUnassigned():
-                await conn.execute(
-                    """UPDATE teaching_assignments
-                       SET valid_to = least(coalesce(valid_to, $2), $2)
-                       WHERE assignment_id = $1""",
-                    event.assignment_id,
-                    event.last_day,
-                )
-
-    @staticmethod
-    async def _enrol(
-        conn: asyncpg.Connection,
-        school_id: object,
-        class_id: object,
-        student_id: object,
-        school_year: str,
-        *,
-        active: bool,
-    ) -> None:
-        await conn.execute(
-            """INSERT INTO enrolments VALUES ($1, $2, $3, $4, $5)
-               ON CONFLICT (class_id, student_id) DO UPDATE SET active = excluded.active""",
-            class_id,
-            student_id,
-            school_id,
-            spelled(school_year),
-            active,
-        )
-
-
-class LessonsCatalog(Projection):
+class LessonsCatalog(LessonsFacts):
     """Subjects (for names on the views) and lessons (a grade may be given for a lesson)."""
 
-    sources = ("lessons",)
-    ddl = (
-        """CREATE TABLE IF NOT EXISTS subjects (
-               subject_id UUID PRIMARY KEY, school_id UUID NOT NULL, name_key TEXT NOT NULL,
-               name TEXT NOT NULL)""",
-        """CREATE TABLE IF NOT EXISTS lessons (
-               lesson_id UUID PRIMARY KEY, school_id UUID NOT NULL, class_id UUID NOT NULL,
-               subject_id UUID NOT NULL, teacher_id UUID NOT NULL, lesson_date DATE NOT NULL)""",
-    )
-    event_types: ClassVar[frozenset[str] | None] = frozenset({"SubjectDefined", "LessonScheduled"})
-
-    async def apply(
-        self, conn: asyncpg.Connection, envelope: EventEnvelope, event: IntegrationEvent
-    ) -> None:
-        if isinstance(event, les.SubjectDefined):
-            await conn.execute(
-                """INSERT INTO subjects VALUES ($1, $2, $3, $4) ON CONFLICT (subject_id)
-                   DO UPDATE SET name_key = excluded.name_key, name = excluded.name""",
-                event.subject_id,
-                event.school_id,
-                event.name_key,
-                event.name,
-            )
-        elif isinstance(event, les.LessonScheduled):
-            await conn.execute(
-                """INSERT INTO lessons VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (lesson_id)
-                   DO UPDATE SET class_id = excluded.class_id, subject_id = excluded.subject_id,
-                       teacher_id = excluded.teacher_id, lesson_date = excluded.lesson_date""",
-                event.lesson_id,
-                event.school_id,
-                event.class_id,
-                event.subject_id,
-                event.teacher_id,
-                event.lesson_date,
-            )
+    parts = frozenset({LessonPart.SUBJECTS, LessonPart.LESSONS})
 
 
 def all(_: Settings) -> list[Projection]:
-    return [SchoolDirectory(), LessonsCatalog()]
+    return [GradingDirectory(), LessonsCatalog()]
 
 
 # --- the service's own views, applied inline --------------------------------------------------

@@ -89,11 +89,14 @@ _VALID_ON = "valid_from <= $2 AND (valid_to IS NULL OR $2 <= valid_to)"
 #: SELECT: teaching assignments with their dates (today is the school's, decided in Python).
 _CALLER_ROWS = """
        ARRAY(SELECT ROW(class_id, subject_id, valid_from, valid_to)
-             FROM rm.teaching_assignments WHERE school_id = $1 AND teacher_id = $2) AS teaching,
-       ARRAY(SELECT class_id FROM rm.class_teachers WHERE school_id = $1 AND teacher_id = $2)
-           AS class_teacher_of,
-       ARRAY(SELECT ROW(student_id, restricted OR access_withdrawn)
-             FROM rm.guardianships WHERE school_id = $1 AND guardian_id = $2) AS guardianships"""
+             FROM rm.teaching WHERE school_id = $1 AND teacher_id = $2) AS teaching,
+       ARRAY(SELECT class_id FROM (SELECT DISTINCT ON (class_id) class_id, teacher_id
+                                   FROM rm.class_teachers WHERE school_id = $1
+                                   ORDER BY class_id, valid_from DESC) latest
+             WHERE teacher_id = $2) AS class_teacher_of,
+       ARRAY(SELECT ROW(student_id, restricted OR keeps_access IS FALSE)
+             FROM rm.guardianships WHERE school_id = $1 AND guardian_id = $2 AND linked)
+           AS guardianships"""
 
 Teaching = tuple[tuple[UUID, UUID, date, date | None], ...]
 Guardianships = tuple[tuple[UUID, bool], ...]
@@ -371,7 +374,7 @@ async def school_policy(conn: asyncpg.Connection, school_id: UUID) -> GradingPol
 async def school_teaching(conn: asyncpg.Connection, school_id: UUID, today: date) -> Relationships:
     """Every current teaching assignment of the school: whose each class-subject is."""
     teaching = await conn.fetch(
-        f"""SELECT teacher_id, class_id, subject_id FROM rm.teaching_assignments
+        f"""SELECT teacher_id, class_id, subject_id FROM rm.teaching
             WHERE school_id = $1 AND {_VALID_ON}""",
         school_id,
         today,
@@ -436,7 +439,7 @@ async def student_enrolments(
 ) -> list[UUID]:
     """The classes (any year, present or past) the student was enrolled in at this school."""
     rows = await conn.fetch(
-        "SELECT class_id FROM rm.enrolments WHERE school_id = $1 AND student_id = $2",
+        "SELECT DISTINCT class_id FROM rm.enrolments WHERE school_id = $1 AND student_id = $2",
         school_id,
         student_id,
     )

@@ -27,6 +27,7 @@ from ezurnals.lessons.streams import briefing_stream, lesson_stream, policy_stre
 from ezurnals.shared.contracts.base import EventEnvelope
 from ezurnals.shared.contracts.identity import DEFAULT_TIME_ZONE, SchoolYearDefined
 from ezurnals.shared.contracts.lessons import LessonsEvent
+from ezurnals.shared.contracts.school_year import spelled
 from ezurnals.shared.db import Database, row_dict
 from ezurnals.shared.domain import Aggregate, NotFound, missing
 from ezurnals.shared.eventstore import EventStore
@@ -192,7 +193,7 @@ class Reader:
 
     async def zone(self, school_id: UUID) -> ZoneInfo:
         """The school's time zone; Europe/Riga until identity says otherwise."""
-        found = await self.row("SELECT time_zone FROM rm.school WHERE school_id = $1", school_id)
+        found = await self.row("SELECT time_zone FROM rm.schools WHERE school_id = $1", school_id)
         try:
             return ZoneInfo(found["time_zone"] if found else DEFAULT_TIME_ZONE)
         except (ZoneInfoNotFoundError, ValueError):
@@ -200,9 +201,9 @@ class Reader:
 
     async def calendar(self, school_id: UUID, school_year: str) -> SchoolCalendar | None:
         found = await self.row(
-            "SELECT calendar FROM rm.school_year WHERE school_id = $1 AND school_year = $2",
+            "SELECT calendar FROM rm.school_years WHERE school_id = $1 AND school_year = $2",
             school_id,
-            school_year,
+            spelled(school_year),
         )
         if found is None:
             return None
@@ -212,7 +213,7 @@ class Reader:
     async def calendars(self, school_id: UUID) -> list[SchoolCalendar]:
         """Every school year identity has defined for the school."""
         found = await self.rows(
-            "SELECT calendar FROM rm.school_year WHERE school_id = $1", school_id
+            "SELECT calendar FROM rm.school_years WHERE school_id = $1", school_id
         )
         return [
             SchoolCalendar.from_school_year(SchoolYearDefined.model_validate(r["calendar"]))
@@ -221,7 +222,7 @@ class Reader:
 
     async def school_class(self, school_id: UUID, class_id: UUID) -> SchoolClass | None:
         found = await self.row(
-            "SELECT class_id, school_id, school_year, grade_level, label FROM rm.school_class "
+            "SELECT class_id, school_id, school_year, grade_level, label FROM rm.classes "
             "WHERE class_id = $1 AND school_id = $2",
             class_id,
             school_id,
@@ -231,8 +232,8 @@ class Reader:
     async def roster(self, class_id: UUID) -> list[UUID]:
         """The class's students now, in enrolment order."""
         found = await self.rows(
-            "SELECT student_id FROM rm.enrolment WHERE class_id = $1 AND left_on IS NULL "
-            "ORDER BY enrolled_on, student_id",
+            "SELECT student_id FROM rm.enrolments WHERE class_id = $1 AND to_day IS NULL "
+            "ORDER BY from_day, student_id",
             class_id,
         )
         return [r["student_id"] for r in found]
@@ -245,7 +246,7 @@ class Reader:
 
     async def is_class_teacher(self, class_id: UUID, person_id: UUID, on: date) -> bool:
         found = await self.row(
-            "SELECT teacher_id FROM rm.class_teacher WHERE class_id = $1 AND valid_from <= $2 "
+            "SELECT teacher_id FROM rm.class_teachers WHERE class_id = $1 AND valid_from <= $2 "
             "ORDER BY valid_from DESC LIMIT 1",
             class_id,
             on,

@@ -28,7 +28,7 @@ async def class_unexcused_absences(
     """The class teacher of the class and the administration."""
     async with handlers.reading(runtime_of(request)) as conn:
         known = await conn.fetchval(
-            "SELECT 1 FROM rm.att_classes WHERE class_id = $1 AND school_id = $2",
+            "SELECT 1 FROM rm.classes WHERE class_id = $1 AND school_id = $2",
             class_id,
             principal.school_id,
         )
