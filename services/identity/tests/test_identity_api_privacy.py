@@ -182,3 +182,26 @@ async def test_csv_import_lists_every_bad_row_and_imports_all_or_nothing(
     assert (
         await api.call("POST", url, teacher, content=good.encode(), headers=headers)
     ).status_code == 403
+
+
+async def test_an_empty_class_is_seen_only_by_its_own_staff(api: Api, kit: type[Kit]) -> None:
+    """With no student to read, 'may read every student' would let anyone see the class: its
+    class teacher and the administration see it, another teacher and a family are told what a
+    made-up class gets."""
+    f = await family(api, kit, "Tukšas klases skola")
+    school = f["school"]
+    opened = await api.ok(
+        "POST",
+        "/classes",
+        school.admin_token,
+        json={"school_year": kit.YEAR, "grade_level": 3, "label": "3.a"},
+    )
+    school.classes["3.a"] = empty = opened["class_id"]
+    _, ct_token = await school.class_teacher("3.a", "Inese", "Kalniņa")
+    assert await api.ok("GET", f"/classes/{empty}/students", ct_token) == []
+    assert await api.ok("GET", f"/classes/{empty}/students", f["director_token"]) == []
+    made_up = await api.call("GET", f"/classes/{kit.new_id()}/students", f["other_token"])
+    assert made_up.status_code == 404
+    for who in ("other_token", "guardian_token"):
+        refused = await api.call("GET", f"/classes/{empty}/students", f[who])
+        assert (refused.status_code, refused.json()) == (made_up.status_code, made_up.json()), who

@@ -32,10 +32,11 @@ async def api(stack: TestStack, issuer: TestIssuer, school: School) -> AsyncIter
         yield api
 
 
-def note(**extra: object) -> dict[str, object]:
+def note(api: Api, **extra: object) -> dict[str, object]:
+    """A conversation with one of the school's students."""
     return {
         "kind": "parent_conversation",
-        "participant_ids": [str(uuid.uuid4())],
+        "participant_ids": [str(api.school.students[0])],
         "summary": "Sarunājām par mājasdarbiem",
         "held_on": DAY.isoformat(),
         **extra,
@@ -45,17 +46,17 @@ def note(**extra: object) -> dict[str, object]:
 async def test_consultation_notes_close_at_20_00_unless_a_deputy_overrides(api: Api) -> None:
     api.at(riga(DAY, time(19, 59)))
     assert (
-        await api.client.post("/consultations", json=note(), headers=api.teacher)
+        await api.client.post("/consultations", json=note(api), headers=api.teacher)
     ).status_code == 201
     api.at(riga(DAY, time(20, 1)))
-    late = await api.client.post("/consultations", json=note(), headers=api.teacher)
+    late = await api.client.post("/consultations", json=note(api), headers=api.teacher)
     assert late.status_code == 422, late.text
     assert late.json()["field"] == "held_on"
     assert late.json()["details"]["cutoff_local_time"] == "20:00"
     reason = {"override_reason": "Saruna beidzās vēlu"}
-    teacher = await api.client.post("/consultations", json=note(**reason), headers=api.teacher)
+    teacher = await api.client.post("/consultations", json=note(api, **reason), headers=api.teacher)
     assert teacher.status_code == 403
-    deputy = await api.client.post("/consultations", json=note(**reason), headers=api.deputy)
+    deputy = await api.client.post("/consultations", json=note(api, **reason), headers=api.deputy)
     assert (
         deputy.status_code == 201 and deputy.json()["override_reason"] == reason["override_reason"]
     )
@@ -77,7 +78,7 @@ async def test_a_note_of_another_school_year_is_refused_even_with_an_override(ap
 
     refused = await api.client.post(
         "/consultations",
-        json=note(held_on="2021-03-01", override_reason="Aizmirsu ierakstīt"),
+        json=note(api, held_on="2021-03-01", override_reason="Aizmirsu ierakstīt"),
         headers=api.deputy,
     )
 
@@ -309,3 +310,16 @@ async def test_a_registered_school_gets_the_seed_deadlines_as_an_event_once(api:
     async with api.runtime.db.raw() as conn, conn.transaction():
         await reaction.apply(conn, envelope, again)
     assert [e.parse() for e in await api.runtime.store.load(stream)] == seeded
+
+
+async def test_a_note_names_only_the_schools_own_people(api: Api) -> None:
+    """Someone the school does not know (another school's pupil or parent) is not yours: the
+    note is refused as for a person that does not exist, naming the participant."""
+    stranger = str(uuid.uuid4())
+    body = note(api, participant_ids=[str(api.school.students[0]), stranger])
+    refused = await api.client.post("/consultations", json=body, headers=api.teacher)
+    assert refused.status_code == 404, refused.text
+    assert (refused.json()["field"], refused.json()["message"]) == (
+        "participant_ids[1]",
+        "no such person",
+    )

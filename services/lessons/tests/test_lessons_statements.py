@@ -31,8 +31,9 @@ CEILING = {
     "correct_lesson": 3,
     "substitute_teacher": 4,
     "cancel_lesson": 3,
-    # + the school's calendars: a note must lie in the current school year (issue 16)
-    "record_consultation": 4,
+    # + the school's calendars: a note must lie in the current school year; + whether its
+    # participants are the school's people (issue 16)
+    "record_consultation": 5,
     "define_briefing_type": 3,
     # + the class's school year, read before access (a date outside it is the date's fault, not
     # a permission's) and again by the handler deciding (issue 16)
@@ -139,7 +140,7 @@ async def test_no_command_runs_more_statements_than_before_the_pipeline(api: Api
     )
     note = {
         "kind": "parent_conversation",
-        "participant_ids": [str(uuid.uuid4())],
+        "participant_ids": [str(s.students[0])],
         "summary": "Sarunājām par mājasdarbiem",
         "held_on": "2026-03-02",
     }

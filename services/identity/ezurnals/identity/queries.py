@@ -244,10 +244,29 @@ async def may_read_class(
     held = await staff_roles(conn, principal.school_id, principal.person_id)
     if held & principal.roles & ADMINISTRATION:
         return True
-    for student in await students_of_class(conn, class_id):
+    students = await students_of_class(conn, class_id)
+    if not students:  # no student to read: the class's own staff see it, nobody else
+        return await _works_with_class(conn, principal.person_id, class_id, today)
+    for student in students:
         if not await may_read_person(conn, principal, student, today):
             return False
     return True
+
+
+async def _works_with_class(
+    conn: asyncpg.Connection, person_id: UUID, class_id: UUID, today: date
+) -> bool:
+    """Class teacher or teacher of the class on ``today``."""
+    if await class_teacher_on(conn, class_id, today) == person_id:
+        return True
+    teaches: bool = await conn.fetchval(
+        """SELECT EXISTS (SELECT 1 FROM teaching WHERE class_id = $1 AND teacher_id = $2
+           AND valid_from <= $3 AND (valid_to IS NULL OR valid_to >= $3))""",
+        class_id,
+        person_id,
+        today,
+    )
+    return teaches
 
 
 async def class_teacher_on(conn: asyncpg.Connection, class_id: UUID, day: date) -> UUID | None:

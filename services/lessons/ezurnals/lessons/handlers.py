@@ -44,7 +44,7 @@ from ezurnals.lessons.streams import (
     timetable_stream,
 )
 from ezurnals.shared.contracts.lessons import WeeklySlot
-from ezurnals.shared.domain import Conflict, Invalid, NotFound
+from ezurnals.shared.domain import Conflict, Invalid, NotFound, missing
 from ezurnals.shared.eventstore import CommandContext
 from ezurnals.shared.pipeline import Handlers, Pipeline, StoreUnitOfWork, UnitOfWork
 from ezurnals.shared.service import Runtime
@@ -294,6 +294,9 @@ async def record_consultation(
         DeadlinePolicy,
         policy_stream(asked.school_id),
     )
+    strangers = await uow.facts.strangers(asked.school_id, asked.participant_ids)
+    if strangers:  # another school's people are not yours: as a person that does not exist
+        raise missing("person", f"participant_ids[{asked.participant_ids.index(strangers[0])}]")
     zone = await uow.facts.zone(asked.school_id)
     calendar = current_calendar(
         await uow.facts.calendars(asked.school_id), uow.now.astimezone(zone).date()

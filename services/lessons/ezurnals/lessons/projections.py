@@ -16,11 +16,13 @@ from ezurnals.shared.settings import Settings
 
 
 class LessonsDirectory(Directory):
-    """The school's time zone, calendars, classes, rosters, staff and who teaches what."""
+    """The school's time zone, calendars, classes, rosters, families, staff and who teaches
+    what."""
 
     parts = frozenset(
         {
             Part.SCHOOLS,
+            Part.GUARDIANSHIPS,
             Part.SCHOOL_YEARS,
             Part.CLASSES,
             Part.ENROLMENTS,

@@ -60,6 +60,8 @@ class Facts(Protocol):
 
     async def staff(self, school_id: UUID) -> list[UUID]: ...
 
+    async def strangers(self, school_id: UUID, people: Sequence[UUID]) -> list[UUID]: ...
+
     async def teaches(
         self,
         class_id: UUID,
@@ -243,6 +245,21 @@ class Reader:
             "SELECT person_id FROM rm.staff WHERE school_id = $1 AND employed", school_id
         )
         return [r["person_id"] for r in found]
+
+    async def strangers(self, school_id: UUID, people: Sequence[UUID]) -> list[UUID]:
+        """Those of ``people`` who are none of the school's students, guardians or staff."""
+        rows = await self.rows(
+            """SELECT p FROM unnest($2::uuid[]) AS p
+               WHERE NOT EXISTS (SELECT 1 FROM rm.enrolments e
+                                 WHERE e.school_id = $1 AND e.student_id = p)
+                 AND NOT EXISTS (SELECT 1 FROM rm.guardianships g
+                                 WHERE g.school_id = $1 AND g.guardian_id = p)
+                 AND NOT EXISTS (SELECT 1 FROM rm.staff s
+                                 WHERE s.school_id = $1 AND s.person_id = p)""",
+            school_id,
+            list(people),
+        )
+        return [r["p"] for r in rows]
 
     async def is_class_teacher(self, class_id: UUID, person_id: UUID, on: date) -> bool:
         found = await self.row(

@@ -3,6 +3,7 @@ as plain data, so a handler test is given events → when a command → then eve
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -31,6 +32,8 @@ class KnownFacts:
 
     school_id: UUID = field(default_factory=uuid4)
     staff_ids: list[UUID] = field(default_factory=list)
+    #: The school's students and guardians.
+    families: set[UUID] = field(default_factory=set)
     classes: dict[UUID, SchoolClass] = field(default_factory=dict)
     years: dict[str, SchoolCalendar] = field(default_factory=dict)
     #: (class, person, subject, substitute) identity assigns, valid every day.
@@ -58,6 +61,10 @@ class KnownFacts:
 
     async def staff(self, school_id: UUID) -> list[UUID]:
         return self.staff_ids if school_id == self.school_id else []
+
+    async def strangers(self, school_id: UUID, people: Sequence[UUID]) -> list[UUID]:
+        known = {*self.families, *self.staff_ids} if school_id == self.school_id else set()
+        return [p for p in people if p not in known]
 
     async def teaches(
         self,
