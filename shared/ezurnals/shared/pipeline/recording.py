@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -15,7 +16,7 @@ A = TypeVar("A", bound=Aggregate[Any])
 B = TypeVar("B", bound=Aggregate[Any])
 
 
-class Recording(Generic[F]):
+class Recording(ABC, Generic[F]):
     """The handler's side of a unit of work; subclasses say how aggregates are read
     (``_take``, ``_take_two``) and how the recorded events are committed."""
 
@@ -65,8 +66,9 @@ class Recording(Generic[F]):
         so_far.extend(events)
         aggregate.applied(events)
 
+    @abstractmethod
     async def _take(self, kind: type[A], stream_id: str) -> A:
-        raise NotImplementedError
+        """The aggregate as its stream holds it now."""
 
     async def _take_two(
         self, first: type[A], first_id: str, second: type[B], second_id: str
